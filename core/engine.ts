@@ -1,0 +1,134 @@
+/**
+ * Runs ops: validates inputs, infers output shapes and dtypes, dispatches to a
+ * kernel (or, for view ops, shares the input's storage), and records the op on
+ * the active autograd tape. Every op in kernels/<family>/<family>.ts is a defineOp.
+ */
+import type { BackendName, Storage, TensorInfo } from './backend.js';
+import { getBackend, getBackendName, resolveKernel } from './dispatch.js';
+import { newStorageRef, Tensor } from './tensor.js';
+
+/** Saved state the vjp of an op receives. */
+export interface VjpContext<A> {
+  readonly inputs: readonly Tensor[];
+  readonly outputs: readonly Tensor[];
+  readonly attrs: A;
+}
+
+export interface ViewResult {
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+export interface OpDef<A> {
+  readonly name: string;
+  /** Output shapes and dtypes from the inputs'; throws a ShapeError/DTypeError naming the op and values. */
+  infer(inputs: readonly TensorInfo[], attrs: A): TensorInfo[];
+  /**
+   * Gradients of the inputs given the gradients of the outputs, written with public ops
+   * (so they run, and fall back, on any backend). null marks a non-differentiable input.
+   * Absent: the op is not differentiable (indices, comparisons) and stops the tape.
+   */
+  vjp?(grads: readonly Tensor[], ctx: VjpContext<A>): (Tensor | null)[];
+  /** View ops: a new strided window onto the single input's storage; no kernel runs. */
+  view?(input: Tensor, attrs: A): ViewResult;
+}
+
+/** The recording hook autograd installs; the engine knows nothing else about tapes. */
+export interface TapeRecorder {
+  record<A>(def: OpDef<A>, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: A): void;
+}
+
+let recorder: TapeRecorder | null = null;
+
+/** @internal autograd installs and removes its recorder around a traced function */
+export function setRecorder(r: TapeRecorder | null): TapeRecorder | null {
+  const previous = recorder;
+  recorder = r;
+  return previous;
+}
+
+const definitions = new Map<string, OpDef<unknown>>();
+const runCounts = new Map<string, number>();
+
+/** Declare an op. Names are unique: they key the kernel registry. */
+export function defineOp<A>(def: OpDef<A>): OpDef<A> {
+  if (definitions.has(def.name)) throw new Error(`defineOp: an op named '${def.name}' is already defined`);
+  definitions.set(def.name, def as OpDef<unknown>);
+  return def;
+}
+
+/** Every op defined so far (the conformance suite checks each one is exercised). */
+export function opDefinitions(): ReadonlyMap<string, OpDef<unknown>> {
+  return definitions;
+}
+
+/** How many times each op has run in this process. */
+export function opRunCounts(): Record<string, number> {
+  return Object.fromEntries(runCounts);
+}
+
+/** Move a tensor's elements to another backend as a new contiguous storage. */
+function transfer(t: Tensor, to: BackendName): Storage {
+  const from = getBackend(t.backend);
+  if (!from.readSync) {
+    throw new Error(
+      `cannot move tensor #${t.id} from ${t.backend} to ${to} synchronously; the ${t.backend} backend must provide this kernel`,
+    );
+  }
+  const { storage, owned } = t.isContiguous
+    ? { storage: t.ref.storage, owned: false }
+    : { storage: from.contiguous(t.view()), owned: true };
+  const host = from.readSync(storage, t.dtype);
+  if (owned) from.free(storage);
+  return getBackend(to).upload(host, t.dtype);
+}
+
+/** Run an op on the current backend (or its fallback) and return its outputs. */
+export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor[] {
+  for (const t of inputs) t.assertAlive(def.name);
+  const infos = def.infer(inputs, attrs);
+  runCounts.set(def.name, (runCounts.get(def.name) ?? 0) + 1);
+
+  let outputs: Tensor[];
+  if (def.view) {
+    const v = def.view(inputs[0], attrs);
+    outputs = [new Tensor(inputs[0].ref, v.shape, inputs[0].dtype, v.strides, v.offset)];
+  } else {
+    const preferred = getBackendName();
+    const { backend: name, kernel } = resolveKernel(def.name, preferred);
+    const backend = getBackend(name);
+    const temporaries: Storage[] = [];
+    const kernelInputs = inputs.map((t) => {
+      let storage: Storage;
+      if (t.backend !== name) storage = transfer(t, name);
+      else if (!t.isContiguous) storage = backend.contiguous(t.view());
+      else return { storage: t.ref.storage, shape: t.shape, dtype: t.dtype };
+      temporaries.push(storage);
+      return { storage, shape: t.shape, dtype: t.dtype };
+    });
+    let results: Storage[];
+    try {
+      results = kernel(kernelInputs, attrs, infos, backend);
+    } finally {
+      for (const s of temporaries) backend.free(s);
+    }
+    outputs = results.map((storage, i) => {
+      let s = storage;
+      if (name !== preferred) {
+        // Results return to the backend the caller chose, so later ops stay there.
+        const host = backend.readSync!(storage, infos[i].dtype);
+        backend.free(storage);
+        s = getBackend(preferred).upload(host, infos[i].dtype);
+      }
+      return new Tensor(newStorageRef(s), infos[i].shape, infos[i].dtype);
+    });
+  }
+  recorder?.record(def, inputs, outputs, attrs);
+  return outputs;
+}
+
+/** Run a single-output op. */
+export function run1<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor {
+  return runOp(def, inputs, attrs)[0];
+}

@@ -1,0 +1,65 @@
+/**
+ * What reference kernels (kernels/<family>/ref.ts) work on: plain host arrays.
+ * f16 never reaches a reference: the js backend widens it to f32 on the way in
+ * and narrows results on the way out, so each reference is written once per op.
+ */
+import type { TensorInfo } from '../core/backend.js';
+import { allocHost, type DType, type TypedArray } from '../core/dtype.js';
+import { sizeOf } from '../core/shape.js';
+
+export type HostData = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+export interface HostTensor {
+  readonly data: HostData;
+  readonly shape: readonly number[];
+  /** Never 'f16' inside a reference (see above). */
+  readonly dtype: DType;
+}
+
+/** A reference kernel: inputs are contiguous row-major; returns one array per output info. */
+export type RefKernel<A> = (inputs: readonly HostTensor[], attrs: A, outputs: readonly TensorInfo[]) => HostData[];
+
+// biome-ignore lint/suspicious/noExplicitAny: a table holds kernels of many attribute types
+export type RefKernelTable = Readonly<Record<string, RefKernel<any>>>;
+
+/** The dtype a reference computes in for a stored dtype. */
+export function computeDType(dtype: DType): DType {
+  return dtype === 'f16' ? 'f32' : dtype;
+}
+
+/** Allocate the array for output `info` (f16 outputs are computed as f32). */
+export function allocOutput(info: TensorInfo): HostData {
+  return allocHost(computeDType(info.dtype), sizeOf(info.shape)) as HostData;
+}
+
+export function asHostData(data: TypedArray): HostData {
+  if (data instanceof Uint16Array) throw new TypeError('f16 bits must be widened before a reference kernel sees them');
+  return data;
+}
+
+/** Row-major copy of `data` (of `shape`) with its axes reordered by `perm`. */
+export function permuteHost(data: HostData, shape: readonly number[], perm: readonly number[]): HostData {
+  const inStrides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    inStrides[i] = s;
+    s *= shape[i];
+  }
+  const outShape = perm.map((p) => shape[p]);
+  const strides = perm.map((p) => inStrides[p]);
+  const out = data.slice(0, 0).constructor as new (n: number) => HostData;
+  const y = new out(data.length);
+  const index = new Array<number>(perm.length).fill(0);
+  let src = 0;
+  for (let i = 0; i < y.length; i++) {
+    y[i] = data[src];
+    for (let a = perm.length - 1; a >= 0; a--) {
+      index[a]++;
+      src += strides[a];
+      if (index[a] < outShape[a]) break;
+      src -= strides[a] * outShape[a];
+      index[a] = 0;
+    }
+  }
+  return y;
+}

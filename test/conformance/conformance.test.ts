@@ -1,0 +1,73 @@
+/**
+ * Every op case on every available backend, against the f64 reference oracle.
+ * EAI_REQUIRE_BACKENDS=webgpu,wasm (set by CI where they must exist) turns an
+ * unavailable backend into a failure instead of an absence.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import * as T from '../../core/index.js';
+import { allCases } from './cases/index.js';
+import { caseValues, compare, DEFAULT_TOL, evaluate, type OpCase } from './harness.js';
+
+const required = (process.env.EAI_REQUIRE_BACKENDS ?? '').split(',').filter(Boolean) as T.BackendName[];
+const only = (process.env.EAI_CONFORMANCE_BACKENDS ?? '').split(',').filter(Boolean) as T.BackendName[];
+const available = await T.availableBackendNames();
+const backends = (only.length ? only : available).filter((b) => available.includes(b) || required.includes(b));
+
+function floatDTypes(c: OpCase): readonly T.DType[] {
+  return c.dtypes ?? ['f32', 'f16'];
+}
+
+async function oracle(c: OpCase, values: number[][]) {
+  const previous = T.getBackendName();
+  await T.setBackend('js');
+  try {
+    return await evaluate(c, values, 'f64', false);
+  } finally {
+    await T.setBackend(previous);
+  }
+}
+
+it('required backends are available', async () => {
+  const all = await T.backendAvailability();
+  for (const name of required) {
+    expect(all[name]?.available, `${name}: ${all[name]?.reason}`).toBe(true);
+  }
+});
+
+for (const backend of backends) {
+  describe(`conformance on ${backend}`, () => {
+    const runsBefore = T.opRunCounts();
+    afterAll(async () => {
+      await T.setBackend('js');
+    });
+    for (const [family, cases] of Object.entries(allCases)) {
+      for (const c of cases) {
+        for (const dtype of floatDTypes(c)) {
+          it(`${family}: ${c.name} [${dtype}]`, async () => {
+            await T.setBackend(backend);
+            const seed = c.name.length * 7919 + dtype.length;
+            const values = caseValues(c, dtype, seed);
+            if (c.throws) {
+              await expect(evaluate(c, values, dtype)).rejects.toThrow(c.throws);
+              return;
+            }
+            const live = T.memory().tensors;
+            const got = await evaluate(c, values, dtype);
+            expect(T.memory().tensors, 'the case leaked tensors').toBe(live);
+            const want = await oracle(c, values);
+            expect(got.length).toBe(want.length);
+            got.forEach((g, i) => {
+              const tol = g.dtype === 'i32' || g.dtype === 'u8' ? 0 : (c.tol?.[dtype] ?? DEFAULT_TOL[dtype]);
+              expect(compare(g, want[i], tol), `output ${i}`).toBeNull();
+            });
+          });
+        }
+      }
+    }
+    it(`every defined op ran on ${backend}`, () => {
+      const after = T.opRunCounts();
+      const missing = [...T.opDefinitions().keys()].filter((op) => (after[op] ?? 0) - (runsBefore[op] ?? 0) === 0);
+      expect(missing, 'ops with no conformance case').toEqual([]);
+    });
+  });
+}

@@ -1,0 +1,167 @@
+/**
+ * The conformance harness: one table of cases per op family (cases/<family>.ts),
+ * run on every available backend against the oracle — the same case evaluated by
+ * the js reference kernels in f64 on the same (dtype-rounded) inputs.
+ */
+import * as T from '../../core/index.js';
+
+export type InputKind =
+  /** standard normal */
+  | 'normal'
+  /** uniform in `range` (default [0.5, 2]): logs, square roots, divisors */
+  | 'positive'
+  /** uniform in `range` */
+  | 'uniform'
+  /** integers in [range[0], range[1]) */
+  | 'int'
+  /** 0/1 as u8 */
+  | 'mask';
+
+/** How the op sees the input: a plain tensor or a strided view with the same values. */
+export type Layout = 'contiguous' | 'transposed' | 'sliced' | 'expanded';
+
+export interface InputSpec {
+  readonly shape: readonly number[];
+  readonly kind?: InputKind;
+  /** Fixed dtype; omitted means the case's float dtype (f32, f16, or f64 for the oracle). */
+  readonly dtype?: T.DType;
+  readonly range?: readonly [number, number];
+  readonly layout?: Layout;
+}
+
+export interface OpCase {
+  readonly name: string;
+  readonly inputs: readonly InputSpec[];
+  /**
+   * The op under test, called on fresh inputs. Not wrapped in tidy(), so an op that
+   * leaks its own intermediates fails; a case composing several ops tidies itself.
+   */
+  readonly run: (inputs: T.Tensor[]) => T.Tensor | T.Tensor[];
+  /** Float dtypes to try (default f32 and f16). */
+  readonly dtypes?: readonly T.DType[];
+  /** Relative tolerance per dtype (absolute tolerance is the same number scaled by the output's spread). */
+  readonly tol?: Partial<Record<T.DType, number>>;
+  /** Check gradients against central finite differences in f64 (default false). */
+  readonly grad?: boolean;
+  /** Expect this error (message regex) instead of a value, on every backend. */
+  readonly throws?: RegExp;
+}
+
+export const DEFAULT_TOL: Record<T.DType, number> = { f64: 1e-12, f32: 2e-5, f16: 2e-2, i32: 0, u8: 0 };
+
+/** Host values for one input, already rounded to what the dtype can hold. */
+export function hostValues(spec: InputSpec, dtype: T.DType, rng: T.Rng): number[] {
+  const n = spec.shape.reduce((a, b) => a * b, 1);
+  const kind = spec.kind ?? (dtype === 'i32' ? 'int' : dtype === 'u8' ? 'mask' : 'normal');
+  const [lo, hi] = spec.range ?? (kind === 'int' ? [-5, 6] : kind === 'positive' ? [0.5, 2] : [-1, 1]);
+  const values = Array.from({ length: n }, () => {
+    switch (kind) {
+      case 'normal':
+        return rng.normal();
+      case 'positive':
+      case 'uniform':
+        return lo + (hi - lo) * rng.uniform();
+      case 'int':
+        return lo + rng.int(hi - lo);
+      // 'mask'
+      default:
+        return rng.int(2);
+    }
+  });
+  if (dtype === 'f16') return Array.from(T.f16ArrayToF32(T.f32ArrayToF16(values)));
+  if (dtype === 'f32') return Array.from(new Float32Array(values));
+  return values;
+}
+
+/** Make a tensor with these values, laid out as asked (a view with identical values). */
+export function makeInput(
+  values: readonly number[],
+  shape: readonly number[],
+  dtype: T.DType,
+  layout: Layout,
+): T.Tensor {
+  const rank = shape.length;
+  if (layout === 'transposed' && rank >= 2) {
+    const swapped = [...shape];
+    [swapped[rank - 2], swapped[rank - 1]] = [swapped[rank - 1], swapped[rank - 2]];
+    return T.tidy(() => T.transpose(T.contiguous(T.transpose(T.tensor(values as number[], shape, dtype)))));
+  }
+  if (layout === 'sliced' && rank >= 1) {
+    // Interleave junk so the op must honour a stride of 2 and an offset of 1.
+    const last = shape[rank - 1];
+    const wide = [...shape.slice(0, -1), last * 2 + 1];
+    const data: number[] = [];
+    for (let i = 0; i < values.length / Math.max(last, 1); i++) {
+      data.push(9999);
+      for (let j = 0; j < last; j++) data.push(values[i * last + j], -9999);
+    }
+    const spec = shape.map(() => ({}) as T.SliceSpec);
+    spec[rank - 1] = { start: 1, step: 2 };
+    return T.tidy(() => T.slice(T.tensor(data, wide, dtype), spec));
+  }
+  if (layout === 'expanded' && rank >= 1 && shape[0] > 1) {
+    const row = values.slice(0, values.length / shape[0]);
+    return T.tidy(() => T.expand(T.tensor(row as number[], [1, ...shape.slice(1)], dtype), shape));
+  }
+  return T.tensor(values as number[], shape, dtype);
+}
+
+/** Expanded inputs repeat their first row: generate values that way so the oracle sees the same. */
+export function caseValues(c: OpCase, dtype: T.DType, seed: number): number[][] {
+  const rng = new T.Rng(seed);
+  return c.inputs.map((spec) => {
+    const d = spec.dtype ?? dtype;
+    if (spec.layout === 'expanded' && spec.shape.length >= 1 && spec.shape[0] > 1) {
+      const row = hostValues({ ...spec, shape: spec.shape.slice(1) }, d, rng);
+      return Array.from({ length: spec.shape[0] }, () => row).flat();
+    }
+    return hostValues(spec, d, rng);
+  });
+}
+
+export function toList(out: T.Tensor | T.Tensor[]): T.Tensor[] {
+  return Array.isArray(out) ? out : [out];
+}
+
+export interface Evaluated {
+  readonly shape: readonly number[];
+  readonly dtype: T.DType;
+  readonly values: Float64Array;
+}
+
+/** Run a case on the current backend with the given float dtype and return host copies of its outputs. */
+export async function evaluate(c: OpCase, values: number[][], dtype: T.DType, layouts = true): Promise<Evaluated[]> {
+  const inputs = c.inputs.map((spec, i) =>
+    makeInput(values[i], spec.shape, spec.dtype ?? dtype, layouts ? (spec.layout ?? 'contiguous') : 'contiguous'),
+  );
+  try {
+    const outs = toList(c.run(inputs));
+    const result: Evaluated[] = [];
+    for (const o of outs) {
+      result.push({ shape: [...o.shape], dtype: o.dtype, values: Float64Array.from(await o.data()) });
+      o.dispose();
+    }
+    return result;
+  } finally {
+    T.dispose(inputs);
+  }
+}
+
+/** Largest violation of |got - want| <= tol·(|want| + scale), or null when all values agree. */
+export function compare(got: Evaluated, want: Evaluated, tol: number): string | null {
+  if (got.shape.join() !== want.shape.join()) return `shape [${got.shape}] vs oracle [${want.shape}]`;
+  let scale = 0;
+  for (const v of want.values) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
+  scale = Math.max(scale, 1e-3);
+  for (let i = 0; i < want.values.length; i++) {
+    const g = got.values[i];
+    const w = want.values[i];
+    if (Number.isNaN(w) && Number.isNaN(g)) continue;
+    if (w === g) continue;
+    const err = Math.abs(g - w);
+    if (!(err <= tol * (Math.abs(w) + scale))) {
+      return `element ${i}: got ${g}, oracle ${w} (|diff| ${err.toExponential(2)} > tol ${tol} scaled)`;
+    }
+  }
+  return null;
+}
