@@ -16,6 +16,7 @@ import {
   type BackendName,
   type BackendPlugin,
   type Kernel,
+  type Storage,
 } from './backend.js';
 import { BackendError } from './errors.js';
 
@@ -38,7 +39,7 @@ export function installBackend(backend: Backend, avail: Availability): void {
   current ??= backend.name;
 }
 
-export function registerKernel<A>(op: string, backend: BackendName, kernel: Kernel<A, never>): void {
+export function registerKernel<A, S extends Storage>(op: string, backend: BackendName, kernel: Kernel<A, S>): void {
   let byBackend = kernels.get(op);
   if (!byBackend) {
     byBackend = new Map();

@@ -15,6 +15,7 @@ export type {
   Kernel,
   KernelTensor,
   Storage,
+  StridedView,
   TensorInfo,
 } from './backend.js';
 export { BACKEND_NAMES } from './backend.js';
