@@ -4,6 +4,7 @@
  * unavailable backend into a failure instead of an absence.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import '../../backends/node.js';
 import * as T from '../../core/index.js';
 import { allCases } from './cases/index.js';
 import { caseValues, compare, DEFAULT_TOL, evaluate, type OpCase } from './harness.js';
