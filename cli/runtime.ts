@@ -1,0 +1,30 @@
+/**
+ * The part of the core the CLI drives, loaded on first use: `--help` and usage
+ * errors never pay for importing the tensor core and probing backends.
+ * Tests inject a fake with the same shape.
+ */
+import type * as Core from '../core/index.js';
+
+export type Runtime = Pick<
+  typeof Core,
+  | 'BACKEND_NAMES'
+  | 'backendAvailability'
+  | 'availableBackendNames'
+  | 'setBackend'
+  | 'getBackendName'
+  | 'kernelNames'
+  | 'allOpNames'
+  | 'memory'
+  | 'fallbackStats'
+  | 'setWarningHandler'
+  | 'tensor'
+  | 'dispose'
+  | 'add'
+>;
+
+let loaded: Promise<Runtime> | undefined;
+
+export function loadRuntime(): Promise<Runtime> {
+  loaded ??= import('../core/index.js');
+  return loaded;
+}

@@ -1,0 +1,363 @@
+/**
+ * The models the toolkit knows: where each file officially comes from, how to check it, and its licence.
+ *
+ * Checksum policy: `sha256` is the checksum of the file served at `url`, recorded only from a source that
+ * states it (a Git LFS pointer's oid is the SHA-256 of the content; `sha256Source` says which). Where it is not
+ * known, `sha256` is `null` and `sha256Note` says why; downloads are then checked by size (if known) and format.
+ * `localSha256`/`localSize` describe the reference copies in `../shared/models`, which for some models were
+ * rebuilt or obtained from mirrors and so are not the official bytes. Never fill in a checksum you did not read
+ * from such a source.
+ * @module
+ */
+import { UsageError } from '../../core/errors.js';
+import { didYouMean } from '../suggest.js';
+import type { ModelFormat } from './formats.js';
+
+export type { ModelFormat } from './formats.js';
+
+/** One file of a model. */
+export interface ModelFile {
+  /** File name inside the model's folder (same in `EAI_MODELS_DIR` and in the cache). */
+  readonly path: string;
+  /** Official download URL. */
+  readonly url: string;
+  /** SHA-256 (hex) of the file at `url`, or `null` when it is not known (see `sha256Note`). */
+  readonly sha256: string | null;
+  /** Where `sha256` was read from. */
+  readonly sha256Source?: string;
+  /** Why `sha256` is `null`. */
+  readonly sha256Note?: string;
+  /** Size in bytes of the file at `url`, when known. */
+  readonly size?: number;
+  /** SHA-256 and size of the reference copy in ../shared/models (may differ from the official file). */
+  readonly localSha256?: string;
+  readonly localSize?: number;
+  readonly format: ModelFormat;
+  /** Differences between the official file and the local copy, or other caveats. */
+  readonly notes?: string;
+}
+
+/** A model: one or more files that are used together. */
+export interface ModelEntry {
+  /** Registry name, as typed on the command line (`models:download NAME`). */
+  readonly name: string;
+  /** Folder holding the files, under `EAI_MODELS_DIR` or the cache. */
+  readonly folder: string;
+  readonly description: string;
+  readonly files: readonly ModelFile[];
+  /** SPDX identifier. */
+  readonly license: string;
+  readonly licenseUrl: string;
+  readonly notes?: string;
+}
+
+const ZOO = 'https://github.com/onnx/models/raw';
+const ZOO_NOTE =
+  'The ONNX Model Zoo file is opset 9 with tensors input1/output1 and a declared fixed 224x224 size (the network ' +
+  'is fully convolutional); the reference copy in ../shared/models is an opset-13 rebuild from fp16-rounded ' +
+  'weights with tensors input/output and dynamic H/W, so its bytes differ. Read the tensor names from the graph.';
+const ZOO_UNKNOWN =
+  'The zoo stores this file in Git LFS; its LFS pointer (which carries the SHA-256) was not available when this ' +
+  'entry was written.';
+const LFS = (commit: string): string => `Git LFS pointer (oid sha256) in onnx/models at commit ${commit}`;
+
+function fastStyle(
+  style: string,
+  zooFile: string,
+  url: string,
+  official: { sha256: string; size: number; source: string } | null,
+  localSha256: string,
+  localSize: number,
+): ModelEntry {
+  const file: ModelFile = official
+    ? {
+        path: `${style}.onnx`,
+        url,
+        sha256: official.sha256,
+        sha256Source: official.source,
+        size: official.size,
+        localSha256,
+        localSize,
+        format: 'onnx',
+        notes: ZOO_NOTE,
+      }
+    : {
+        path: `${style}.onnx`,
+        url,
+        sha256: null,
+        sha256Note: ZOO_UNKNOWN,
+        localSha256,
+        localSize,
+        format: 'onnx',
+        notes: ZOO_NOTE,
+      };
+  return {
+    name: `fast-neural-style-${style}`,
+    folder: 'fast-neural-style',
+    description: `Johnson et al. fast style transfer network, "${style}" style (1.68 M parameters; ONNX Model Zoo ${zooFile}). Input RGB 0..255 NCHW, output unclamped 0..255.`,
+    files: [file],
+    license: 'BSD-3-Clause',
+    licenseUrl: 'https://github.com/pytorch/examples/blob/main/LICENSE',
+    notes: 'Weights from pytorch/examples fast_neural_style via the ONNX Model Zoo.',
+  };
+}
+
+const TF_STYLE = 'https://storage.googleapis.com/download.tensorflow.org/models/tflite';
+const MAGENTA_LOCAL_NOTE =
+  'Google publishes no checksum for this file; the reference copy in ../shared/models came from a third-party app ' +
+  'snapshot (see its NOTICE), so its checksum is recorded only as localSha256.';
+const MAGENTA_PREDICTION: ModelFile = {
+  path: 'magenta_arbitrary-image-stylization-v1-256_int8_prediction_1.tflite',
+  url: `${TF_STYLE}/task_library/style_transfer/android/magenta_arbitrary-image-stylization-v1-256_int8_prediction_1.tflite`,
+  sha256: null,
+  sha256Note: MAGENTA_LOCAL_NOTE,
+  localSha256: 'af6ad4b2e7aeba0675f32636082ab915ced5375229a3f8aff7e714c6213f5ed2',
+  localSize: 2828838,
+  format: 'tflite',
+};
+const MAGENTA_LICENSE = {
+  license: 'Apache-2.0',
+  licenseUrl: 'https://www.apache.org/licenses/LICENSE-2.0',
+  notes:
+    'Ghiasi et al. 2017 (Magenta). TF Hub google/magenta/arbitrary-image-stylization-v1-256; TF Hub models default ' +
+    'to Apache-2.0, as do Magenta and tensorflow/examples.',
+} as const;
+
+const CORAL_COMMIT = '104342d2d3480b3e66203073dac24f4e2dbb4c41';
+const CORAL = `https://github.com/google-coral/test_data/raw/${CORAL_COMMIT}`;
+const CORAL_SOURCE =
+  `the reference copy in ../shared/models, taken from this very repository at the pinned commit ${CORAL_COMMIT} ` +
+  '(see its NOTICE)';
+function coral(path: string, sha256: string, size: number, format: ModelFormat): ModelFile {
+  return {
+    path,
+    url: `${CORAL}/${path}`,
+    sha256,
+    sha256Source: CORAL_SOURCE,
+    size,
+    localSha256: sha256,
+    localSize: size,
+    format,
+  };
+}
+const LABELS = coral(
+  'imagenet_labels.txt',
+  'b8aaeb5630c62626a7d124a05c0e14230a7ffdd2136a31d0190a4fb71c1d82f1',
+  21686,
+  'text',
+);
+const CORAL_LICENSE = {
+  license: 'Apache-2.0',
+  licenseUrl: 'https://github.com/google-coral/test_data/blob/master/LICENSE',
+} as const;
+
+const TINYLLAMAS = 'https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K';
+const TINYLLAMAS_NOTE =
+  'Hugging Face shows the LFS checksum on the file page, but it was not available when this entry was written; ' +
+  'the reference copy in ../shared/models came from a GitHub mirror (see its NOTICE), so its checksum is recorded ' +
+  'only as localSha256.';
+
+/** Every known model. */
+export const MODELS: readonly ModelEntry[] = [
+  fastStyle(
+    'candy',
+    'candy-9.onnx',
+    `${ZOO}/main/validated/vision/style_transfer/fast_neural_style/model/candy-9.onnx`,
+    null,
+    '0c5817188ecd4441e19ab7aa5f53ab3c415ed3225609a0661cab1ce2ca2595d5',
+    6725424,
+  ),
+  fastStyle(
+    'mosaic',
+    'mosaic-9.onnx',
+    `${ZOO}/main/validated/vision/style_transfer/fast_neural_style/model/mosaic-9.onnx`,
+    null,
+    '6b6943c7e92bafacc0c69958d0504ad0381b91cd688d21d11b932c788bd5c2cb',
+    6725429,
+  ),
+  fastStyle(
+    'pointilism',
+    'pointilism-9.onnx',
+    `${ZOO}/13fcb614fdedcc09864c0691c080ccf82ca3b85b/vision/style_transfer/fast_neural_style/model/pointilism-9.onnx`,
+    {
+      sha256: '5ee2b8d4d6bc60a777f54e0fe96a1b717360a004b79d56c67390d4a975b14d98',
+      size: 6728029,
+      source: LFS('13fcb614fdedcc09864c0691c080ccf82ca3b85b'),
+    },
+    '97c99f0462ba78956756ae83a91b193bfba0065d8ab8de369378dd68b3c8410f',
+    6725449,
+  ),
+  fastStyle(
+    'rain-princess',
+    'rain-princess-9.onnx',
+    `${ZOO}/13fcb614fdedcc09864c0691c080ccf82ca3b85b/vision/style_transfer/fast_neural_style/model/rain-princess-9.onnx`,
+    {
+      sha256: '4162912e6f75fedef6f810ae989b9e10d3d5d43308dab34b027c850cf255e152',
+      size: 6728029,
+      source: LFS('13fcb614fdedcc09864c0691c080ccf82ca3b85b'),
+    },
+    '29988494721068452da2ef82da37399409f0ffb96e6d569215c254dd53631e20',
+    6725464,
+  ),
+  fastStyle(
+    'udnie',
+    'udnie-9.onnx',
+    `${ZOO}/2a67a85e670e61bf9819e9df6dae3771974552ff/validated/vision/style_transfer/fast_neural_style/model/udnie-9.onnx`,
+    {
+      sha256: '8656b6ce7dec8f22ee13c2d557d6b67bd6f550dde88d0f2e7c9972aeb765cc0d',
+      size: 6728029,
+      source: LFS('2a67a85e670e61bf9819e9df6dae3771974552ff'),
+    },
+    'd436d78aa92c80e34c121e67ecd6bc6bf68d73dc122ca041ff6b5bcb95c77e3f',
+    6725424,
+  ),
+  {
+    name: 'magenta-arbitrary',
+    folder: 'magenta-arbitrary',
+    description:
+      'Magenta arbitrary image stylization, int8 TFLite: style prediction (256x256 style image -> 100-d vector, ' +
+      'MobileNet-v2 based) and style transfer (384x384 content + vector -> image).',
+    files: [
+      MAGENTA_PREDICTION,
+      {
+        path: 'magenta_arbitrary-image-stylization-v1-256_int8_transfer_1.tflite',
+        url: `${TF_STYLE}/task_library/style_transfer/android/magenta_arbitrary-image-stylization-v1-256_int8_transfer_1.tflite`,
+        sha256: null,
+        sha256Note: MAGENTA_LOCAL_NOTE,
+        localSha256: '7a1550643cf034a4d813c0aa276976cd15da4141b4f1ec3631db1d0d9c8e2cd1',
+        localSize: 284398,
+        format: 'tflite',
+      },
+    ],
+    ...MAGENTA_LICENSE,
+  },
+  {
+    name: 'magenta-arbitrary-fp16',
+    folder: 'magenta-arbitrary',
+    description:
+      'Magenta arbitrary image stylization with the float16 transfer network (same network as the int8 one; ' +
+      'outputs differ by about 0.004 mean on a 0..1 scale) and the int8 style prediction network.',
+    files: [
+      MAGENTA_PREDICTION,
+      {
+        path: 'magenta_arbitrary-image-stylization-v1-256_fp16_transfer_384.tflite',
+        url: `${TF_STYLE}/arbitrary_style_transfer/style_transfer_f16_384.tflite`,
+        sha256: null,
+        sha256Note: MAGENTA_LOCAL_NOTE,
+        localSha256: 'c60cff7395544eda1f0915d6dddaedd8ed868cefe8ec6c5ed220ba801f120303',
+        localSize: 421104,
+        format: 'tflite',
+        notes: 'Published as style_transfer_f16_384.tflite; stored here under a name matching the int8 files.',
+      },
+    ],
+    ...MAGENTA_LICENSE,
+  },
+  {
+    name: 'stories260K',
+    folder: 'stories260K',
+    description:
+      'Tiny Llama trained on TinyStories (dim 64, 5 layers, 8 heads / 4 KV heads, vocab 512, seq 512), llama2.c ' +
+      'checkpoint, with its 512-token vocabulary.',
+    files: [
+      {
+        path: 'stories260K.bin',
+        url: `${TINYLLAMAS}/stories260K.bin`,
+        sha256: null,
+        sha256Note: TINYLLAMAS_NOTE,
+        localSha256: 'b0a507e7ad0f626624f17112325e66691f9076d622e1d3274d103d00299f2696',
+        localSize: 1056540,
+        format: 'llama2c',
+      },
+      {
+        path: 'tok512.bin',
+        url: `${TINYLLAMAS}/tok512.bin`,
+        sha256: null,
+        sha256Note: TINYLLAMAS_NOTE,
+        localSha256: '037cb335abb25d1fa9e8ecae30ed2a3a8ace9302862ebcdc05d51a6bbb10c312',
+        localSize: 6227,
+        format: 'llama2c-tokenizer',
+      },
+    ],
+    license: 'MIT',
+    licenseUrl: 'https://github.com/karpathy/llama2.c/blob/master/LICENSE',
+    notes: 'karpathy/tinyllamas on Hugging Face (model card: license mit).',
+  },
+  {
+    name: 'mobilenet-v2-1.0-224-quant',
+    folder: 'mobilenet',
+    description: 'ImageNet MobileNet v2 1.0/224 classifier, uint8-quantized TFLite, with its 1001 labels.',
+    files: [
+      coral(
+        'mobilenet_v2_1.0_224_quant.tflite',
+        '7aad0c74c5e3c06e5eb3c827e13304fdd68a83da6087d92ee169c24ff9fd4776',
+        3610798,
+        'tflite',
+      ),
+      LABELS,
+    ],
+    ...CORAL_LICENSE,
+  },
+  {
+    name: 'mobilenet-v1-0.25-128-quant',
+    folder: 'mobilenet',
+    description: 'ImageNet MobileNet v1 0.25/128 classifier, uint8-quantized TFLite, with its 1001 labels.',
+    files: [
+      coral(
+        'mobilenet_v1_0.25_128_quant.tflite',
+        'cb273c23ee76374b05b9583177e28aa19744858a7679c56a250e83d0333da785',
+        525598,
+        'tflite',
+      ),
+      LABELS,
+    ],
+    ...CORAL_LICENSE,
+  },
+  {
+    name: 'mobilenet-v1-1.0-224-quant-embedding',
+    folder: 'mobilenet',
+    description:
+      'MobileNet v1 1.0/224 up to the 1024-d global average pool (uint8 TFLite): an image feature extractor, ' +
+      'usable as a perceptual-loss network.',
+    files: [
+      coral(
+        'mobilenet_v1_1.0_224_quant_embedding_extractor.tflite',
+        'f409ef4f73fcbb9667841965623c5c8524aac33d41b9bf5f3667161fb4a76319',
+        3251736,
+        'tflite',
+      ),
+    ],
+    ...CORAL_LICENSE,
+  },
+];
+
+/** All known models, in display order. */
+export function listModels(): readonly ModelEntry[] {
+  return MODELS;
+}
+
+/** The entry called `name`, or `undefined`. Names match exactly (they are case-sensitive, like file names). */
+export function findModel(name: string): ModelEntry | undefined {
+  return MODELS.find((m) => m.name === name);
+}
+
+/**
+ * The entry called `name`.
+ * @throws UsageError with a suggestion and the list of known names when there is none.
+ */
+export function getModel(name: string): ModelEntry {
+  const m = findModel(name);
+  if (m) return m;
+  const names = MODELS.map((e) => e.name);
+  throw new UsageError(`unknown model "${name}"${didYouMean(name, names)}; known models: ${names.join(', ')}`);
+}
+
+/** The file `path` of model `name`. @throws UsageError naming the files the model has. */
+export function getModelFile(name: string, path: string): ModelFile {
+  const m = getModel(name);
+  const f = m.files.find((x) => x.path === path);
+  if (f) return f;
+  const paths = m.files.map((x) => x.path);
+  throw new UsageError(
+    `model "${name}" has no file "${path}"${didYouMean(path, paths)}; its files: ${paths.join(', ')}`,
+  );
+}
