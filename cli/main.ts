@@ -12,6 +12,7 @@ import { createLogger, type Logger, type LogStream, safeJson } from '../node/log
 import { type Env, repoRoot } from '../node/paths.js';
 import { createProgress } from '../node/progress.js';
 import { extractOptions, parseOptions } from './args.js';
+import { demoHelp, formatDemo, runDemo } from './builtins/demo.js';
 import { defaultDoctorDeps, doctorHelp, formatDoctor, runDoctor } from './builtins/doctor.js';
 import { collectInfo, formatInfo, infoHelp } from './builtins/info.js';
 import {
@@ -58,7 +59,7 @@ const helpHelp: BuiltinHelp = {
   usage: `${BIN} help [namespace | namespace:command | info | doctor]`,
   examples: [`${BIN} help`, `${BIN} help lora`, `${BIN} help lora:train`],
 };
-const BUILTINS: readonly BuiltinHelp[] = [infoHelp, doctorHelp, helpHelp];
+const BUILTINS: readonly BuiltinHelp[] = [infoHelp, doctorHelp, demoHelp, helpHelp];
 
 export function toolkitVersion(): string {
   try {
@@ -195,6 +196,11 @@ async function runBuiltin(
 ): Promise<number> {
   parseOptions(rest, [], { context: name, cwd: s.cwd, otherNames: GLOBAL_NAMES });
   const rt = backend ? await useBackend(s, backend) : await s.runtime();
+  if (name === 'demo') {
+    const report = await runDemo(await import('../core/index.js'));
+    write(s, s.json ? safeJson(report) : formatDemo(report));
+    return EXIT.ok;
+  }
   if (name === 'info') {
     const report = await collectInfo(rt, toolkitVersion());
     write(s, s.json ? safeJson(report) : formatInfo(report, s.style.width));

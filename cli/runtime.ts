@@ -25,6 +25,7 @@ export type Runtime = Pick<
 let loaded: Promise<Runtime> | undefined;
 
 export function loadRuntime(): Promise<Runtime> {
-  loaded ??= import('../core/index.js');
+  // backends/node.js registers the Node backend plug-ins (native, wasm, webgpu) before the core is used.
+  loaded ??= import('../backends/node.js').then(() => import('../core/index.js'));
   return loaded;
 }
