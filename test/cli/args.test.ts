@@ -13,7 +13,7 @@ const specs: readonly OptionSpec[] = [
   { name: 'tag', type: 'string', description: 'd', repeatable: true },
   { name: 'name', type: 'string', description: 'd' },
 ];
-const opts = { context: 'demo:echo', cwd: '/work' };
+const opts = { context: 'sample:echo', cwd: '/work' };
 const parse = (tokens: string[], extra: Partial<typeof opts> & Record<string, unknown> = {}) =>
   parseOptions(tokens, specs, { ...opts, ...extra });
 
@@ -40,7 +40,7 @@ describe('parseOptions', () => {
 
   it('reads negative numbers as values, but not a following option', () => {
     expect(parse(['--rate', '-2.5']).rate).toBe(-2.5);
-    expect(() => parse(['--name', '--size', '3'])).toThrow('demo:echo: --name needs a value (a string)');
+    expect(() => parse(['--name', '--size', '3'])).toThrow('sample:echo: --name needs a value (a string)');
     expect(() => parse(['--size'])).toThrow('--size needs a value (an integer)');
   });
 
@@ -60,7 +60,7 @@ describe('parseOptions', () => {
     expect(() => parse(['--sise', '3'])).toThrow('unknown option --sise. Did you mean: --size?');
     expect(() => parse(['--jsn'], { otherNames: ['json'] })).toThrow('Did you mean: --json?');
     expect(() => parse(['--no-size'])).toThrow('unknown option --no-size');
-    expect(() => parse(['--bogus'])).toThrow("unknown option --bogus. Run 'demo:echo --help' for the options.");
+    expect(() => parse(['--bogus'])).toThrow("unknown option --bogus. Run 'sample:echo --help' for the options.");
   });
 
   it('rejects stray arguments and a single value given twice', () => {
@@ -74,7 +74,7 @@ describe('parseOptions', () => {
     const required: OptionSpec[] = [
       { name: 'input', type: 'path', description: 'd', required: true, valueName: 'file' },
     ];
-    expect(() => parseOptions([], required, opts)).toThrow('demo:echo: missing required option --input <file>');
+    expect(() => parseOptions([], required, opts)).toThrow('sample:echo: missing required option --input <file>');
     expect(parseOptions([], required, { ...opts, defaults: { input: 'a.jsonl' }, defaultsBase: '/cfg' })).toEqual({
       input: '/cfg/a.jsonl',
     });
@@ -87,7 +87,7 @@ describe('parseOptions', () => {
       "config eai.yaml: size: expected an integer, got 'big'",
     );
     expect(() => parse([], { defaults: { szie: 3 }, defaultsSource: 'config eai.yaml' })).toThrow(
-      "config eai.yaml: 'szie' is not an option of demo:echo. Did you mean: size?",
+      "config eai.yaml: 'szie' is not an option of sample:echo. Did you mean: size?",
     );
   });
 });
@@ -103,13 +103,13 @@ describe('coerceValue', () => {
 describe('extractOptions', () => {
   it('pulls global options from anywhere before --, leaving the rest in order', () => {
     const { values, rest } = extractOptions(
-      ['--backend', 'js', 'demo:echo', '--size', '3', '--json', '--log-level=debug', '--', '--json'],
+      ['--backend', 'js', 'sample:echo', '--size', '3', '--json', '--log-level=debug', '--', '--json'],
       GLOBAL_OPTIONS,
       'cli',
       '/',
     );
     expect(values).toEqual({ backend: 'js', json: true, 'log-level': 'debug' });
-    expect(rest).toEqual(['demo:echo', '--size', '3', '--', '--json']);
+    expect(rest).toEqual(['sample:echo', '--size', '3', '--', '--json']);
   });
 
   it('validates global values', () => {

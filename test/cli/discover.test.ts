@@ -9,9 +9,9 @@ describe('discoverProjects', () => {
   it('loads every project folder, skipping _helpers, sorted by namespace', async () => {
     const d = await discoverProjects(fixture('projects'));
     expect(d.problems).toEqual([]);
-    expect(d.projects.map((p) => p.namespace)).toEqual(['demo', 'other']);
-    expect(d.projects[0].aliases).toEqual(['demo-long-name']);
-    expect(d.projects[0].commands.map((c) => c.name)).toEqual(['echo', 'fail']);
+    expect(d.projects.map((p) => p.namespace)).toEqual(['other', 'sample']);
+    expect(d.projects[1].aliases).toEqual(['sample-long-name']);
+    expect(d.projects[1].commands.map((c) => c.name)).toEqual(['echo', 'fail']);
   });
 
   it('reports each broken project with its file and keeps the good one', async () => {
