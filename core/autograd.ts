@@ -55,6 +55,7 @@ class Tape implements TapeRecorder {
 }
 
 const vjpCounts = new Map<string, number>();
+let tracing = false;
 
 /** How many times each op's vjp has run in this process (the gradient suite checks coverage). */
 export function vjpRunCounts(): Record<string, number> {
@@ -105,15 +106,22 @@ export function grad<Args extends Tensor[]>(fn: (...args: Args) => Tensor): (...
 
 /** Vector-Jacobian product: the gradients of sum(fn(args) * dy). dy defaults to 1 for a scalar value. */
 export function vjp<Args extends Tensor[]>(fn: (...args: Args) => Tensor, args: Args, dy?: Tensor): ValueAndGrad {
+  if (tracing) {
+    // The inner tape records aliases the outer one cannot see, so second derivatives
+    // would silently come out as zero: refuse instead of returning wrong numbers.
+    throw new Error('valueAndGrad: nested differentiation (gradients of gradients) is not supported yet');
+  }
   const tape = new Tape(args);
   try {
     return tidy(() => {
       const previous = setRecorder(tape);
+      tracing = true;
       let value: Tensor;
       try {
         value = fn(...args);
       } finally {
         setRecorder(previous);
+        tracing = false;
       }
       if (!(value instanceof Tensor)) throw new TypeError('valueAndGrad: the function must return a Tensor');
       if (!dy && value.size !== 1) {

@@ -44,3 +44,13 @@ describe('autograd', () => {
     expect(Array.from(await grads[0].data())).toEqual([0, 1, 1]);
   });
 });
+
+describe('nested differentiation', () => {
+  it('is refused rather than silently wrong', () => {
+    const x = T.tensor([1, 2], undefined, 'f64');
+    const inner = T.grad((v: T.Tensor) => T.sum(T.mul(v, T.mul(v, v))));
+    expect(() => T.valueAndGrad((v: T.Tensor) => T.sum(inner(v)[0]))(x)).toThrow(/nested differentiation/);
+    // The failed attempt leaves the tape usable.
+    expect(() => T.valueAndGrad((v: T.Tensor) => T.sum(v))(x)).not.toThrow();
+  });
+});
