@@ -55,6 +55,17 @@ export function defaultModelsDir(env: Env = process.env): string | undefined {
 }
 
 /**
+ * Folder of sample images (`content/`, `style/`): `EAI_IMAGES_DIR` when set, else `../shared/images`
+ * beside the repository when it exists, else `undefined`.
+ */
+export function defaultImagesDir(env: Env = process.env): string | undefined {
+  const fromEnv = env.EAI_IMAGES_DIR;
+  if (fromEnv) return resolve(fromEnv);
+  const shared = resolve(repoRoot(), '../shared/images');
+  return existsSync(shared) ? shared : undefined;
+}
+
+/**
  * Download cache: `EAI_CACHE_DIR` when set, else `$XDG_CACHE_HOME/efficientai-toolkit`, else
  * `~/.cache/efficientai-toolkit`. The folder may not exist yet.
  */

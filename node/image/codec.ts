@@ -7,14 +7,10 @@ import { extname } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { UsageError } from '../../core/errors.js';
+import type { RgbaImage } from '../../core/image.js';
 import { writeFileAtomic } from '../atomic-write.js';
 
-/** 8-bit RGBA pixels, row-major, top row first. */
-export interface RgbaImage {
-  readonly width: number;
-  readonly height: number;
-  readonly data: Uint8Array;
-}
+export type { RgbaImage };
 
 export type ImageFormat = 'png' | 'jpeg';
 

@@ -86,7 +86,7 @@ export function resolveModelFile(name: string, filePath?: string, where: ModelLo
   throw new ModelNotFoundError(
     `model file ${rel} (model "${name}") not found; looked in ${looked.join(' and ')}` +
       (notes.length ? ` (${notes.join('; ')})` : '') +
-      `. Download it with \`efficientai-toolkit models:download ${name}\`, or set EAI_MODELS_DIR to a folder ` +
+      `. Download it with \`efficientai-toolkit models:download --name ${name}\`, or set EAI_MODELS_DIR to a folder ` +
       `containing ${rel}.`,
     name,
     file.path,

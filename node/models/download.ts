@@ -351,7 +351,7 @@ export async function downloadModelFile(
 }
 
 /**
- * Download every file of model `name` into the cache (what `efficientai-toolkit models:download NAME` does).
+ * Download every file of model `name` into the cache (what `efficientai-toolkit models:download --name NAME` does).
  * @throws UsageError for an unknown name; DownloadError / ChecksumError as {@link downloadToFile}.
  */
 export async function downloadModel(

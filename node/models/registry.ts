@@ -39,7 +39,7 @@ export interface ModelFile {
 
 /** A model: one or more files that are used together. */
 export interface ModelEntry {
-  /** Registry name, as typed on the command line (`models:download NAME`). */
+  /** Registry name, as typed on the command line (`models:download --name NAME`). */
   readonly name: string;
   /** Folder holding the files, under `EAI_MODELS_DIR` or the cache. */
   readonly folder: string;

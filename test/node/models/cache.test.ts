@@ -71,7 +71,7 @@ describe('resolveModelFile', () => {
     expect(e.message).toBe(
       `model file fast-neural-style/candy.onnx (model "fast-neural-style-candy") not found; looked in ${e.looked[0]} and ${e.looked[1]} ` +
         `(EAI_MODELS_DIR=${join(root, 'missing')} does not exist). Download it with ` +
-        '`efficientai-toolkit models:download fast-neural-style-candy`, or set EAI_MODELS_DIR to a folder containing ' +
+        '`efficientai-toolkit models:download --name fast-neural-style-candy`, or set EAI_MODELS_DIR to a folder containing ' +
         'fast-neural-style/candy.onnx.',
     );
   });

@@ -1,0 +1,178 @@
+/**
+ * Johnson et al. fast neural style TransformerNet (pytorch/examples fast_neural_style),
+ * written out over the core ops so the architecture reads top to bottom:
+ *
+ *   input [1,3,H,W] RGB 0..255
+ *   encoder   conv 9×9/1 → 32, conv 3×3/2 → 64, conv 3×3/2 → 128   (each: reflect pad, conv, instance norm, relu)
+ *   5 × residual block (128): conv 3×3 → IN → relu → conv 3×3 → IN, plus the skip
+ *   decoder   2 × [nearest ×2 upsample, conv 3×3 → IN → relu] → 64, → 32
+ *   head      conv 9×9/1 → 3 (no norm, no activation, not clamped)
+ *
+ * Weights come from an ONNX file (ONNX Model Zoo layout: 16 Conv + 15 InstanceNormalization
+ * nodes in this order); loading checks every layer's kernel, stride and channels against
+ * the architecture, so a different network is rejected at load, not run.
+ */
+import { UsageError } from '../../core/errors.js';
+import * as T from '../../core/index.js';
+import { nodeAttr, type OnnxModel, type OnnxNode, type OnnxTensor } from '../../core/io/onnx.js';
+
+interface ConvSpec {
+  readonly inC: number;
+  readonly outC: number;
+  readonly kernel: number;
+  readonly stride: number;
+}
+
+/** The 16 convolutions in graph order. */
+const CONVS: readonly ConvSpec[] = [
+  { inC: 3, outC: 32, kernel: 9, stride: 1 },
+  { inC: 32, outC: 64, kernel: 3, stride: 2 },
+  { inC: 64, outC: 128, kernel: 3, stride: 2 },
+  ...Array.from({ length: 10 }, () => ({ inC: 128, outC: 128, kernel: 3, stride: 1 })),
+  { inC: 128, outC: 64, kernel: 3, stride: 1 },
+  { inC: 64, outC: 32, kernel: 3, stride: 1 },
+  { inC: 32, outC: 3, kernel: 9, stride: 1 },
+];
+
+/** Operators the TransformerNet graph may contain (zoo opset 9 uses Upsample; opset ≥ 10 Resize). */
+const KNOWN_OPS = new Set(['Pad', 'Conv', 'InstanceNormalization', 'Relu', 'Add', 'Resize', 'Upsample', 'Constant']);
+
+interface Conv {
+  readonly weight: T.Tensor;
+  readonly bias: T.Tensor;
+  readonly spec: ConvSpec;
+}
+
+interface Norm {
+  readonly scale: T.Tensor;
+  readonly shift: T.Tensor;
+  readonly eps: number;
+}
+
+export class TransformerNet {
+  readonly #convs: Conv[];
+  readonly #norms: Norm[];
+
+  private constructor(convs: Conv[], norms: Norm[]) {
+    this.#convs = convs;
+    this.#norms = norms;
+  }
+
+  /** Build from a parsed ONNX model; throws a UsageError naming the file and the layer that does not fit. */
+  static fromOnnx(model: OnnxModel): TransformerNet {
+    const file = model.file;
+    const initializers = new Map(model.graph.initializers.map((t) => [t.name, t]));
+    const weightOf = (node: OnnxNode, i: number, what: string): OnnxTensor => {
+      const t = initializers.get(node.inputs[i]);
+      if (!t) throw new UsageError(`${file}: ${node.opType} node "${node.name}" has no constant ${what} (input ${i})`);
+      if (t.dtype !== 'f32') throw new UsageError(`${file}: ${what} "${t.name}" is ${t.fileDType}, expected FLOAT`);
+      return t;
+    };
+    const convNodes: OnnxNode[] = [];
+    const normNodes: OnnxNode[] = [];
+    for (const node of model.graph.nodes) {
+      if (!KNOWN_OPS.has(node.opType) || node.domain !== '') {
+        throw new UsageError(
+          `${file}: operator ${node.domain ? `${node.domain}.` : ''}${node.opType} (node "${node.name}") is not part of the fast-style TransformerNet`,
+        );
+      }
+      if (node.opType === 'Conv') convNodes.push(node);
+      if (node.opType === 'InstanceNormalization') normNodes.push(node);
+    }
+    if (convNodes.length !== CONVS.length || normNodes.length !== CONVS.length - 1) {
+      throw new UsageError(
+        `${file}: expected ${CONVS.length} Conv and ${CONVS.length - 1} InstanceNormalization nodes (TransformerNet), found ${convNodes.length} and ${normNodes.length}`,
+      );
+    }
+    const created: T.Tensor[] = [];
+    const upload = (t: OnnxTensor) => {
+      const tensor = T.tensor(t.data as Float32Array, t.shape, 'f32');
+      created.push(tensor);
+      return tensor;
+    };
+    try {
+      const convs = convNodes.map((node, i) => {
+        const spec = CONVS[i];
+        const w = weightOf(node, 1, 'weight');
+        const expected = [spec.outC, spec.inC, spec.kernel, spec.kernel];
+        const strides = nodeAttr(model, node, 'strides', 'ints', [1, 1]);
+        const group = nodeAttr(model, node, 'group', 'int', 1);
+        if (w.shape.join() !== expected.join() || strides.some((s) => s !== spec.stride) || group !== 1) {
+          throw new UsageError(
+            `${file}: Conv ${i + 1} ("${node.name}") has weight [${w.shape}] stride [${strides}] group ${group}; TransformerNet needs [${expected}] stride ${spec.stride} group 1`,
+          );
+        }
+        const b = weightOf(node, 2, 'bias');
+        return { weight: upload(w), bias: upload(b), spec };
+      });
+      const norms = normNodes.map((node, i) => {
+        const scale = weightOf(node, 1, 'scale');
+        const channels = CONVS[i].outC;
+        if (scale.shape.join() !== String(channels)) {
+          throw new UsageError(
+            `${file}: InstanceNormalization ${i + 1} has ${scale.shape} channels, expected ${channels}`,
+          );
+        }
+        return {
+          scale: upload(scale),
+          shift: upload(weightOf(node, 2, 'bias')),
+          eps: nodeAttr(model, node, 'epsilon', 'float', 1e-5),
+        };
+      });
+      return new TransformerNet(convs, norms);
+    } catch (err) {
+      T.dispose(created);
+      throw err;
+    }
+  }
+
+  /** Reflect-padded convolution, as pytorch/examples' ConvLayer. */
+  #conv(x: T.Tensor, i: number): T.Tensor {
+    const { weight, bias, spec } = this.#convs[i];
+    const pad = Math.floor(spec.kernel / 2);
+    return T.conv2d(x, weight, bias, { stride: spec.stride, padding: pad, padMode: 'reflect' });
+  }
+
+  #norm(x: T.Tensor, i: number): T.Tensor {
+    const { scale, shift, eps } = this.#norms[i];
+    return T.instanceNorm(x, scale, shift, eps);
+  }
+
+  /** conv → instance norm → relu */
+  #block(x: T.Tensor, i: number): T.Tensor {
+    return T.relu(this.#norm(this.#conv(x, i), i));
+  }
+
+  /**
+   * Stylise an image: [1,3,H,W] RGB on the 0..255 scale in, the same scale out (unclamped),
+   * [1,3,4⌈H/4⌉,4⌈W/4⌉] (crop to H×W when H, W are not multiples of 4).
+   */
+  forward(x: T.Tensor): T.Tensor {
+    if (x.rank !== 4 || x.shape[0] !== 1 || x.shape[1] !== 3) {
+      throw new T.ShapeError(`TransformerNet: input must be [1, 3, H, W], got [${x.shape.join(', ')}]`);
+    }
+    if (x.shape[2] < 5 || x.shape[3] < 5) {
+      throw new T.ShapeError(`TransformerNet: input must be at least 5×5 pixels, got ${x.shape[3]}×${x.shape[2]}`);
+    }
+    return T.tidy(() => {
+      let y = this.#block(x, 0); // 9×9 → 32
+      y = this.#block(y, 1); // 3×3 /2 → 64
+      y = this.#block(y, 2); // 3×3 /2 → 128
+      for (let r = 0; r < 5; r++) {
+        const i = 3 + 2 * r;
+        const inner = this.#norm(this.#conv(this.#block(y, i), i + 1), i + 1);
+        y = T.add(y, inner);
+      }
+      for (const i of [13, 14]) {
+        const [h, w] = [y.shape[2], y.shape[3]];
+        y = this.#block(T.resize(y, [2 * h, 2 * w], { mode: 'nearest' }), i);
+      }
+      return this.#conv(y, 15); // 9×9 → 3, no norm, no activation
+    });
+  }
+
+  dispose(): void {
+    for (const c of this.#convs) T.dispose([c.weight, c.bias]);
+    for (const n of this.#norms) T.dispose([n.scale, n.shift]);
+  }
+}
