@@ -434,7 +434,7 @@ class Converter {
     return { name: v.name, elemType, shape: v.shape };
   }
 
-  attribute(a: RawAttribute, where: string, depth: number, outer: ReadonlySet<string>): OnnxAttribute {
+  attribute(a: RawAttribute, where: string, outer: ReadonlySet<string>): OnnxAttribute {
     const label = `${where}: attribute "${a.name}"`;
     for (const [no, kind] of [
       [21, 'ref_attr_name (only valid inside function bodies)'],
@@ -456,7 +456,7 @@ class Converter {
       type = byField[fields[0]];
     }
     const graph = (g: RawGraph, i?: number) =>
-      this.graph(g, `${label}${i === undefined ? '' : `[${i}]`} subgraph`, depth + 1, outer);
+      this.graph(g, `${label}${i === undefined ? '' : `[${i}]`} subgraph`, outer);
     switch (type) {
       case 1:
         return { type: 'float', value: a.f };
@@ -492,9 +492,11 @@ class Converter {
     }
   }
 
+  readonly #decoder = new TextDecoder('utf-8', { fatal: true });
+
   utf8(bytes: Uint8Array, label: string): string {
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      return this.#decoder.decode(bytes);
     } catch {
       return this.fail(`${label}: the string value is not valid UTF-8`);
     }
@@ -504,7 +506,7 @@ class Converter {
    * Converts a graph and checks that it is well formed: unique names, every node input defined before use,
    * every output produced. `outer` holds the names visible from enclosing graphs (for If/Loop bodies).
    */
-  graph(g: RawGraph, where: string, depth: number, outer: ReadonlySet<string>): OnnxGraph {
+  graph(g: RawGraph, where: string, outer: ReadonlySet<string>): OnnxGraph {
     if (g.sparseInitializers > 0) {
       this.fail(`${where} has ${g.sparseInitializers} sparse initializer(s), which this reader does not support`);
     }
@@ -522,9 +524,10 @@ class Converter {
       initializers.push(this.tensor(t, `${where}: initializer`));
     }
     const inputs = g.inputs.map((v) => this.valueInfo(v, `${where}: input`));
+    const initializerNames = new Set(initializers.map((t) => t.name));
     for (const v of inputs) {
       // IR < 4 lists initializers among the inputs too; that repetition is allowed.
-      if (!initializers.some((t) => t.name === v.name)) define(v.name, `graph input "${v.name}"`);
+      if (!initializerNames.has(v.name)) define(v.name, `graph input "${v.name}"`);
     }
     const nodes: OnnxNode[] = [];
     for (let i = 0; i < g.nodes.length; i++) {
@@ -544,7 +547,7 @@ class Converter {
       for (const a of n.attrs) {
         if (a.name === '') this.fail(`${label} has an attribute with an empty name`);
         if (attrs.has(a.name)) this.fail(`${label} has the attribute "${a.name}" twice`);
-        attrs.set(a.name, this.attribute(a, label, depth, defined));
+        attrs.set(a.name, this.attribute(a, label, defined));
       }
       for (const output of n.outputs) if (output !== '') define(output, `the output of ${nodeLabel}`);
       nodes.push({
@@ -619,7 +622,7 @@ export function parseOnnx(file: string, input: Uint8Array, options: ParseOnnxOpt
     }
   }
   const converter = new Converter(file, options);
-  const graph = converter.graph(raw.graph, `graph "${raw.graph.name}"`, 0, new Set());
+  const graph = converter.graph(raw.graph, `graph "${raw.graph.name}"`, new Set());
   if (raw.irVersion >= 3) {
     const domains = new Map<string, OnnxNode>();
     collectDomains(graph, domains);
@@ -633,7 +636,11 @@ export function parseOnnx(file: string, input: Uint8Array, options: ParseOnnxOpt
     }
   }
   const metadata: Record<string, string> = {};
-  for (const [k, v] of raw.metadata) Object.defineProperty(metadata, k, { value: v, enumerable: true });
+  // defineProperty keeps a key such as "__proto__" an own property; a repeated key keeps its last value, as
+  // protobuf map semantics do.
+  for (const [k, v] of raw.metadata) {
+    Object.defineProperty(metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
   return {
     file,
     irVersion: raw.irVersion,
