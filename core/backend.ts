@@ -53,6 +53,18 @@ export interface Backend<S extends Storage = Storage> {
   contiguous(view: StridedView<S>): S;
   /** Resolve once all issued work has completed (asynchronous backends). */
   sync?(): Promise<void>;
+  /**
+   * Backends without `readSync` (WebGPU): run an op whose kernel lives on a CPU-visible
+   * fallback backend without a synchronous read. Allocate the outputs now; once the inputs
+   * can be read, `compute` maps their host copies (dtype host layouts) to the outputs' host
+   * arrays, which fill the outputs. Later work on the outputs is ordered after it; an error
+   * from `compute` surfaces at the next read.
+   */
+  deferToHost?(
+    inputs: readonly KernelTensor<S>[],
+    outputs: readonly TensorInfo[],
+    compute: (inputs: readonly TypedArray[]) => TypedArray[],
+  ): S[];
 }
 
 /** How a backend runs one op. Inputs are contiguous; outputs follow the op's inferred infos. */

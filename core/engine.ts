@@ -3,7 +3,7 @@
  * kernel (or, for view ops, shares the input's storage), and records the op on
  * the active autograd tape. Every op in kernels/<family>/<family>.ts is a defineOp.
  */
-import type { BackendName, Storage, TensorInfo } from './backend.js';
+import type { Backend, BackendName, Kernel, Storage, TensorInfo } from './backend.js';
 import { getBackend, getBackendName, resolveKernel } from './dispatch.js';
 import { newStorageRef, Tensor } from './tensor.js';
 
@@ -84,6 +84,50 @@ function transfer(t: Tensor, to: BackendName): Storage {
   return getBackend(to).upload(host, t.dtype);
 }
 
+/**
+ * Fallback for a caller backend that cannot read synchronously: the caller allocates the
+ * outputs and later feeds host copies of the inputs through the fallback kernel.
+ */
+function runDeferred<A>(
+  caller: Backend,
+  target: Backend,
+  kernel: Kernel,
+  inputs: readonly Tensor[],
+  attrs: A,
+  infos: readonly TensorInfo[],
+): Storage[] {
+  const temporaries: Storage[] = [];
+  const callerInputs = inputs.map((t) => {
+    let storage: Storage;
+    if (t.backend !== caller.name) storage = transfer(t, caller.name);
+    else if (!t.isContiguous) storage = caller.contiguous(t.view());
+    else return { storage: t.ref.storage, shape: t.shape, dtype: t.dtype };
+    temporaries.push(storage);
+    return { storage, shape: t.shape, dtype: t.dtype };
+  });
+  // The closure may be kept (WebGPU replays it after a device loss): it holds shapes, not tensors.
+  const inputInfos = inputs.map((t) => ({ shape: t.shape, dtype: t.dtype }));
+  try {
+    return caller.deferToHost!(callerInputs, infos, (host) => {
+      const targetInputs = host.map((data, i) => ({
+        storage: target.upload(data, inputInfos[i].dtype),
+        ...inputInfos[i],
+      }));
+      try {
+        return kernel(targetInputs, attrs, infos, target).map((s, i) => {
+          const out = target.readSync!(s, infos[i].dtype);
+          target.free(s);
+          return out;
+        });
+      } finally {
+        for (const t of targetInputs) target.free(t.storage);
+      }
+    });
+  } finally {
+    for (const s of temporaries) caller.free(s);
+  }
+}
+
 /** Run an op on the current backend (or its fallback) and return its outputs. */
 export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor[] {
   for (const t of inputs) t.assertAlive(def.name);
@@ -98,6 +142,13 @@ export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
     const preferred = getBackendName();
     const { backend: name, kernel } = resolveKernel(def.name, preferred);
     const backend = getBackend(name);
+    const caller = getBackend(preferred);
+    if (name !== preferred && caller.deferToHost) {
+      const results = runDeferred(caller, backend, kernel, inputs, attrs, infos);
+      outputs = results.map((s, i) => new Tensor(newStorageRef(s), infos[i].shape, infos[i].dtype));
+      recorder?.record(def, inputs, outputs, attrs);
+      return outputs;
+    }
     const temporaries: Storage[] = [];
     const kernelInputs = inputs.map((t) => {
       let storage: Storage;

@@ -136,12 +136,16 @@ export async function evaluate(c: OpCase, values: number[][], dtype: T.DType, la
   );
   try {
     const outs = toList(c.run(inputs));
-    const result: Evaluated[] = [];
-    for (const o of outs) {
-      result.push({ shape: [...o.shape], dtype: o.dtype, values: Float64Array.from(await o.data()) });
-      o.dispose();
+    try {
+      const result: Evaluated[] = [];
+      for (const o of outs) {
+        result.push({ shape: [...o.shape], dtype: o.dtype, values: Float64Array.from(await o.data()) });
+      }
+      return result;
+    } finally {
+      // Asynchronous backends may throw at read time: the outputs must not leak into the next case.
+      T.dispose(outs);
     }
-    return result;
   } finally {
     T.dispose(inputs);
   }

@@ -1,0 +1,87 @@
+/// <reference types="@webgpu/types" />
+/**
+ * The WebGPU backend plug-in. The environment (node.ts: the `webgpu` package; browser.ts:
+ * navigator.gpu) supplies the GPU and the WGSL loader; probing asks for an adapter and
+ * reports it, creating requests the device and loads every declared WGSL file.
+ *
+ * Auto rank: 90 on a real adapter, 20 on a CPU-emulated one (SwiftShader, a fallback
+ * adapter), so `auto` never prefers an emulated GPU over the CPU backends.
+ */
+import type { Availability, BackendPlugin } from '../../core/backend.js';
+import { registerKernels } from '../../core/dispatch.js';
+import * as attention from '../../kernels/attention/webgpu.js';
+import * as conv from '../../kernels/conv/webgpu.js';
+import * as elementwise from '../../kernels/elementwise/webgpu.js';
+import * as image from '../../kernels/image/webgpu.js';
+import * as layout from '../../kernels/layout/webgpu.js';
+import * as loss from '../../kernels/loss/webgpu.js';
+import * as matmul from '../../kernels/matmul/webgpu.js';
+import * as norm from '../../kernels/norm/webgpu.js';
+import * as pool from '../../kernels/pool/webgpu.js';
+import * as reduce from '../../kernels/reduce/webgpu.js';
+import * as rope from '../../kernels/rope/webgpu.js';
+import * as softmax from '../../kernels/softmax/webgpu.js';
+import { type GpuStorage, WebGPUBackend, type WebGPUOptions, webgpuKernels } from './backend.js';
+import { type AdapterReport, type GpuEnvironment, requestAdapter, requestDevice } from './device.js';
+import { declaredShaders } from './shaders.js';
+
+/** One entry per kernel family: adding a family's kernels/<family>/webgpu.ts adds it here. */
+export const gpuFamilies = {
+  elementwise,
+  layout,
+  reduce,
+  matmul,
+  softmax,
+  norm,
+  conv,
+  pool,
+  image,
+  rope,
+  loss,
+  attention,
+};
+
+for (const family of Object.values(gpuFamilies)) registerKernels('webgpu', webgpuKernels(family.gpuKernels));
+
+export const AUTO_RANK_REAL = 90;
+/** Below js (10): a CPU-emulated adapter (SwiftShader) is for correctness checks; `auto` never picks it. */
+export const AUTO_RANK_EMULATED = 5;
+
+export function createWebGPUPlugin(env: GpuEnvironment, options: WebGPUOptions = {}): BackendPlugin<GpuStorage> {
+  let report: AdapterReport | null = null;
+  let probed: Promise<Availability> | null = null;
+
+  async function probe(): Promise<Availability> {
+    const found = await requestAdapter(env);
+    if (!found.report) return { available: false, reason: found.reason, autoRank: -1 };
+    report = found.report;
+    const d = report.details;
+    const kind = report.emulated ? 'CPU-emulated adapter: correct, never fast' : 'GPU adapter';
+    return {
+      available: true,
+      reason: `${d.description} (${d.vendor}/${d.architecture}; ${kind}) via ${env.label}`,
+      autoRank: report.emulated ? AUTO_RANK_EMULATED : AUTO_RANK_REAL,
+      details: d,
+    };
+  }
+
+  return {
+    name: 'webgpu',
+    probe() {
+      probed ??= probe();
+      return probed;
+    },
+    async create() {
+      const avail = await this.probe();
+      if (!avail.available || !report) throw new Error(`WebGPU is unavailable: ${avail.reason}`);
+      const device = await requestDevice(report);
+      const refs = declaredShaders();
+      const texts = await Promise.all(refs.map((r) => env.loadSource(r.url)));
+      const sources = new Map(refs.map((r, i) => [r.name, texts[i]]));
+      return new WebGPUBackend(device, report, sources, options);
+    },
+  };
+}
+
+export { GpuStorage, WebGPUBackend } from './backend.js';
+export type { GpuEnvironment } from './device.js';

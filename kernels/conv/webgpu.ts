@@ -1,0 +1,112 @@
+/**
+ * WebGPU convolution kernels. conv2d has two variants (see KernelVariant):
+ * conv_tiled.wgsl (implicit GEMM through workgroup memory) for real GPUs and
+ * conv_blocked.wgsl (barrier-free 4 channels × 4 columns per thread) for CPU-emulated
+ * adapters. convTranspose2d and conv2dWeightGrad run one output per thread (conv_grad.wgsl).
+ */
+import type { GpuKernel, GpuKernelTable, KernelVariant } from '../../backends/webgpu/backend.js';
+import { type ShaderVariant, wgsl } from '../../backends/webgpu/shaders.js';
+import { Uniforms } from '../../backends/webgpu/uniforms.js';
+import { sizeOf } from '../../core/shape.js';
+import type { Conv2dAttrs, Conv2dWeightGradAttrs, ConvTranspose2dAttrs } from './conv.js';
+
+const TILED = wgsl(new URL('./conv_tiled.wgsl', import.meta.url));
+const BLOCKED = wgsl(new URL('./conv_blocked.wgsl', import.meta.url));
+const GRAD = wgsl(new URL('./conv_grad.wgsl', import.meta.url));
+
+interface Geometry {
+  readonly x: readonly number[];
+  readonly o: number;
+  readonly cg: number;
+  readonly k: readonly number[];
+  readonly out: readonly number[];
+  readonly og: number;
+}
+
+/** The header every conv shader shares: shapes, window attrs, bias flag. */
+function header(g: Geometry, { stride, padding, dilation, groups }: Conv2dAttrs, hasBias: boolean): Uniforms {
+  const [n, c, h, w] = g.x;
+  return new Uniforms()
+    .u32(n, c, h, w, g.o, g.cg, g.k[0], g.k[1], g.out[0], g.out[1], groups, g.og)
+    .i32(stride[0], stride[1], dilation[0], dilation[1], padding[0], padding[2])
+    .u32(hasBias ? 1 : 0);
+}
+
+const conv2d: GpuKernel<Conv2dAttrs> = (inputs, attrs, [out], gpu) => {
+  const [x, w, bias] = inputs;
+  const xv = gpu.wide(x);
+  const wv = gpu.wide(w);
+  const bv = bias ? gpu.wide(bias) : null;
+  const y = gpu.output(out);
+  const [n, o, oh, ow] = out.shape;
+  const og = o / attrs.groups;
+  const geometry = { x: x.shape, o, cg: w.shape[1], k: w.shape.slice(2), out: [oh, ow], og };
+  const variant = gpu.variant('conv');
+  const blocksO = Math.ceil(og / 4);
+  const blocksW = Math.ceil(ow / 4);
+  const total = n * attrs.groups * blocksO * oh * blocksW;
+  const uniforms = header(geometry, attrs, !!bv).u32(blocksO, blocksW, total, 0, 0);
+  const bindings = [xv.buffer, wv.buffer, bv?.buffer ?? wv.buffer, y.buffer];
+  if (variant === 'tiled') {
+    gpu.dispatch({
+      shader: TILED,
+      uniforms,
+      bindings,
+      workgroups: [Math.ceil((n * oh * ow) / 64), Math.ceil(og / 64), attrs.groups],
+    });
+  } else {
+    gpu.dispatch({ shader: BLOCKED, uniforms, bindings, threads: total });
+  }
+  return [y.finish()];
+};
+
+const convTranspose2d: GpuKernel<ConvTranspose2dAttrs> = (inputs, attrs, [out], gpu) => {
+  const [x, w, bias] = inputs;
+  const xv = gpu.wide(x);
+  const wv = gpu.wide(w);
+  const bv = bias ? gpu.wide(bias) : null;
+  const y = gpu.output(out);
+  const [, o, oh, ow] = out.shape;
+  const og = w.shape[1];
+  // Here x is the conv output side: its channels split into groups of C/groups.
+  const geometry = { x: x.shape, o, cg: x.shape[1] / attrs.groups, k: w.shape.slice(2), out: [oh, ow], og };
+  gpu.dispatch({
+    shader: GRAD,
+    entry: 'transpose',
+    uniforms: header(geometry, attrs, !!bv).u32(y.size),
+    bindings: [xv.buffer, wv.buffer, bv?.buffer ?? wv.buffer, y.buffer],
+    threads: y.size,
+  });
+  return [y.finish()];
+};
+
+const conv2dWeightGrad: GpuKernel<Conv2dWeightGradAttrs> = ([x, g], attrs, [out], gpu) => {
+  const xv = gpu.wide(x);
+  const gv = gpu.wide(g);
+  const y = gpu.output(out);
+  const [, o, oh, ow] = g.shape;
+  const geometry = { x: x.shape, o, cg: out.shape[1], k: out.shape.slice(2), out: [oh, ow], og: o / attrs.groups };
+  gpu.dispatch({
+    shader: GRAD,
+    entry: 'weight_grad',
+    uniforms: header(geometry, attrs, false).u32(sizeOf(out.shape)),
+    bindings: [xv.buffer, gv.buffer, null, y.buffer],
+    threads: y.size,
+  });
+  return [y.finish()];
+};
+
+export const gpuKernels: GpuKernelTable = { conv2d, convTranspose2d, conv2dWeightGrad };
+
+export function convVariant(variant: KernelVariant): ShaderVariant {
+  return { shader: variant === 'tiled' ? TILED : BLOCKED };
+}
+
+export function gpuVariants(): ShaderVariant[] {
+  return [
+    convVariant('tiled'),
+    convVariant('blocked'),
+    { shader: GRAD, entry: 'transpose' },
+    { shader: GRAD, entry: 'weight_grad' },
+  ];
+}

@@ -1,0 +1,120 @@
+/**
+ * WebGPU resize and its gradient (resize.wgsl). The per-axis tap tables are built on the
+ * host with the reference's formulas and uploaded with the op; the gradient reads them
+ * inverted (per input index: the outputs that read it), so it gathers instead of scattering.
+ */
+import type { GpuKernel, GpuKernelTable, WebGPUBackend, Wide } from '../../backends/webgpu/backend.js';
+import { type ShaderVariant, wgsl } from '../../backends/webgpu/shaders.js';
+import { Uniforms } from '../../backends/webgpu/uniforms.js';
+import type { ResizeAttrs, ResizeGradAttrs } from './image.js';
+
+const RESIZE = wgsl(new URL('./resize.wgsl', import.meta.url));
+
+interface Tap {
+  readonly i0: number;
+  readonly i1: number;
+  readonly w1: number;
+}
+
+// Same source positions as ref.ts (exact integer arithmetic for nearest).
+function nearestSource(d: number, inSize: number, outSize: number, coordinate: ResizeAttrs['coordinate']): number {
+  let s: number;
+  if (coordinate === 'asymmetric') s = Math.floor((d * inSize) / outSize);
+  else if (coordinate === 'halfPixel') s = Math.floor(((2 * d + 1) * inSize) / (2 * outSize));
+  else s = outSize > 1 ? Math.floor((2 * d * (inSize - 1) + (outSize - 1)) / (2 * (outSize - 1))) : 0;
+  return Math.min(s, inSize - 1);
+}
+
+function bilinearSource(d: number, inSize: number, outSize: number, coordinate: ResizeAttrs['coordinate']): number {
+  if (coordinate === 'asymmetric') return (d * inSize) / outSize;
+  if (coordinate === 'halfPixel') return Math.max(((d + 0.5) * inSize) / outSize - 0.5, 0);
+  return outSize > 1 ? (d * (inSize - 1)) / (outSize - 1) : 0;
+}
+
+function axisTaps(inSize: number, outSize: number, { mode, coordinate }: ResizeAttrs): Tap[] {
+  return Array.from({ length: outSize }, (_, d) => {
+    if (mode === 'nearest') {
+      const s = nearestSource(d, inSize, outSize, coordinate);
+      return { i0: s, i1: s, w1: 0 };
+    }
+    const src = bilinearSource(d, inSize, outSize, coordinate);
+    const i0 = Math.min(Math.floor(src), inSize - 1);
+    return { i0, i1: Math.min(i0 + 1, inSize - 1), w1: src - i0 };
+  });
+}
+
+/** Per input index, the (output index, weight) pairs that read it, weight-0 taps left out. */
+function inverse(taps: readonly Tap[], inSize: number): [number, number][][] {
+  const lists: [number, number][][] = Array.from({ length: inSize }, () => []);
+  taps.forEach(({ i0, i1, w1 }, d) => {
+    if (1 - w1 !== 0) lists[i0].push([d, 1 - w1]);
+    if (w1 !== 0) lists[i1].push([d, w1]);
+  });
+  return lists;
+}
+
+/** [row taps][col taps][row offsets][col offsets][row pairs][col pairs], with section starts. */
+function tables(h: number, w: number, attrs: ResizeAttrs) {
+  const rows = axisTaps(h, attrs.size[0], attrs);
+  const cols = axisTaps(w, attrs.size[1], attrs);
+  const forward = [...rows, ...cols].flatMap((t) => [t.i0, t.i1, t.w1]);
+  const rowLists = inverse(rows, h);
+  const colLists = inverse(cols, w);
+  const rowCsrAt = forward.length;
+  const colCsrAt = rowCsrAt + h + 1;
+  let at = colCsrAt + w + 1;
+  const offsets = (lists: [number, number][][]) => {
+    const out = [at];
+    for (const l of lists) {
+      at += 2 * l.length;
+      out.push(at);
+    }
+    return out;
+  };
+  const rowOffsets = offsets(rowLists);
+  const colOffsets = offsets(colLists);
+  const data = Float32Array.from([...forward, ...rowOffsets, ...colOffsets, ...rowLists.flat(2), ...colLists.flat(2)]);
+  return { data, colsAt: 3 * rows.length, rowCsrAt, colCsrAt };
+}
+
+function run(
+  gpu: WebGPUBackend,
+  entry: 'resize' | 'resize_grad',
+  inShape: readonly number[],
+  attrs: ResizeAttrs,
+  x: Wide,
+  y: Wide,
+) {
+  const [n, c, h, w] = inShape;
+  const t = tables(h, w, attrs);
+  gpu.dispatch({
+    shader: RESIZE,
+    entry,
+    uniforms: new Uniforms()
+      .u32(n * c, h, w, attrs.size[0], attrs.size[1], y.size)
+      .u32(t.colsAt, t.rowCsrAt, t.colCsrAt, 0, 0, 0),
+    bindings: [x.buffer, gpu.uploadTemp(t.data), y.buffer],
+    threads: y.size,
+  });
+}
+
+const resize: GpuKernel<ResizeAttrs> = ([x], attrs, [out], gpu) => {
+  const y = gpu.output(out);
+  run(gpu, 'resize', x.shape, attrs, gpu.wide(x), y);
+  return [y.finish()];
+};
+
+const resizeGrad: GpuKernel<ResizeGradAttrs> = ([g], attrs, [out], gpu) => {
+  const y = gpu.output(out);
+  run(gpu, 'resize_grad', attrs.inputShape, attrs, gpu.wide(g), y);
+  return [y.finish()];
+};
+
+export const gpuKernels: GpuKernelTable = { resize, resizeGrad };
+
+export function gpuVariants(): ShaderVariant[] {
+  return [
+    { shader: RESIZE, entry: 'resize' },
+    { shader: RESIZE, entry: 'resize_grad' },
+  ];
+}

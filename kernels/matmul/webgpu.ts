@@ -1,0 +1,51 @@
+/**
+ * WebGPU matmul in two variants (see KernelVariant): matmul_tiled.wgsl for real GPUs,
+ * matmul_blocked.wgsl (barrier-free, 4×4 register blocks) for CPU-emulated adapters.
+ * Transposes and broadcast batches are strides, so no operand is copied. f16 computes
+ * in f32; i32 accumulates in i32 (wrapping).
+ */
+import type { GpuKernel, GpuKernelTable, KernelVariant, WideType } from '../../backends/webgpu/backend.js';
+import { NeedsHost } from '../../backends/webgpu/backend.js';
+import { type ShaderVariant, wgsl } from '../../backends/webgpu/shaders.js';
+import { MAX_RANK, Uniforms } from '../../backends/webgpu/uniforms.js';
+import { broadcastStrides, sizeOf } from '../../core/shape.js';
+import { type MatmulAttrs, matmulDims } from './matmul.js';
+
+const TILED = wgsl(new URL('./matmul_tiled.wgsl', import.meta.url));
+const BLOCKED = wgsl(new URL('./matmul_blocked.wgsl', import.meta.url));
+
+function matmulVariant(variant: KernelVariant, type: WideType): ShaderVariant {
+  return { shader: variant === 'tiled' ? TILED : BLOCKED, params: { T: `alias T = ${type};` } };
+}
+
+const matmul: GpuKernel<MatmulAttrs> = ([a, b], attrs, [out], gpu) => {
+  const { m, k, n, batch } = matmulDims(a, b, attrs);
+  if (batch.length > MAX_RANK) throw new NeedsHost(`matmul with ${batch.length} batch dims`);
+  const batches = sizeOf(batch);
+  if (batches > gpu.limits.maxComputeWorkgroupsPerDimension) throw new NeedsHost(`matmul with ${batches} batches`);
+  const { transposeA, transposeB } = attrs;
+  const av = gpu.wide(a);
+  const bv = gpu.wide(b);
+  const y = gpu.output(out);
+  const variant = gpu.variant('matmul');
+  const uniforms = new Uniforms()
+    .u32(m, k, n, batch.length)
+    .u32(transposeA ? 1 : k, transposeA ? m : 1, transposeB ? 1 : n, transposeB ? k : 1)
+    .u32Array(batch)
+    .u32Array(broadcastStrides(a.shape.slice(0, -2), batch))
+    .u32Array(broadcastStrides(b.shape.slice(0, -2), batch));
+  const block = variant === 'tiled' ? 64 : 32;
+  gpu.dispatch({
+    ...matmulVariant(variant, av.type),
+    uniforms,
+    bindings: [av.buffer, bv.buffer, y.buffer],
+    workgroups: [Math.ceil(n / block), Math.ceil(m / block), batches],
+  });
+  return [y.finish()];
+};
+
+export const gpuKernels: GpuKernelTable = { matmul };
+
+export function gpuVariants(): ShaderVariant[] {
+  return (['tiled', 'blocked'] as const).flatMap((v) => [matmulVariant(v, 'f32'), matmulVariant(v, 'i32')]);
+}

@@ -1,0 +1,107 @@
+// Two-pass float reductions: logsumexp (max first, then the sum of exp(x - max)) and
+// variance (mean first, then squared deviations: stable for large offsets).
+
+struct Params {
+  n: u32,
+  krank: u32,
+  rrank: u32,
+  count: u32,
+  kshape: array<vec4<u32>, 2>,
+  kstrides: array<vec4<u32>, 2>,
+  rshape: array<vec4<u32>, 2>,
+  rstrides: array<vec4<u32>, 2>,
+  // variance: Bessel's correction
+  correction: f32,
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+
+fn at4(v: array<vec4<u32>, 2>, a: u32) -> u32 {
+  return v[a / 4u][a % 4u];
+}
+
+fn base_of(o: u32) -> u32 {
+  var rem = o;
+  var at = 0u;
+  for (var d = i32(p.krank) - 1; d >= 0; d--) {
+    let a = u32(d);
+    let dim = at4(p.kshape, a);
+    at += (rem % dim) * at4(p.kstrides, a);
+    rem = rem / dim;
+  }
+  return at;
+}
+
+fn offset_of(r: u32) -> u32 {
+  var rem = r;
+  var at = 0u;
+  for (var d = i32(p.rrank) - 1; d >= 0; d--) {
+    let a = u32(d);
+    let dim = at4(p.rshape, a);
+    at += (rem % dim) * at4(p.rstrides, a);
+    rem = rem / dim;
+  }
+  return at;
+}
+
+fn index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return gid.x + gid.y * nwg.x * 64u;
+}
+
+@compute @workgroup_size(64)
+fn logsumexp(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let o = index(gid, nwg);
+  if (o >= p.n) {
+    return;
+  }
+  if (p.count == 0u) {
+    var inf = 0x7f800000u;
+    y[o] = -bitcast<f32>(inf);
+    return;
+  }
+  let base = base_of(o);
+  var m = x[base];
+  for (var r = 1u; r < p.count; r++) {
+    let v = x[base + offset_of(r)];
+    if (v > m || v != v) {
+      m = v;
+    }
+  }
+  // +-inf or NaN: the result is m itself (as the host computes it)
+  if (m != m || abs(m) > 3.4028234e38) {
+    y[o] = m;
+    return;
+  }
+  var s = 0.0;
+  for (var r = 0u; r < p.count; r++) {
+    s += exp(x[base + offset_of(r)] - m);
+  }
+  y[o] = m + log(s);
+}
+
+@compute @workgroup_size(64)
+fn variance(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let o = index(gid, nwg);
+  if (o >= p.n) {
+    return;
+  }
+  let base = base_of(o);
+  // Offsets from the first element keep the f32 mean precise far from zero.
+  let first = x[base];
+  var s = 0.0;
+  for (var r = 0u; r < p.count; r++) {
+    s += x[base + offset_of(r)] - first;
+  }
+  let mean = first + s / f32(p.count);
+  var q = 0.0;
+  for (var r = 0u; r < p.count; r++) {
+    let d = x[base + offset_of(r)] - mean;
+    q += d * d;
+  }
+  y[o] = q / max(f32(p.count) - p.correction, 0.0);
+}

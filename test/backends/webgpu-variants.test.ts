@@ -1,0 +1,100 @@
+/**
+ * Both kernel variants of matmul (and conv2d once it has WebGPU kernels) on whatever
+ * adapter runs the tests: the conformance cases of the family, plus shapes that span
+ * several tiles and ragged edges, each forced to 'tiled' and to 'blocked'. Oracle: the
+ * js reference in f64 on the same inputs (the conformance harness's oracle).
+ */
+import { describe, expect, it } from 'vitest';
+import '../../backends/node.js';
+import type { KernelVariant, WebGPUBackend } from '../../backends/webgpu/backend.js';
+import * as T from '../../core/index.js';
+import { allCases } from '../conformance/cases/index.js';
+import { caseValues, compare, DEFAULT_TOL, evaluate, type OpCase } from '../conformance/harness.js';
+
+const required = (process.env.EAI_REQUIRE_BACKENDS ?? '').split(',').includes('webgpu');
+const avail = await T.probeBackend('webgpu');
+
+const extraMatmul: OpCase[] = [
+  {
+    name: 'matmul across tiles [70,33]·[33,130]',
+    inputs: [{ shape: [70, 33] }, { shape: [33, 130] }],
+    run: ([a, b]) => T.matmul(a, b),
+  },
+  {
+    name: 'matmul batched, both transposed, K=257 [2,257,65]ᵀ·[67,257]ᵀ',
+    inputs: [{ shape: [2, 257, 65] }, { shape: [67, 257] }],
+    run: ([a, b]) => T.matmul(a, b, { transposeA: true, transposeB: true }),
+    tol: { f32: 1e-4, f16: 3e-2 },
+  },
+  {
+    name: 'matmul i32 [33,17]·[17,9]',
+    inputs: [
+      { shape: [33, 17], dtype: 'i32' },
+      { shape: [17, 9], dtype: 'i32' },
+    ],
+    run: ([a, b]) => T.matmul(a, b),
+    dtypes: ['f32'],
+  },
+];
+
+const extraConv: OpCase[] = [
+  {
+    name: 'conv2d across tiles: 70 channels, 9×11 image, 3×3, stride 2, pad 1',
+    inputs: [{ shape: [2, 5, 9, 11] }, { shape: [70, 5, 3, 3] }, { shape: [70] }],
+    run: ([x, w, b]) => T.conv2d(x, w, b, { stride: 2, padding: 1 }),
+    tol: { f32: 1e-4, f16: 3e-2 },
+  },
+  {
+    name: 'conv2d grouped and dilated: 6→9 channels, groups 3, dilation 2',
+    inputs: [{ shape: [1, 6, 8, 7] }, { shape: [9, 2, 2, 3] }],
+    run: ([x, w]) => T.conv2d(x, w, undefined, { dilation: 2, groups: 3 }),
+  },
+];
+
+const families: Record<string, OpCase[]> = {
+  matmul: [...(allCases.matmul ?? []), ...extraMatmul],
+  conv: [...(allCases.conv ?? []).filter((c) => /^(conv2d |depthwise)/.test(c.name)), ...extraConv],
+};
+
+async function oracle(c: OpCase, values: number[][]) {
+  await T.setBackend('js');
+  try {
+    return await evaluate(c, values, 'f64', false);
+  } finally {
+    await T.setBackend('webgpu');
+  }
+}
+
+if (!avail.available && !required) {
+  it('webgpu is unavailable here (CI requires it)', () => {
+    expect(avail.reason).not.toBe('');
+  });
+} else {
+  const gpu = (await T.initBackend('webgpu')) as unknown as WebGPUBackend;
+  for (const variant of ['tiled', 'blocked'] as KernelVariant[]) {
+    describe(`webgpu ${variant} kernels`, () => {
+      for (const [family, cases] of Object.entries(families)) {
+        for (const c of cases.filter((k) => !k.throws)) {
+          // f32 only: f16 widens and narrows around the same kernels (main conformance covers it).
+          for (const dtype of c.dtypes ?? ['f32']) {
+            it(`${family}: ${c.name} [${dtype}]`, async () => {
+              await T.setBackend('webgpu');
+              gpu.setVariant(family, variant);
+              const shader = `kernels/${family}/${family}_${variant}.wgsl`;
+              const before = gpu.dispatchesByShader()[shader] ?? 0;
+              const values = caseValues(c, dtype, c.name.length * 31 + dtype.length);
+              const got = await evaluate(c, values, dtype);
+              gpu.setVariant(family, null);
+              expect(gpu.dispatchesByShader()[shader] ?? 0, `${shader} ran`).toBeGreaterThan(before);
+              const want = await oracle(c, values);
+              got.forEach((g, i) => {
+                const tol = g.dtype === 'i32' ? 0 : (c.tol?.[dtype] ?? DEFAULT_TOL[dtype]);
+                expect(compare(g, want[i], tol), `output ${i}`).toBeNull();
+              });
+            });
+          }
+        }
+      }
+    });
+  }
+}
