@@ -102,6 +102,8 @@ describe('routing and parsing', () => {
       '--model',
       'm',
       '--json',
+      '--backend',
+      'js',
     ]);
     expect(run.code).toBe(0);
     expect(JSON.parse(run.out)).toEqual({
