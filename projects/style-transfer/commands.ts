@@ -1,23 +1,36 @@
 /**
  * The style transfer workflow (seed project coreml-stable-diffusion-style-transfer):
- * `transfer` stylises one image or a folder of them; `styles` lists the named styles.
+ * `transfer` stylises one image or a folder of them with a named style or any style image (or a weighted
+ * blend of style images); `styles` lists the named styles and the arbitrary-style networks.
  */
+
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { type CommandContext, defineCommand, type ProjectSpec } from '../../cli/command.js';
 import { UsageError } from '../../core/errors.js';
+import type { RgbaImage } from '../../core/image.js';
 import { readImage, writeImage } from '../../node/image/codec.js';
 import { defaultImagesDir } from '../../node/paths.js';
 import { registryModelSource } from './node-models.js';
 import {
   DEFAULT_SIZE,
   MAX_SIZE,
+  MAX_STYLE_SIZE,
   MIN_SIZE,
+  MIN_STYLE_SIZE,
   type Stage,
+  type StyleChoice,
   StyleTransferPipeline,
   type TransferResult,
 } from './pipeline.js';
-import { DEFAULT_STYLE, findStyle, NAMED_STYLES } from './styles.js';
+import {
+  ARBITRARY_STYLE_MODELS,
+  ARBITRARY_WEIGHTS,
+  DEFAULT_ARBITRARY_WEIGHTS,
+  DEFAULT_STYLE,
+  findStyle,
+  NAMED_STYLES,
+} from './styles.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
@@ -43,6 +56,65 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** A style image given on the command line, read once for every content image. */
+interface StyleFile {
+  readonly path: string;
+  readonly weight: number;
+}
+
+/** `PATH:WEIGHT` (the weight after the last colon; without a numeric one the whole argument is the path, weight 1). */
+export function parseBlend(arg: string): { path: string; weight: number } {
+  const colon = arg.lastIndexOf(':');
+  const tail = colon >= 0 ? arg.slice(colon + 1) : '';
+  if (colon > 0 && /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(tail)) {
+    const weight = Number(tail);
+    if (!(weight >= 0)) throw new UsageError(`--blend ${arg}: the weight ${tail} must be ≥ 0`);
+    return { path: arg.slice(0, colon), weight };
+  }
+  return { path: arg, weight: 1 };
+}
+
+/** What --style, --style-image and --blend ask for: a named style, or style image files with weights. */
+async function chooseStyle(
+  args: { style?: string; 'style-image'?: string; blend: readonly string[] },
+  cwd: string,
+): Promise<{ kind: 'named'; name: string } | { kind: 'files'; files: StyleFile[]; label: string }> {
+  const given = [args.style !== undefined, args['style-image'] !== undefined, args.blend.length > 0].filter(Boolean);
+  if (given.length > 1) {
+    throw new UsageError(
+      'give one of --style, --style-image or --blend (for several style images, give each as --blend PATH:WEIGHT)',
+    );
+  }
+  const files = async (list: { path: string; weight: number }[]) => {
+    const out: StyleFile[] = [];
+    for (const { path, weight } of list) {
+      const abs = resolve(cwd, path);
+      if (!(await isFile(abs))) throw new UsageError(`${abs}: no such style image file`);
+      out.push({ path: abs, weight });
+    }
+    const label = out.map((f) => basename(f.path, extname(f.path))).join('+');
+    return { kind: 'files' as const, files: out, label };
+  };
+  if (args.blend.length > 0) return files(args.blend.map(parseBlend));
+  if (args['style-image'] !== undefined) return files([{ path: args['style-image'], weight: 1 }]);
+  const name = args.style ?? DEFAULT_STYLE;
+  const named = findStyle(name);
+  if (named) return { kind: 'named', name: named.name };
+  if (await isFile(resolve(cwd, name))) return files([{ path: name, weight: 1 }]);
+  throw new UsageError(
+    `unknown style '${name}': not a named style (${NAMED_STYLES.map((s) => s.name).join(', ')}; ` +
+      'style-transfer:styles lists them) and no image file by that name',
+  );
+}
+
 function outputName(content: string, style: string): string {
   return `${basename(content, extname(content))}-${style}.png`;
 }
@@ -59,21 +131,29 @@ function summaryLine(path: string, r: TransferResult): string {
 
 const transfer = defineCommand({
   name: 'transfer',
-  summary: 'Stylise an image (or a folder of images) with a named style',
+  summary: 'Stylise an image (or a folder of images) with a named style or the style of any image',
   description:
     'Scales the content image so its long side is --size pixels (keeping the aspect ratio), runs the style network ' +
     'on the current backend and writes a PNG or JPEG (by the output extension). Without --content it stylises the ' +
     'bundled public-domain astronaut photo. A folder as --content stylises every .png/.jpg in it, with a progress bar, ' +
-    'into the --output folder. Named styles are fast per-style networks (see style-transfer:styles); their weights come ' +
-    'from the model registry (EAI_MODELS_DIR or the download cache). Large images are scaled, not tiled: the networks ' +
-    'normalise with whole-image statistics.',
+    'into the --output folder. Named styles are fast per-style networks (see style-transfer:styles). Any image can be ' +
+    'the style instead (--style PATH or --style-image PATH): Magenta arbitrary style transfer predicts a style vector ' +
+    'from the central square of the style image, scaled to --style-size (256, as trained); --strength below 1 blends ' +
+    "in the content image's own style vector, and --blend PATH:WEIGHT (repeatable) mixes several style images. Model " +
+    'weights come from the model registry (EAI_MODELS_DIR or the download cache). Large images are scaled, not tiled: ' +
+    'the networks normalise with whole-image statistics.',
   options: [
     {
       name: 'content',
       type: 'path',
       description: 'Content image, or a folder of images (default: the astronaut sample)',
     },
-    { name: 'style', type: 'string', description: 'Named style (see style-transfer:styles)', default: DEFAULT_STYLE },
+    {
+      name: 'style',
+      type: 'string',
+      valueName: 'name|path',
+      description: `Named style (see style-transfer:styles; default ${DEFAULT_STYLE}), or a style image file (arbitrary style)`,
+    },
     {
       name: 'size',
       type: 'integer',
@@ -85,10 +165,33 @@ const transfer = defineCommand({
     {
       name: 'strength',
       type: 'number',
-      description: 'How much style to apply, 0..1 (arbitrary style images only)',
+      description: "How much of the style image's style to apply, 0..1 (arbitrary style only)",
       default: 1,
       min: 0,
       max: 1,
+    },
+    {
+      name: 'blend',
+      type: 'string',
+      repeatable: true,
+      valueName: 'path:weight',
+      description: 'A style image and its weight (repeat to blend several; weights are normalised)',
+    },
+    {
+      name: 'style-size',
+      type: 'integer',
+      description: 'Side of the square style images are scaled to for style prediction (arbitrary style)',
+      default: 256,
+      min: MIN_STYLE_SIZE,
+      max: MAX_STYLE_SIZE,
+    },
+    {
+      name: 'arbitrary-weights',
+      type: 'enum',
+      choices: ARBITRARY_WEIGHTS,
+      default: DEFAULT_ARBITRARY_WEIGHTS,
+      description:
+        'Arbitrary style transfer network weights: int8 (magenta-arbitrary) or fp16 (magenta-arbitrary-fp16)',
     },
     {
       name: 'output',
@@ -96,47 +199,62 @@ const transfer = defineCommand({
       description: 'Output file (.png/.jpg), or folder for a folder of inputs (default: <content>-<style>.png here)',
     },
     { name: 'content-image', type: 'path', description: 'Same as --content (the seed CLI name)' },
-    { name: 'style-image', type: 'path', description: 'A style image (arbitrary style; the seed CLI name)' },
+    {
+      name: 'style-image',
+      type: 'path',
+      description: 'A style image (arbitrary style; same as --style PATH, the seed CLI name)',
+    },
   ],
   examples: [
     'efficientai-toolkit style-transfer:transfer',
     'efficientai-toolkit style-transfer:transfer --content photo.jpg --style candy --size 768 --output candy.png',
     'efficientai-toolkit style-transfer:transfer --content photos/ --style udnie --output stylized/ --json',
+    'efficientai-toolkit style-transfer:transfer --content photo.jpg --style starry_night.jpg --strength 0.7',
+    'efficientai-toolkit style-transfer:transfer --content photo.jpg --blend great_wave.jpg:0.7 --blend the_kiss.jpg:0.3',
     'efficientai-toolkit coreml-stable-diffusion-style-transfer:transfer --content-image photo.jpg --style mosaic',
   ],
   async run(args, ctx) {
-    if (args['style-image']) {
-      throw new UsageError(
-        'arbitrary style from an image (--style-image) needs the Magenta networks, which this build does not run yet; use --style with a named style',
-      );
+    const chosen = await chooseStyle(args, ctx.cwd);
+    const styleLabel = chosen.kind === 'named' ? chosen.name : chosen.label;
+    if (chosen.kind === 'named' && args.strength !== 1) {
+      ctx.log.warn(`--strength applies to arbitrary style (a style image); the named style '${styleLabel}' ignores it`);
     }
-    const style = findStyle(args.style);
-    if (!style) {
-      throw new UsageError(
-        `unknown style '${args.style}': choose one of ${NAMED_STYLES.map((s) => s.name).join(', ')} (style-transfer:styles lists them)`,
-      );
+    let style: StyleChoice;
+    if (chosen.kind === 'named') {
+      style = { kind: 'named', name: chosen.name };
+    } else {
+      const images: { image: RgbaImage; weight: number; name: string }[] = [];
+      for (const f of chosen.files) {
+        images.push({ image: await readImage(f.path), weight: f.weight, name: basename(f.path, extname(f.path)) });
+      }
+      style = images.length === 1 ? { kind: 'image', ...images[0] } : { kind: 'blend', images };
     }
     const content = args.content ?? args['content-image'] ?? defaultContent();
     const batch = await isDirectory(content);
     const inputs = batch ? await listImages(content) : [content];
-    const outDir = batch ? (args.output ?? resolve(ctx.cwd, `${basename(content)}-${style.name}`)) : undefined;
+    const outDir = batch ? (args.output ?? resolve(ctx.cwd, `${basename(content)}-${styleLabel}`)) : undefined;
     const pipeline = new StyleTransferPipeline(registryModelSource);
     const progress = batch ? ctx.progress('images') : undefined;
-    progress?.start(inputs.length, `Stylising ${inputs.length} images with ${style.name}`);
+    progress?.start(inputs.length, `Stylising ${inputs.length} images with ${styleLabel}`);
     const results: { input: string; output: string; result: TransferResult; encodeMs: number }[] = [];
     try {
       for (const input of inputs) {
         if (ctx.signal.aborted) throw new UsageError('interrupted');
         const output = outDir
-          ? join(outDir, outputName(input, style.name))
-          : (args.output ?? resolve(ctx.cwd, outputName(input, style.name)));
+          ? join(outDir, outputName(input, styleLabel))
+          : (args.output ?? resolve(ctx.cwd, outputName(input, styleLabel)));
         const started = performance.now();
         const image = await readImage(input);
         const decodeMs = performance.now() - started;
         const result = await pipeline.transfer(
           image,
-          { kind: 'named', name: style.name },
-          { size: args.size },
+          style,
+          {
+            size: args.size,
+            strength: args.strength,
+            styleSize: args['style-size'],
+            arbitraryWeights: args['arbitrary-weights'],
+          },
           (s, state) => logStage(ctx, s, state),
         );
         const encodeStart = performance.now();
@@ -157,10 +275,20 @@ const transfer = defineCommand({
       progress?.abort();
       throw err;
     } finally {
-      pipeline.dispose();
+      await pipeline.dispose();
     }
+    const arbitrary =
+      chosen.kind === 'files'
+        ? {
+            styleImages: chosen.files.map((f) => ({ path: f.path, weight: f.weight })),
+            strength: args.strength,
+            styleSize: args['style-size'],
+            weights: args['arbitrary-weights'],
+          }
+        : undefined;
     const summary = {
-      style: style.name,
+      style: styleLabel,
+      ...(arbitrary ? { arbitrary } : {}),
       backend: results[0]?.result.backend,
       size: args.size,
       images: results.map(({ input, output, result, encodeMs }) => ({
@@ -181,17 +309,26 @@ function logStage(ctx: CommandContext, stage: Stage, state: 'start' | 'done'): v
 
 const styles = defineCommand({
   name: 'styles',
-  summary: 'List the named styles with their licences',
+  summary: 'List the named styles and the arbitrary-style networks with their licences',
+  description:
+    'Named styles are fast per-style networks: --style NAME. Any image can also be the style (--style PATH, ' +
+    '--style-image PATH or --blend PATH:WEIGHT): Magenta arbitrary style transfer, listed below the named styles. ' +
+    'With --json the output is the array of named styles.',
   options: [],
   examples: ['efficientai-toolkit style-transfer:styles', 'efficientai-toolkit style-transfer:styles --json'],
   async run(_args, ctx) {
     const width = Math.max(...NAMED_STYLES.map((s) => s.name.length));
+    const arbitrary = Object.values(ARBITRARY_STYLE_MODELS);
     ctx.output(
       NAMED_STYLES,
       [
         ...NAMED_STYLES.map((s) => `${s.name.padEnd(width)}  ${s.title}  (${s.license}; ${s.source})`),
         '',
-        'Any image can also be a style with --style-image (arbitrary style; not available in this build yet).',
+        'Arbitrary style: any image is a style with --style PATH or --style-image PATH, --strength 0..1 and',
+        '--blend PATH:WEIGHT (repeatable). Networks (--arbitrary-weights):',
+        ...arbitrary.map(
+          (m) => `${m.weights.padEnd(width)}  ${m.title}, model ${m.model}  (${m.license}; ${m.source})`,
+        ),
       ].join('\n'),
     );
   },

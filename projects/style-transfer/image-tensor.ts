@@ -66,3 +66,18 @@ export function resizeImage(x: T.Tensor, height: number, width: number): T.Tenso
     return T.resize(y, [height, width], { mode: 'bilinear' });
   });
 }
+
+/**
+ * The central square of a [1,3,H,W] image, scaled to side × side: how Magenta's TF Lite example prepares
+ * style images (`preprocess_image`: the short side scaled to 256, then a central crop). Cropping first and
+ * scaling once gives the same picture without resampling the parts that are cut away.
+ */
+export function centerSquare(x: T.Tensor, side: number): T.Tensor {
+  const [, , h, w] = x.shape;
+  const s = Math.min(h, w);
+  const top = Math.floor((h - s) / 2);
+  const left = Math.floor((w - s) / 2);
+  return T.tidy(() =>
+    resizeImage(T.slice(x, [null, null, { start: top, end: top + s }, { start: left, end: left + s }]), side, side),
+  );
+}

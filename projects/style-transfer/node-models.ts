@@ -3,9 +3,12 @@ import { readFile } from 'node:fs/promises';
 import { resolveModelFile } from '../../node/models/cache.js';
 import type { ModelSource } from './pipeline.js';
 
+async function read(model: string, file: string): Promise<{ name: string; bytes: Uint8Array }> {
+  const { path } = resolveModelFile(model, file);
+  return { name: path, bytes: await readFile(path) };
+}
+
 export const registryModelSource: ModelSource = {
-  async load(style) {
-    const { path } = resolveModelFile(style.model, style.file);
-    return { name: path, bytes: await readFile(path) };
-  },
+  load: (style) => read(style.model, style.file),
+  loadFile: read,
 };
