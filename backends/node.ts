@@ -5,6 +5,7 @@
  * Browser builds register their own set in backends/browser.ts.
  */
 import '../core/index.js';
+import './native/index.js';
 import './webgpu/node.js';
 
 /** One line per backend plug-in. */

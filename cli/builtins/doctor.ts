@@ -376,7 +376,7 @@ function nativeChecks(d: DoctorDeps): Check[] {
           'native',
           'native addon',
           `no built addon in ${releaseDir}`,
-          'once the tools above are present: npx node-gyp rebuild --directory native-metal',
+          'once the tools above are present: npm run build:native',
         ),
   );
   return checks;

@@ -1,0 +1,72 @@
+/**
+ * Native attention: per (batch, head) GEMMs for the scores and the weighted sums with
+ * the mask, causality and softmax in between (native.cc). The mask, if any, is the
+ * op's last input, broadcast over [B, Hq, T, S] by strides.
+ */
+import { f32, kernelTable, type NativeTensor, nativeKernel } from '../../backends/native/kernel.js';
+import { broadcastStrides } from '../../core/shape.js';
+import type { AttentionAttrs } from './attention.js';
+import { refKernels } from './ref.js';
+
+function geometry(q: NativeTensor, k: NativeTensor, v: NativeTensor, mask: NativeTensor | undefined) {
+  const [batch, heads, T, D] = q.shape;
+  const [, kvHeads, S] = k.shape;
+  const Dv = v.shape[3];
+  const dims = [batch, heads, kvHeads, T, S, D, Dv];
+  const maskStrides = mask ? broadcastStrides(mask.shape, [batch, heads, T, S]) : [0, 0, 0, 0];
+  return { dims, maskStrides };
+}
+
+const scaledDotProductAttention = nativeKernel<AttentionAttrs>({
+  op: 'scaledDotProductAttention',
+  attrs: ['scale', 'causal'],
+  ref: refKernels.scaledDotProductAttention,
+  run(addon, inputs, { scale, causal }, [out]) {
+    const [q, k, v, mask] = inputs;
+    const { dims, maskStrides } = geometry(q, k, v, mask);
+    const y = new Float32Array(out.shape.reduce((a, b) => a * b, 1));
+    addon.attention(
+      f32(q.data),
+      f32(k.data),
+      f32(v.data),
+      mask ? f32(mask.data) : null,
+      y,
+      dims,
+      maskStrides,
+      scale,
+      causal,
+    );
+    return [y];
+  },
+});
+
+const attentionBackward = nativeKernel<AttentionAttrs>({
+  op: 'attentionBackward',
+  attrs: ['scale', 'causal'],
+  ref: refKernels.attentionBackward,
+  run(addon, inputs, { scale, causal }) {
+    const [q, k, v, o, dO, mask] = inputs;
+    const { dims, maskStrides } = geometry(q, k, v, mask);
+    const dq = new Float32Array(q.data.length);
+    const dk = new Float32Array(k.data.length);
+    const dv = new Float32Array(v.data.length);
+    addon.attentionBackward(
+      f32(q.data),
+      f32(k.data),
+      f32(v.data),
+      f32(o.data),
+      f32(dO.data),
+      mask ? f32(mask.data) : null,
+      dq,
+      dk,
+      dv,
+      dims,
+      maskStrides,
+      scale,
+      causal,
+    );
+    return [dq, dk, dv];
+  },
+});
+
+export const nativeKernels = kernelTable({ scaledDotProductAttention, attentionBackward });

@@ -1,0 +1,92 @@
+/**
+ * Native elementwise kernels: f32 (and f16, computed in f32) run in native.cc; integer
+ * arithmetic runs the reference (its JavaScript number semantics are the definition).
+ */
+import { f32, kernelTable, nativeKernel } from '../../backends/native/kernel.js';
+import { allocHost } from '../../core/dtype.js';
+import type { CastAttrs, ClampAttrs } from './elementwise.js';
+import { BINARY, COMPARE, UNARY } from './math.js';
+import { refKernels } from './ref.js';
+
+type NoAttrs = Record<string, never>;
+
+function unary(op: string) {
+  return nativeKernel<NoAttrs>({
+    op,
+    attrs: [],
+    ref: refKernels[op],
+    run(addon, [x]) {
+      const y = new Float32Array(x.data.length);
+      addon.unary(op, f32(x.data), y);
+      return [y];
+    },
+  });
+}
+
+function binary(op: string, compare: boolean) {
+  return nativeKernel<NoAttrs>({
+    op,
+    attrs: [],
+    ref: refKernels[op],
+    run(addon, [a, b], _attrs, [out]) {
+      const n = out.shape.reduce((p, d) => p * d, 1);
+      const y = compare ? new Uint8Array(n) : new Float32Array(n);
+      addon.binary(op, f32(a.data), f32(b.data), y, [...a.shape], [...b.shape], [...out.shape]);
+      return [y];
+    },
+  });
+}
+
+const where = nativeKernel<NoAttrs>({
+  op: 'where',
+  attrs: [],
+  ref: refKernels.where,
+  other: { 0: 'u8' },
+  run(addon, [c, a, b], _attrs, [out]) {
+    const y = new Float32Array(out.shape.reduce((p, d) => p * d, 1));
+    addon.where(
+      c.data as Uint8Array,
+      f32(a.data),
+      f32(b.data),
+      y,
+      [...c.shape],
+      [...a.shape],
+      [...b.shape],
+      [...out.shape],
+    );
+    return [y];
+  },
+});
+
+const clamp = nativeKernel<ClampAttrs>({
+  op: 'clamp',
+  attrs: ['min', 'max'],
+  ref: refKernels.clamp,
+  run(addon, [x], { min, max }) {
+    const y = new Float32Array(x.data.length);
+    addon.clamp(f32(x.data), y, min, max);
+    return [y];
+  },
+});
+
+/** f16 sources arrive widened and f16 targets are narrowed by nativeKernel, so the addon sees f32/i32/u8. */
+const cast = nativeKernel<CastAttrs>({
+  op: 'cast',
+  attrs: ['dtype'],
+  ref: refKernels.cast,
+  accepts: ([x], { dtype }) => x.dtype !== 'f64' && dtype !== 'f64',
+  run(addon, [x], _attrs, [out]) {
+    const y = allocHost(out.dtype, x.data.length) as Float32Array | Int32Array | Uint8Array;
+    addon.cast(x.data as Float32Array | Int32Array | Uint8Array, y);
+    return [y];
+  },
+});
+
+export const nativeKernels = kernelTable({
+  ...Object.fromEntries(Object.keys(UNARY).map((op) => [op, unary(op)])),
+  ...Object.fromEntries(Object.keys(BINARY).map((op) => [op, binary(op, false)])),
+  ...Object.fromEntries(Object.keys(COMPARE).map((op) => [op, binary(op, true)])),
+  where,
+  clamp,
+  cast,
+});

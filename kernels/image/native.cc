@@ -1,0 +1,99 @@
+// Native resize (nearest / bilinear) and its gradient, as kernels/image/ref.ts: both axes
+// are separable, so one tap table per axis (two source indices and the second's weight)
+// drives the forward pass and its adjoint. Accumulation is in double, in the reference's
+// order; planes are independent, so they split across the pool.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "eai.h"
+
+namespace eai {
+
+namespace {
+
+struct Tap {
+  size_t i0, i1;
+  double w1;  // weight of i1; i0 gets 1 − w1
+};
+
+enum class Coord { Asymmetric, HalfPixel, AlignCorners };
+
+std::vector<Tap> taps(size_t in, size_t out, bool nearest, Coord coord) {
+  std::vector<Tap> t(out);
+  for (size_t d = 0; d < out; d++) {
+    if (nearest) {
+      // Exact integer arithmetic, as the reference's table.
+      size_t s;
+      if (coord == Coord::Asymmetric) s = (d * in) / out;
+      else if (coord == Coord::HalfPixel) s = ((2 * d + 1) * in) / (2 * out);
+      else s = out > 1 ? (2 * d * (in - 1) + (out - 1)) / (2 * (out - 1)) : 0;
+      s = std::min(s, in - 1);
+      t[d] = Tap{s, s, 0.0};
+      continue;
+    }
+    const double dd = static_cast<double>(d), fi = static_cast<double>(in), fo = static_cast<double>(out);
+    double src;
+    if (coord == Coord::Asymmetric) src = (dd * fi) / fo;
+    else if (coord == Coord::HalfPixel) src = std::max(((dd + 0.5) * fi) / fo - 0.5, 0.0);
+    else src = out > 1 ? (dd * (fi - 1)) / (fo - 1) : 0.0;
+    const size_t i0 = std::min(static_cast<size_t>(std::floor(src)), in - 1);
+    t[d] = Tap{i0, std::min(i0 + 1, in - 1), src - static_cast<double>(i0)};
+  }
+  return t;
+}
+
+// resize(x, y, [N, C, H, W, OH, OW], mode, coordinate, grad): grad = false: y (pooled
+// shape) ← x; grad = true: y (input shape) ← adjoint applied to x (a gradient of the output).
+Napi::Value Resize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "resize";
+  View<float> x = F32(info, 0, fn), y = F32(info, 1, fn);
+  std::vector<size_t> g = Sizes(info, 2, fn);
+  const std::string mode = String(info, 3, fn), coordinate = String(info, 4, fn);
+  const bool grad = Bool(info, 5, fn);
+  Require(env, g.size() == 6, "resize: geometry is [N, C, H, W, OH, OW]");
+  Require(env, mode == "nearest" || mode == "bilinear", "resize: mode must be nearest or bilinear");
+  Coord coord;
+  if (coordinate == "asymmetric") coord = Coord::Asymmetric;
+  else if (coordinate == "halfPixel") coord = Coord::HalfPixel;
+  else if (coordinate == "alignCorners") coord = Coord::AlignCorners;
+  else Fail(env, "resize: coordinate must be asymmetric, halfPixel or alignCorners");
+  const size_t planes = g[0] * g[1], H = g[2], W = g[3], OH = g[4], OW = g[5];
+  Require(env, H >= 1 && W >= 1, "resize: cannot resize an empty image");
+  const size_t in = H * W, out = OH * OW;
+  Require(env, (grad ? x.length == planes * out && y.length == planes * in : x.length == planes * in && y.length == planes * out),
+          "resize: arrays do not match the geometry");
+  const bool nearest = mode == "nearest";
+  const std::vector<Tap> rows = taps(H, OH, nearest, coord), cols = taps(W, OW, nearest, coord);
+  parallelRange(planes, (1u << 14) / (out + 1) + 1, [&](size_t p0, size_t p1) {
+    std::vector<double> acc;
+    for (size_t p = p0; p < p1; p++) {
+      acc.assign(grad ? in : out, 0.0);
+      const float* src = x.data + p * (grad ? out : in);
+      size_t o = 0;
+      for (const Tap& r : rows) {
+        for (const Tap& c : cols) {
+          const size_t idx[4] = {r.i0 * W + c.i0, r.i0 * W + c.i1, r.i1 * W + c.i0, r.i1 * W + c.i1};
+          const double wt[4] = {(1 - r.w1) * (1 - c.w1), (1 - r.w1) * c.w1, r.w1 * (1 - c.w1), r.w1 * c.w1};
+          for (int k = 0; k < 4; k++) {
+            if (wt[k] == 0) continue;
+            if (grad) acc[idx[k]] += wt[k] * src[o];
+            else acc[o] += wt[k] * src[idx[k]];
+          }
+          o++;
+        }
+      }
+      float* dst = y.data + p * (grad ? in : out);
+      for (size_t i = 0; i < acc.size(); i++) dst[i] = static_cast<float>(acc[i]);
+    }
+  });
+  return env.Undefined();
+}
+
+}  // namespace
+
+void InitImage(Napi::Env env, Napi::Object exports) { exports.Set("resize", Napi::Function::New(env, Resize, "resize")); }
+
+}  // namespace eai

@@ -1,0 +1,31 @@
+/** Native softmax and logSoftmax: lines along the axis of x viewed as [outer, n, inner]. */
+import { f32, kernelTable, nativeKernel } from '../../backends/native/kernel.js';
+import { sizeOf } from '../../core/shape.js';
+import { refKernels } from './ref.js';
+import type { SoftmaxAttrs } from './softmax.js';
+
+function softmaxKernel(op: 'softmax' | 'logSoftmax') {
+  return nativeKernel<SoftmaxAttrs>({
+    op,
+    attrs: ['axis'],
+    ref: refKernels[op],
+    run(addon, [x], { axis }) {
+      const y = new Float32Array(x.data.length);
+      const { shape } = x;
+      addon.softmax(
+        f32(x.data),
+        y,
+        sizeOf(shape.slice(0, axis)),
+        shape[axis],
+        sizeOf(shape.slice(axis + 1)),
+        op === 'logSoftmax',
+      );
+      return [y];
+    },
+  });
+}
+
+export const nativeKernels = kernelTable({
+  softmax: softmaxKernel('softmax'),
+  logSoftmax: softmaxKernel('logSoftmax'),
+});

@@ -1,0 +1,175 @@
+// Shared declarations of the efficientai-toolkit native addon: argument helpers,
+// the thread pool, CPU feature dispatch and the per-family registration hooks.
+// Kernels live in kernels/<family>/native.cc; each defines one Init<Family> hook.
+#pragma once
+
+#include <napi.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace eai {
+
+// ---------------------------------------------------------------- CPU features
+
+// Instruction sets a kernel may be specialised for. Baseline is what the addon was
+// compiled for (x86-64-v2 on x86, ARMv8 NEON on arm64); the others are chosen at run time.
+enum class Isa { Baseline, Avx2Fma, Avx512, Neon };
+
+struct CpuFeatures {
+  bool sse42 = false, avx = false, avx2 = false, fma = false, f16c = false, avx512f = false, neon = false;
+};
+
+const CpuFeatures& cpu();
+// The instruction set kernels use now: the best the CPU supports unless lowered with SetIsa
+// (tests compare the paths; EAI_NATIVE_ISA=baseline lowers it at load).
+Isa activeIsa();
+bool setIsa(const std::string& name);
+const char* isaName(Isa isa);
+inline bool useAvx2() { return activeIsa() == Isa::Avx2Fma || activeIsa() == Isa::Avx512; }
+inline bool useAvx512() { return activeIsa() == Isa::Avx512; }
+
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+#define EAI_X86 1
+#define EAI_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define EAI_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
+#else
+#define EAI_X86 0
+#define EAI_TARGET_AVX2
+#define EAI_TARGET_AVX512
+#endif
+#if defined(__aarch64__)
+#define EAI_NEON 1
+#else
+#define EAI_NEON 0
+#endif
+#define EAI_INLINE inline __attribute__((always_inline))
+
+// ---------------------------------------------------------------- thread pool
+
+// Runs task(ctx, i) for i in [0, n) on the pool, the calling thread included, and
+// returns when all are done. Nested calls, and calls made while another caller holds
+// the pool (an async matmul while a synchronous op runs), run inline on the caller.
+void parallelForRaw(size_t n, void (*task)(void*, size_t), void* ctx);
+size_t threadCount();
+void setThreadCount(size_t n);
+
+template <class F>
+void parallelFor(size_t n, F&& f) {
+  if (n == 0) return;
+  if (n == 1) {
+    f(size_t{0});
+    return;
+  }
+  using Fn = std::remove_reference_t<F>;
+  parallelForRaw(
+      n, [](void* c, size_t i) { (*static_cast<Fn*>(c))(i); }, const_cast<void*>(static_cast<const void*>(&f)));
+}
+
+// Splits [0, total) into chunks of at least `grain` items, at most a few per thread.
+template <class F>
+void parallelRange(size_t total, size_t grain, F&& f) {
+  if (total == 0) return;
+  size_t threads = threadCount();
+  size_t chunks = total / (grain ? grain : 1);
+  if (chunks > threads * 4) chunks = threads * 4;
+  if (chunks <= 1 || threads <= 1) {
+    f(size_t{0}, total);
+    return;
+  }
+  size_t step = (total + chunks - 1) / chunks;
+  parallelFor(chunks, [&](size_t c) {
+    size_t begin = c * step;
+    size_t end = begin + step < total ? begin + step : total;
+    if (begin < end) f(begin, end);
+  });
+}
+
+// ---------------------------------------------------------------- scratch memory
+
+// A growable 64-byte aligned scratch buffer (packed GEMM panels, per-thread rows).
+class Scratch {
+ public:
+  Scratch() = default;
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  ~Scratch();
+  float* floats(size_t n);
+ private:
+  void* p_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// ---------------------------------------------------------------- arguments
+
+// A typed array's memory, borrowed for the duration of a synchronous call (zero-copy).
+template <class T>
+struct View {
+  T* data = nullptr;
+  size_t length = 0;
+};
+
+
+View<float> F32(const Napi::CallbackInfo& info, size_t i, const char* what);
+View<uint16_t> U16(const Napi::CallbackInfo& info, size_t i, const char* what);
+View<int32_t> I32(const Napi::CallbackInfo& info, size_t i, const char* what);
+View<uint8_t> U8(const Napi::CallbackInfo& info, size_t i, const char* what);
+// Any typed array as raw bytes, with its element size.
+View<uint8_t> Bytes(const Napi::CallbackInfo& info, size_t i, const char* what, size_t* elementSize);
+size_t Size(const Napi::CallbackInfo& info, size_t i, const char* what);
+double Number(const Napi::CallbackInfo& info, size_t i, const char* what);
+bool Bool(const Napi::CallbackInfo& info, size_t i, const char* what);
+std::string String(const Napi::CallbackInfo& info, size_t i, const char* what);
+// A JS array of non-negative integers (shapes, strides, offsets).
+std::vector<size_t> Sizes(const Napi::CallbackInfo& info, size_t i, const char* what);
+std::vector<int64_t> Ints(const Napi::CallbackInfo& info, size_t i, const char* what);
+// Throws a JS Error (RangeError for sizes) naming the function and the argument.
+[[noreturn]] void Fail(const Napi::Env& env, const std::string& message);
+void Require(const Napi::Env& env, bool ok, const std::string& message);
+
+// ---------------------------------------------------------------- f16
+
+void f16ToF32(const uint16_t* src, float* dst, size_t n);
+void f32ToF16(const float* src, uint16_t* dst, size_t n);
+
+// ---------------------------------------------------------------- GEMM
+
+// C[M, N] (+)= op(A)[M, K] · op(B)[K, N] with element (i, p) of op(A) at a[i*ars + p*acs]
+// and (p, j) of op(B) at b[p*brs + j*bcs]; C is row-major with leading dimension ldc.
+struct GemmShape {
+  size_t m, n, k;
+  const float* a;
+  size_t ars, acs;
+  const float* b;
+  size_t brs, bcs;
+  float* c;
+  size_t ldc;
+  bool accumulate;
+};
+// parallel: may use the pool (false inside a task that already runs in parallel).
+void sgemm(const GemmShape& g, bool parallel = true);
+const char* gemmKernelName();
+
+// ---------------------------------------------------------------- families
+
+void InitCore(Napi::Env env, Napi::Object exports);
+void InitElementwise(Napi::Env env, Napi::Object exports);
+void InitReduce(Napi::Env env, Napi::Object exports);
+void InitLayout(Napi::Env env, Napi::Object exports);
+void InitMatmul(Napi::Env env, Napi::Object exports);
+void InitSoftmax(Napi::Env env, Napi::Object exports);
+void InitNorm(Napi::Env env, Napi::Object exports);
+void InitLoss(Napi::Env env, Napi::Object exports);
+void InitRope(Napi::Env env, Napi::Object exports);
+void InitAttention(Napi::Env env, Napi::Object exports);
+void InitConv(Napi::Env env, Napi::Object exports);
+void InitPool(Napi::Env env, Napi::Object exports);
+void InitImage(Napi::Env env, Napi::Object exports);
+#ifdef EAI_APPLE
+void InitApple(Napi::Env env, Napi::Object exports);
+#endif
+
+}  // namespace eai
