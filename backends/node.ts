@@ -7,6 +7,7 @@
 import '../core/index.js';
 import './native/index.js';
 import './webgpu/node.js';
+import './wasm/node.js';
 
 /** One line per backend plug-in. */
 export const nodeBackendsRegistered = true;

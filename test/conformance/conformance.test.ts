@@ -3,8 +3,9 @@
  * EAI_REQUIRE_BACKENDS=webgpu,wasm (set by CI where they must exist) turns an
  * unavailable backend into a failure instead of an absence.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../backends/node.js';
+import { setWasmThreads } from '../../backends/wasm/index.js';
 import * as T from '../../core/index.js';
 import { allCases } from './cases/index.js';
 import { caseValues, compare, DEFAULT_TOL, evaluate, type OpCase } from './harness.js';
@@ -35,9 +36,22 @@ it('required backends are available', async () => {
   }
 });
 
-for (const backend of backends) {
-  describe(`conformance on ${backend}`, () => {
-    const runsBefore = T.opRunCounts();
+/**
+ * wasm runs the suite twice: on one thread, and on two with every kernel split however small
+ * (setWasmThreads' minWorkPerThread: 1), so the threaded range arithmetic meets every case.
+ */
+const WASM_THREADS = [1, 2];
+const runs = backends.flatMap((backend): { backend: T.BackendName; threads: number }[] =>
+  backend === 'wasm' ? WASM_THREADS.map((threads) => ({ backend, threads })) : [{ backend, threads: 0 }],
+);
+
+for (const { backend, threads } of runs) {
+  const label = threads ? `${backend} (${threads} thread${threads > 1 ? 's' : ''})` : backend;
+  describe(`conformance on ${label}`, () => {
+    let runsBefore: Record<string, number> = {};
+    beforeAll(() => {
+      runsBefore = T.opRunCounts();
+    });
     afterAll(async () => {
       await T.setBackend('js');
     });
@@ -46,6 +60,7 @@ for (const backend of backends) {
         for (const dtype of floatDTypes(c)) {
           it(`${family}: ${c.name} [${dtype}]`, async () => {
             await T.setBackend(backend);
+            if (threads) await setWasmThreads(threads, { minWorkPerThread: 1 });
             const seed = c.name.length * 7919 + dtype.length;
             const values = caseValues(c, dtype, seed);
             if (c.throws) {
@@ -65,7 +80,7 @@ for (const backend of backends) {
         }
       }
     }
-    it(`every defined op ran on ${backend}`, () => {
+    it(`every defined op ran on ${label}`, () => {
       const after = T.opRunCounts();
       const missing = [...T.opDefinitions().keys()].filter((op) => (after[op] ?? 0) - (runsBefore[op] ?? 0) === 0);
       expect(missing, 'ops with no conformance case').toEqual([]);
