@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import '../../backends/node.js';
 import * as T from '../../core/index.js';
 import { parseOnnx } from '../../core/io/onnx.js';
 import { TransformerNet } from '../../models/fast-style/transformer-net.js';
@@ -25,29 +26,39 @@ function photoLike(h: number, w: number, seed: number): Float32Array {
   return data;
 }
 
+const backends = await T.availableBackendNames();
+
 describe('fast-style TransformerNet', () => {
-  it.each([
-    ['mosaic', 40, 36],
-    ['candy', 30, 22],
-  ])('%s matches onnxruntime on a %i×%i input (odd sizes are padded to ×4)', async (style, h, w) => {
-    const file = join(dir, `${style}.onnx`);
-    const bytes = readFileSync(file);
-    const input = photoLike(h, w, h * w);
-    const session = await ort.InferenceSession.create(bytes);
-    const { output } = await session.run({ input: new ort.Tensor('float32', input, [1, 3, h, w]) });
-    const net = TransformerNet.fromOnnx(parseOnnx(file, bytes));
-    const x = T.tensor(input, [1, 3, h, w]);
-    const y = net.forward(x);
-    expect(y.shape).toEqual(output.dims.map(Number));
-    const got = await y.data();
-    const want = output.data as Float32Array;
-    let maxDiff = 0;
-    for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
-    expect(maxDiff).toBeLessThan(0.05);
-    T.dispose([x, y]);
-    net.dispose();
-    expect(T.memory().tensors).toBe(0);
+  afterAll(async () => {
+    await T.setBackend('js');
   });
+
+  // Every available backend against the same oracle: onnxruntime on the same file and input.
+  for (const backend of backends) {
+    it.each([
+      ['mosaic', 40, 36],
+      ['candy', 30, 22],
+    ])(`%s matches onnxruntime on a %i×%i input on ${backend} (odd sizes are padded to ×4)`, async (style, h, w) => {
+      await T.setBackend(backend);
+      const file = join(dir, `${style}.onnx`);
+      const bytes = readFileSync(file);
+      const input = photoLike(h, w, h * w);
+      const session = await ort.InferenceSession.create(bytes);
+      const { output } = await session.run({ input: new ort.Tensor('float32', input, [1, 3, h, w]) });
+      const net = TransformerNet.fromOnnx(parseOnnx(file, bytes));
+      const x = T.tensor(input, [1, 3, h, w]);
+      const y = net.forward(x);
+      expect(y.shape).toEqual(output.dims.map(Number));
+      const got = await y.data();
+      const want = output.data as Float32Array;
+      let maxDiff = 0;
+      for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
+      expect(maxDiff).toBeLessThan(0.05);
+      T.dispose([x, y]);
+      net.dispose();
+      expect(T.memory().tensors).toBe(0);
+    });
+  }
 
   it('rejects a network that is not a TransformerNet', () => {
     const file = join(dir, 'udnie.onnx');
