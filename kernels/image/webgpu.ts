@@ -7,41 +7,9 @@ import type { GpuKernel, GpuKernelTable, WebGPUBackend, Wide } from '../../backe
 import { type ShaderVariant, wgsl } from '../../backends/webgpu/shaders.js';
 import { Uniforms } from '../../backends/webgpu/uniforms.js';
 import type { ResizeAttrs, ResizeGradAttrs } from './image.js';
+import { resizeTaps as axisTaps, type Tap } from './taps.js';
 
 const RESIZE = wgsl(new URL('./resize.wgsl', import.meta.url));
-
-interface Tap {
-  readonly i0: number;
-  readonly i1: number;
-  readonly w1: number;
-}
-
-// Same source positions as ref.ts (exact integer arithmetic for nearest).
-function nearestSource(d: number, inSize: number, outSize: number, coordinate: ResizeAttrs['coordinate']): number {
-  let s: number;
-  if (coordinate === 'asymmetric') s = Math.floor((d * inSize) / outSize);
-  else if (coordinate === 'halfPixel') s = Math.floor(((2 * d + 1) * inSize) / (2 * outSize));
-  else s = outSize > 1 ? Math.floor((2 * d * (inSize - 1) + (outSize - 1)) / (2 * (outSize - 1))) : 0;
-  return Math.min(s, inSize - 1);
-}
-
-function bilinearSource(d: number, inSize: number, outSize: number, coordinate: ResizeAttrs['coordinate']): number {
-  if (coordinate === 'asymmetric') return (d * inSize) / outSize;
-  if (coordinate === 'halfPixel') return Math.max(((d + 0.5) * inSize) / outSize - 0.5, 0);
-  return outSize > 1 ? (d * (inSize - 1)) / (outSize - 1) : 0;
-}
-
-function axisTaps(inSize: number, outSize: number, { mode, coordinate }: ResizeAttrs): Tap[] {
-  return Array.from({ length: outSize }, (_, d) => {
-    if (mode === 'nearest') {
-      const s = nearestSource(d, inSize, outSize, coordinate);
-      return { i0: s, i1: s, w1: 0 };
-    }
-    const src = bilinearSource(d, inSize, outSize, coordinate);
-    const i0 = Math.min(Math.floor(src), inSize - 1);
-    return { i0, i1: Math.min(i0 + 1, inSize - 1), w1: src - i0 };
-  });
-}
 
 /** Per input index, the (output index, weight) pairs that read it, weight-0 taps left out. */
 function inverse(taps: readonly Tap[], inSize: number): [number, number][][] {
