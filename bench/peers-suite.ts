@@ -12,7 +12,15 @@ import { machineInfo, measureParallelism } from './machine.js';
 import { OP_BENCHES, type OpCase } from './ops.js';
 import { JS_SINGLE_RUN_FLOPS } from './ops-suite.js';
 import { conv2dModel, matmulModel } from './peers/onnx-model.js';
-import { isUnavailable, openOrtNode, openOrtWeb, type PeerFeed, type PeerName, type PeerRunner } from './peers/ort.js';
+import {
+  isUnavailable,
+  openOrtNode,
+  openOrtWeb,
+  type PeerFeed,
+  type PeerName,
+  type PeerRunner,
+  type PeerSession,
+} from './peers/ort.js';
 import {
   type BenchRecord,
   type BenchReport,
@@ -185,13 +193,21 @@ export async function runPeersSuite(o: PeersSuiteOptions): Promise<BenchReport> 
     for (const pc of cases) {
       const { c } = pc;
       const contestants: Contestant[] = [];
+      // One session per peer for the whole case, as bench:style does: later rounds must not time a
+      // fresh session's first run (only the first round warms up).
+      const sessions: PeerSession[] = [];
       for (const t of o.threads) {
         for (const peer of ['onnxruntime-node', 'onnxruntime-web'] as const) {
           const runner = runners.get(key(peer, t));
           if (!runner) continue;
+          let session: Promise<PeerSession> | undefined;
           contestants.push(
             contestant(peer, 'peer', t, async (warmup, runs) => {
-              const r = await runner.run({ model: pc.model, feeds: pc.feeds, warmup, runs });
+              session ??= runner.open(pc.model).then((opened) => {
+                sessions.push(opened);
+                return opened;
+              });
+              const r = await (await session).run(pc.feeds, warmup, runs);
               return { samples: r.samples, output: r.output };
             }),
           );
@@ -235,13 +251,17 @@ export async function runPeersSuite(o: PeersSuiteOptions): Promise<BenchReport> 
         }
       }
 
-      await runRounds(contestants, {
-        shares: rounds,
-        warmup: o.warmup,
-        signal: o.signal,
-        onMeasured: (label) => o.onMeasured?.(`${c.op} ${c.size} ${label}`),
-        onFailure: (ct, err) => notes.push(`${c.op} ${c.size} on ${ct.label} failed: ${err.message}`),
-      });
+      try {
+        await runRounds(contestants, {
+          shares: rounds,
+          warmup: o.warmup,
+          signal: o.signal,
+          onMeasured: (label) => o.onMeasured?.(`${c.op} ${c.size} ${label}`),
+          onFailure: (ct, err) => notes.push(`${c.op} ${c.size} on ${ct.label} failed: ${err.message}`),
+        });
+      } finally {
+        for (const session of sessions) await session.close();
+      }
 
       const reference = contestants.find((ct) => ct.backend === 'onnxruntime-node' && ct.output)?.output;
       const caseRecords: BenchRecord[] = [];
