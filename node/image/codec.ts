@@ -39,14 +39,19 @@ export function decodeImage(bytes: Uint8Array, name = 'image'): RgbaImage {
         data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength),
       };
     }
-    const img = jpeg.decode(bytes, {
+    const decoded = jpeg.decode(bytes, {
       useTArray: true,
       formatAsRGBA: true,
       maxResolutionInMP: MAX_PIXELS / 1e6,
       maxMemoryUsageInMB: 2048,
     });
-    checkSize(img.width, img.height, name);
-    return { width: img.width, height: img.height, data: img.data };
+    checkSize(decoded.width, decoded.height, name);
+    // Browsers honour the EXIF orientation (createImageBitmap's default); so must we, or phone
+    // photos come out sideways and the CLI and the demo disagree.
+    return applyOrientation(
+      { width: decoded.width, height: decoded.height, data: decoded.data },
+      exifOrientation(bytes),
+    );
   } catch (err) {
     if (err instanceof UsageError) throw err;
     throw new UsageError(`${name}: cannot decode ${format.toUpperCase()}: ${(err as Error).message}`);
@@ -96,4 +101,85 @@ export function formatForPath(path: string): ImageFormat {
 /** Encode by the path's extension and write atomically. */
 export async function writeImage(path: string, image: RgbaImage, quality?: number): Promise<void> {
   await writeFileAtomic(path, encodeImage(image, formatForPath(path), quality));
+}
+
+/**
+ * The EXIF orientation (1..8) of a JPEG, or 1 when it has none: tag 0x0112 of IFD0 in the
+ * APP1 "Exif" segment. Malformed EXIF is ignored (orientation 1), never an error.
+ */
+export function exifOrientation(bytes: Uint8Array): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = 2;
+  while (pos + 4 <= bytes.length && bytes[pos] === 0xff) {
+    const marker = bytes[pos + 1];
+    if (marker === 0xda || marker === 0xd9) break; // start of scan / end of image: no EXIF before the data
+    const length = view.getUint16(pos + 2);
+    const start = pos + 4;
+    if (
+      marker === 0xe1 &&
+      length >= 16 &&
+      start + 6 <= bytes.length &&
+      String.fromCharCode(...bytes.subarray(start, start + 4)) === 'Exif'
+    ) {
+      const tiff = start + 6;
+      if (tiff + 8 > bytes.length) return 1;
+      const little = bytes[tiff] === 0x49; // "II" little-endian, "MM" big-endian
+      const ifd = tiff + view.getUint32(tiff + 4, little);
+      if (ifd + 2 > bytes.length) return 1;
+      const entries = view.getUint16(ifd, little);
+      for (let i = 0; i < entries; i++) {
+        const entry = ifd + 2 + 12 * i;
+        if (entry + 12 > bytes.length) return 1;
+        if (view.getUint16(entry, little) === 0x0112) {
+          const value = view.getUint16(entry + 8, little);
+          return value >= 1 && value <= 8 ? value : 1;
+        }
+      }
+      return 1;
+    }
+    pos = start + length - 2;
+  }
+  return 1;
+}
+
+/** Turn stored pixels upright for an EXIF orientation (1: as stored; 5..8 swap width and height). */
+export function applyOrientation(img: RgbaImage, orientation: number): RgbaImage {
+  if (orientation <= 1 || orientation > 8) return img;
+  const { width: w, height: h, data } = img;
+  const swap = orientation >= 5;
+  const ow = swap ? h : w;
+  const oh = swap ? w : h;
+  const out = new Uint8Array(ow * oh * 4);
+  for (let y = 0; y < oh; y++) {
+    for (let x = 0; x < ow; x++) {
+      let sx: number;
+      let sy: number;
+      switch (orientation) {
+        case 2:
+          [sx, sy] = [w - 1 - x, y];
+          break; // mirrored
+        case 3:
+          [sx, sy] = [w - 1 - x, h - 1 - y];
+          break; // rotated 180°
+        case 4:
+          [sx, sy] = [x, h - 1 - y];
+          break; // flipped vertically
+        case 5:
+          [sx, sy] = [y, x];
+          break; // transposed
+        case 6:
+          [sx, sy] = [y, h - 1 - x];
+          break; // needs 90° clockwise
+        case 7:
+          [sx, sy] = [w - 1 - y, h - 1 - x];
+          break; // transverse
+        default:
+          [sx, sy] = [w - 1 - y, x];
+          break; // 8: needs 90° counter-clockwise
+      }
+      const src = (sy * w + sx) * 4;
+      out.set(data.subarray(src, src + 4), (y * ow + x) * 4);
+    }
+  }
+  return { width: ow, height: oh, data: out };
 }
