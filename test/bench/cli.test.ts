@@ -3,23 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type BenchReport, EMULATED_LABEL } from '../../bench/record.js';
-import { main } from '../../cli/main.js';
+import { runCli } from '../helpers/run-cli.js';
 
-class Sink {
-  text = '';
-  isTTY = false;
-  columns = 100;
-  write(chunk: string): boolean {
-    this.text += chunk;
-    return true;
-  }
-}
-
-async function cli(argv: string[]) {
-  const stdout = new Sink();
-  const stderr = new Sink();
-  const code = await main(argv, { stdout, stderr, env: {}, cwd: tmpdir() });
-  return { code, out: stdout.text, err: stderr.text };
+function cli(argv: string[]) {
+  return runCli(argv);
 }
 
 describe('bench:ops through the CLI', () => {

@@ -17,23 +17,10 @@ import { summarize } from '../../bench/stats.js';
 import { checkOutput, STYLE_TOLERANCE, styleTargets, transformerNetFlops } from '../../bench/style.js';
 import { compareStyle } from '../../bench/style-suite.js';
 import { styleSummary } from '../../bench/writers/markdown.js';
-import { main } from '../../cli/main.js';
+import { runCli } from '../helpers/run-cli.js';
 
-class Sink {
-  text = '';
-  isTTY = false;
-  columns = 100;
-  write(chunk: string): boolean {
-    this.text += chunk;
-    return true;
-  }
-}
-
-async function cli(argv: string[]) {
-  const stdout = new Sink();
-  const stderr = new Sink();
-  const code = await main(argv, { stdout, stderr, env: {}, cwd: tmpdir() });
-  return { code, out: stdout.text, err: stderr.text };
+function cli(argv: string[]) {
+  return runCli(argv);
 }
 
 const machine: MachineInfo = {

@@ -3,26 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
+import { runCli } from '../helpers/run-cli.js';
 
 const projectsDir = fileURLToPath(new URL('./fixtures/projects/', import.meta.url));
 
-class Sink {
-  text = '';
-  isTTY = false;
-  columns = 100;
-  write(chunk: string): boolean {
-    this.text += chunk;
-    return true;
-  }
-}
-
 /** Runs the CLI in-process against the fixture workflows. */
-async function cli(argv: string[], env: Record<string, string | undefined> = {}, cwd = '/work') {
-  const stdout = new Sink();
-  const stderr = new Sink();
-  const code = await main(argv, { stdout, stderr, env, cwd, projectsDir });
-  return { code, out: stdout.text, err: stderr.text };
+function cli(argv: string[], env: Record<string, string | undefined> = {}, cwd = '/work') {
+  return runCli(argv, { env, cwd, projectsDir });
 }
 
 describe('help', () => {
@@ -205,12 +192,10 @@ describe('exit codes and errors', () => {
       backendAvailability: noGpu,
       availableBackendNames: async () => core.BACKEND_NAMES.filter((n) => n === 'js'),
     });
-    const stdout = new Sink();
-    const stderr = new Sink();
-    const code = await main(['--backend', 'webgpu', 'sample:echo'], { stdout, stderr, env: {}, projectsDir, runtime });
+    const { code, err } = await runCli(['--backend', 'webgpu', 'sample:echo'], { projectsDir, runtime });
     expect(code).toBe(1);
-    expect(stderr.text).toContain("backend 'webgpu' is unavailable: no adapter (test). Available here: js.");
-    expect(stderr.text).toContain('doctor');
+    expect(err).toContain("backend 'webgpu' is unavailable: no adapter (test). Available here: js.");
+    expect(err).toContain('doctor');
   });
 });
 

@@ -3,10 +3,10 @@ import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../../cli/main.js';
 import { readImage } from '../../../node/image/codec.js';
 import { defaultImagesDir } from '../../../node/paths.js';
 import { parseBlend } from '../../../projects/style-transfer/commands.js';
+import { runCli } from '../../helpers/run-cli.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'eai-st-cli-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -14,15 +14,8 @@ const shared = defaultImagesDir()!;
 const images = join(shared, 'content');
 const starry = join(shared, 'style', 'vangogh_starry_night.jpg');
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, {
-    cwd: dir,
-    stdout: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WriteStream,
-    stderr: { write: (s: string) => ((err += s), true) } as unknown as NodeJS.WriteStream,
-  });
-  return { code, out, err };
+function cli(argv: string[]) {
+  return runCli(argv, { cwd: dir, env: process.env });
 }
 
 describe('style-transfer CLI', () => {
