@@ -8,16 +8,19 @@
  *   conv2dWeightGrad dx = convTranspose2d(g, gw)     dg = conv2d(x, gw)
  *
  * so a backend that implements these three kernels trains any conv network.
- * Reflect/replicate padding is not a kernel attr: the public function pads with
- * layout's `pad` first and convolves with zero padding.
+ * conv2d alone takes an optional `padMode` attr ('reflect' or 'replicate'; absent means
+ * zeros), so a backend can read the mirrored border inside its packing instead of
+ * materialising a padded copy of the input first. Its gradient pads x with layout's `pad`
+ * and differentiates the zero-padded convolution of that, so the other two ops never
+ * see the attr.
  */
 import type { TensorInfo } from '../../core/backend.js';
 import { isFloat } from '../../core/dtype.js';
 import { defineOp, type OpDef, run1 } from '../../core/engine.js';
 import { DTypeError, ShapeError, UsageError } from '../../core/errors.js';
 import { formatShape } from '../../core/shape.js';
-import { type Tensor, tidy } from '../../core/tensor.js';
-import { pad, slice } from '../layout/layout.js';
+import type { Tensor } from '../../core/tensor.js';
+import { pad, padGradOp, slice } from '../layout/layout.js';
 import { sum } from '../reduce/reduce.js';
 import {
   checkWindowAttrs,
@@ -37,6 +40,18 @@ export interface Conv2dAttrs {
   readonly padding: Pads4;
   readonly dilation: Pair;
   readonly groups: number;
+}
+
+/** Border modes conv2d's kernels read the padding with; zeros is the attr left out. */
+export type ConvKernelPadMode = 'reflect' | 'replicate';
+
+export interface Conv2dOpAttrs extends Conv2dAttrs {
+  /**
+   * How positions in `padding` read the input: mirrored without repeating the edge
+   * ('reflect', each side smaller than that axis) or repeating the edge ('replicate').
+   * Absent: zeros. Backends must handle both or reject the attr by name.
+   */
+  readonly padMode?: ConvKernelPadMode;
 }
 
 export interface ConvTranspose2dAttrs extends Conv2dAttrs {
@@ -120,7 +135,7 @@ function transposedOutput(x: readonly number[], kernel: readonly number[], attrs
   return [(x[2] - 1) * s[0] - p[0] - p[1] + kh, (x[3] - 1) * s[1] - p[2] - p[3] + kw];
 }
 
-export const conv2dOp: OpDef<Conv2dAttrs> = defineOp<Conv2dAttrs>({
+export const conv2dOp: OpDef<Conv2dOpAttrs> = defineOp<Conv2dOpAttrs>({
   name: 'conv2d',
   infer(inputs, attrs) {
     const [x, w, bias] = inputs;
@@ -141,10 +156,12 @@ export const conv2dOp: OpDef<Conv2dAttrs> = defineOp<Conv2dAttrs>({
       );
     }
     checkBias(op, bias, o);
+    checkPadMode(x.shape, attrs);
     const [oh, ow] = convOutput(op, x.shape, w.shape.slice(2), attrs);
     return [{ shape: [x.shape[0], o, oh, ow], dtype: x.dtype }];
   },
   vjp([g], { inputs: [x, w, bias], attrs }) {
+    if (attrs.padMode !== undefined) return paddedConvVjp(g, x, w, bias, attrs, attrs.padMode);
     const [nh, nw] = transposedOutput(g.shape, w.shape.slice(2), attrs);
     // Strided windows that skip the last rows make conv2d many-to-one in size; the
     // transposed conv gets those rows back (as zeros) through outputPadding.
@@ -238,6 +255,51 @@ export const conv2dWeightGradOp: OpDef<Conv2dWeightGradAttrs> = defineOp<Conv2dW
   },
 });
 
+function checkPadMode(x: readonly number[], { padMode, padding }: Conv2dOpAttrs): void {
+  if (padMode === undefined) return;
+  if (padMode !== 'reflect' && padMode !== 'replicate') {
+    throw new UsageError(
+      `conv2d: attr padMode must be 'reflect' or 'replicate' (leave it out for zeros), got '${String(padMode)}'`,
+    );
+  }
+  if (padMode === 'reflect' && (Math.max(padding[0], padding[1]) >= x[2] || Math.max(padding[2], padding[3]) >= x[3])) {
+    throw new ShapeError(
+      `conv2d: reflect padding [${padding.join(', ')}] must be smaller than the input's height and width ` +
+        `(input ${formatShape(x)}); use padMode 'replicate' or a smaller padding`,
+    );
+  }
+}
+
+/**
+ * Gradients of a reflect/replicate-padded conv2d: the zero-padding-free convolution of the
+ * padded input, whose input gradient padGrad folds back onto the border it was copied from.
+ */
+function paddedConvVjp(
+  g: Tensor,
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | undefined,
+  attrs: Conv2dOpAttrs,
+  mode: ConvKernelPadMode,
+): (Tensor | null)[] {
+  const { stride, padding, dilation, groups } = attrs;
+  const pads: [number, number][] = [
+    [0, 0],
+    [0, 0],
+    [padding[0], padding[1]],
+    [padding[2], padding[3]],
+  ];
+  const layoutMode = PAD_MODES[mode];
+  const xp = pad(x, pads, layoutMode);
+  const inner: Conv2dAttrs = { stride, padding: [0, 0, 0, 0], dilation, groups };
+  const [nh, nw] = transposedOutput(g.shape, w.shape.slice(2), inner);
+  const outputPadding: Pair = [xp.shape[2] - nh, xp.shape[3] - nw];
+  const gxp = run1(convTranspose2dOp, [g, w], { ...inner, outputPadding });
+  const gx = run1(padGradOp, [gxp], { pads, mode: layoutMode, value: 0, inputShape: x.shape });
+  const gw = run1(conv2dWeightGradOp, [xp, g], { ...inner, kernel: [w.shape[2], w.shape[3]] });
+  return bias ? [gx, gw, sum(g, [0, 2, 3])] : [gx, gw];
+}
+
 /** Only the attrs conv2d itself takes, so backends never see stray keys. */
 function convAttrs({ stride, padding, dilation, groups }: Conv2dAttrs): Conv2dAttrs {
   return { stride, padding, dilation, groups };
@@ -251,11 +313,11 @@ function cropTo(t: Tensor, shape: readonly number[]): Tensor {
 
 // ---------------------------------------------------------------- public functions
 
-const PAD_MODES: Record<ConvPadMode, 'constant' | 'reflect' | 'edge'> = {
+const PAD_MODES = {
   zeros: 'constant',
   reflect: 'reflect',
   replicate: 'edge',
-};
+} as const satisfies Record<ConvPadMode, 'constant' | 'reflect' | 'edge'>;
 
 /**
  * PyTorch's F.conv2d: x [N, C, H, W], w [O, C/groups, kH, kW], bias [O] → [N, O, OH, OW].
@@ -279,24 +341,8 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   if (padMode === 'zeros' || padding.every((p) => p === 0)) {
     return run1(conv2dOp, [x, ...inputs], { stride, padding, dilation, groups });
   }
-  if (
-    padMode === 'reflect' &&
-    (Math.max(padding[0], padding[1]) >= x.shape[2] || Math.max(padding[2], padding[3]) >= x.shape[3])
-  ) {
-    throw new ShapeError(
-      `conv2d: reflect padding [${padding.join(', ')}] must be smaller than the input's height and width ` +
-        `(input ${formatShape(x.shape)}); use padMode 'replicate' or a smaller padding`,
-    );
-  }
-  const pads: [number, number][] = [
-    [0, 0],
-    [0, 0],
-    [padding[0], padding[1]],
-    [padding[2], padding[3]],
-  ];
-  return tidy(() =>
-    run1(conv2dOp, [pad(x, pads, PAD_MODES[padMode]), ...inputs], { stride, padding: [0, 0, 0, 0], dilation, groups }),
-  );
+  // The kernel reads the border itself (no padded copy of x); infer checks reflect's limit.
+  return run1(conv2dOp, [x, ...inputs], { stride, padding, dilation, groups, padMode });
 }
 
 /**

@@ -26,7 +26,8 @@ struct Params {
   blocks_o: u32,
   blocks_w: u32,
   total: u32,
-  pad0: u32,
+  // Border mode of conv2d's padding: 0 zeros, 1 reflect, 2 replicate.
+  pad_mode: u32, // border of conv2d's padding: 0 zeros, 1 reflect, 2 replicate
   pad1: u32,
 }
 
@@ -35,6 +36,21 @@ struct Params {
 @group(0) @binding(2) var<storage, read> wt: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+// Where padded coordinate i of an axis of `size` reads (p.pad_mode): 0 zeros (−1 outside),
+// 1 reflect (mirror without the edge), 2 replicate (the edge).
+fn border(i: i32, size: i32) -> i32 {
+  if (i >= 0 && i < size) {
+    return i;
+  }
+  if (p.pad_mode == 1u) {
+    return select(2 * (size - 1) - i, -i, i < 0);
+  }
+  if (p.pad_mode == 2u) {
+    return select(size - 1, 0, i < 0);
+  }
+  return -1;
+}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -62,16 +78,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var ci = 0u; ci < p.cg; ci++) {
     let plane = (b * p.c + g * p.cg + ci) * p.h;
     for (var a = 0u; a < p.kh; a++) {
-      let ih = ih0 + i32(a) * p.dh;
-      if (ih < 0 || ih >= i32(p.h)) {
+      let ih = border(ih0 + i32(a) * p.dh, i32(p.h));
+      if (ih < 0) {
         continue;
       }
       let row = (plane + u32(ih)) * p.w;
       for (var e = 0u; e < p.kw; e++) {
         var xv = vec4<f32>(0.0);
         for (var q = 0u; q < 4u; q++) {
-          let iw = i32(ow0 + q) * p.sw - p.left + i32(e) * p.dw;
-          if (ow0 + q < p.ow && iw >= 0 && iw < i32(p.w)) {
+          let iw = border(i32(ow0 + q) * p.sw - p.left + i32(e) * p.dw, i32(p.w));
+          if (ow0 + q < p.ow && iw >= 0) {
             xv[q] = x[row + u32(iw)];
           }
         }

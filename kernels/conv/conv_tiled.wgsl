@@ -26,7 +26,8 @@ struct Params {
   blocks_o: u32,
   blocks_w: u32,
   total: u32,
-  pad0: u32,
+  // Border mode of conv2d's padding: 0 zeros, 1 reflect, 2 replicate.
+  pad_mode: u32, // border of conv2d's padding: 0 zeros, 1 reflect, 2 replicate
   pad1: u32,
 }
 
@@ -35,6 +36,21 @@ struct Params {
 @group(0) @binding(2) var<storage, read> wt: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+// Where padded coordinate i of an axis of `size` reads (p.pad_mode): 0 zeros (−1 outside),
+// 1 reflect (mirror without the edge), 2 replicate (the edge).
+fn border(i: i32, size: i32) -> i32 {
+  if (i >= 0 && i < size) {
+    return i;
+  }
+  if (p.pad_mode == 1u) {
+    return select(2 * (size - 1) - i, -i, i < 0);
+  }
+  if (p.pad_mode == 2u) {
+    return select(size - 1, 0, i < 0);
+  }
+  return -1;
+}
 
 const TM = 64u;
 const TN = 64u;
@@ -50,9 +66,9 @@ fn gather_x(g: u32, k: u32, col: u32) -> f32 {
   let yw = col % p.ow;
   let yh = (col / p.ow) % p.oh;
   let b = col / (p.ow * p.oh);
-  let ih = i32(yh) * p.sh - p.top + i32(a) * p.dh;
-  let iw = i32(yw) * p.sw - p.left + i32(e) * p.dw;
-  if (ih < 0 || ih >= i32(p.h) || iw < 0 || iw >= i32(p.w)) {
+  let ih = border(i32(yh) * p.sh - p.top + i32(a) * p.dh, i32(p.h));
+  let iw = border(i32(yw) * p.sw - p.left + i32(e) * p.dw, i32(p.w));
+  if (ih < 0 || iw < 0) {
     return 0.0;
   }
   return x[((b * p.c + g * p.cg + ci) * p.h + u32(ih)) * p.w + u32(iw)];

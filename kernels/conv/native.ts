@@ -1,12 +1,14 @@
 /**
- * Native convolution: conv2d, convTranspose2d and conv2dWeightGrad as im2col/col2im
- * around the packed GEMM (native.cc). The geometry array is the attrs flattened:
- * [N, C, H, W, O, kH, kW, OH, OW, stride h, w, padding top, left, dilation h, w, groups];
- * the bottom/right padding only shape the output, which the op already inferred.
+ * Native convolution (native.cc): conv2d as Winograd F(4×4, 3×3), a direct kernel or an
+ * implicit GEMM by layer shape; convTranspose2d and conv2dWeightGrad as im2col/col2im around
+ * the packed GEMM. The geometry array is the attrs flattened:
+ * [N, C, H, W, O, kH, kW, OH, OW, stride h, w, padding top, left, dilation h, w, groups],
+ * plus conv2d's pad mode (1 reflect, 2 replicate) as a 17th entry when the op has one; the
+ * bottom/right padding only shape the output, which the op already inferred.
  */
 import { enabledApple } from '../../backends/native/apple.js';
 import { f32, kernelTable, nativeKernel } from '../../backends/native/kernel.js';
-import type { Conv2dAttrs, Conv2dWeightGradAttrs, ConvTranspose2dAttrs } from './conv.js';
+import type { Conv2dAttrs, Conv2dOpAttrs, Conv2dWeightGradAttrs, ConvTranspose2dAttrs } from './conv.js';
 import { refKernels } from './ref.js';
 
 /** Convolutions with at least this many multiply-adds go to Metal on Macs where it is enabled. */
@@ -16,20 +18,31 @@ function tail({ stride, padding, dilation, groups }: Conv2dAttrs): number[] {
   return [stride[0], stride[1], padding[0], padding[2], dilation[0], dilation[1], groups];
 }
 
-const conv2d = nativeKernel<Conv2dAttrs>({
+/** The geometry's 17th entry: how the padding reads x (native.cc PadMode). */
+const PAD_MODE_CODES = { reflect: 1, replicate: 2 } as const;
+
+function padModeCode(mode: Conv2dOpAttrs['padMode']): number {
+  if (mode === undefined) return 0;
+  if (mode === 'reflect' || mode === 'replicate') return PAD_MODE_CODES[mode];
+  throw new Error(`native conv2d: unsupported padMode '${String(mode)}' (reflect, replicate)`);
+}
+
+const conv2d = nativeKernel<Conv2dOpAttrs>({
   op: 'conv2d',
-  attrs: ['stride', 'padding', 'dilation', 'groups'],
+  attrs: ['stride', 'padding', 'dilation', 'groups', 'padMode'],
   ref: refKernels.conv2d,
   run(addon, [x, w, bias], attrs, [out]) {
     const [n, c, h, wd] = x.shape;
     const [o, , kh, kw] = w.shape;
     const [, , oh, ow] = out.shape;
     const y = new Float32Array(n * o * oh * ow);
+    const mode = padModeCode(attrs.padMode);
     const geometry = [n, c, h, wd, o, kh, kw, oh, ow, ...tail(attrs)];
     const work = n * o * oh * ow * (c / attrs.groups) * kh * kw;
-    const apple = work >= METAL_MIN_WORK ? enabledApple(addon) : null;
+    // The Metal kernel reads zeros outside x: bordered convolutions stay on the CPU.
+    const apple = work >= METAL_MIN_WORK && mode === 0 ? enabledApple(addon) : null;
     if (apple) apple.metalConv2d(f32(x.data), f32(w.data), bias ? f32(bias.data) : null, y, geometry);
-    else addon.conv2d(f32(x.data), f32(w.data), bias ? f32(bias.data) : null, y, geometry);
+    else addon.conv2d(f32(x.data), f32(w.data), bias ? f32(bias.data) : null, y, mode ? [...geometry, mode] : geometry);
     return [y];
   },
 });

@@ -3,10 +3,24 @@
  * time (gather form, as a GPU thread would), accumulating in a JS double.
  */
 import { allocOutput, type RefKernel, type RefKernelTable } from '../host.js';
-import type { Conv2dAttrs, Conv2dWeightGradAttrs, ConvTranspose2dAttrs } from './conv.js';
+import type { Conv2dOpAttrs, Conv2dWeightGradAttrs, ConvTranspose2dAttrs } from './conv.js';
 
-/** y[n, o, oh, ow] = b[o] + Σ x[n, c, oh·sh − top + kh·dh, ow·sw − left + kw·dw] · w[o, c − group start, kh, kw] */
-const conv2d: RefKernel<Conv2dAttrs> = ([x, w, bias], { stride, padding, dilation, groups }, [out]) => {
+/**
+ * Where a padded coordinate i of an axis of size `size` reads: -1 (a zero) for zero
+ * padding outside, the mirror image without the edge for 'reflect', the edge for 'replicate'.
+ */
+function borderIndex(i: number, size: number, mode: Conv2dOpAttrs['padMode']): number {
+  if (i >= 0 && i < size) return i;
+  if (mode === 'reflect') return i < 0 ? -i : 2 * (size - 1) - i;
+  if (mode === 'replicate') return i < 0 ? 0 : size - 1;
+  return -1;
+}
+
+/**
+ * y[n, o, oh, ow] = b[o] + Σ x[n, c, oh·sh − top + kh·dh, ow·sw − left + kw·dw] · w[o, c − group start, kh, kw],
+ * border positions read as padMode says (zeros when absent).
+ */
+const conv2d: RefKernel<Conv2dOpAttrs> = ([x, w, bias], { stride, padding, dilation, groups, padMode }, [out]) => {
   const [n, c, h, wd] = x.shape;
   const [o, cg, kh, kw] = w.shape;
   const [, , oh, ow] = out.shape;
@@ -21,11 +35,11 @@ const conv2d: RefKernel<Conv2dAttrs> = ([x, w, bias], { stride, padding, dilatio
           let acc = bias ? bias.data[oc] : 0;
           for (let ci = 0; ci < cg; ci++) {
             for (let a = 0; a < kh; a++) {
-              const ih = yh * stride[0] - padding[0] + a * dilation[0];
-              if (ih < 0 || ih >= h) continue;
+              const ih = borderIndex(yh * stride[0] - padding[0] + a * dilation[0], h, padMode);
+              if (ih < 0) continue;
               for (let e = 0; e < kw; e++) {
-                const iw = yw * stride[1] - padding[2] + e * dilation[1];
-                if (iw < 0 || iw >= wd) continue;
+                const iw = borderIndex(yw * stride[1] - padding[2] + e * dilation[1], wd, padMode);
+                if (iw < 0) continue;
                 acc += x.data[((b * c + c0 + ci) * h + ih) * wd + iw] * w.data[((oc * cg + ci) * kh + a) * kw + e];
               }
             }

@@ -8,7 +8,7 @@ import { viewOf } from '../../backends/wasm/backend.js';
 import { kernelTable, type WasmTensor, wasmKernel } from '../../backends/wasm/kernel.js';
 import { NS_PER_FLOP, type WasmRuntime } from '../../backends/wasm/runtime.js';
 import { B_IM2COL, B_IM2COL_T, B_MATRIX, MR, NR, splitByRows } from '../matmul/wasm.js';
-import type { Conv2dAttrs, Conv2dWeightGradAttrs, ConvTranspose2dAttrs } from './conv.js';
+import type { Conv2dAttrs, Conv2dOpAttrs, Conv2dWeightGradAttrs, ConvTranspose2dAttrs } from './conv.js';
 import { refKernels } from './ref.js';
 
 /** The i32 record conv kernels read (field order of CONV_* in wasm.as). */
@@ -115,11 +115,69 @@ function runConv2d(
   });
 }
 
-const conv2d = wasmKernel<Conv2dAttrs>({
+/** Mode codes of layout's pad_rows (kernels/layout/wasm.ts PAD_MODES): reflect 1, edge 2. */
+const PAD_ROWS_MODE = { reflect: 1, replicate: 2 } as const;
+
+/**
+ * x padded by `padding` [top, bottom, left, right] in `mode` into a new wasm buffer, with
+ * layout's pad_rows kernel (record: rank, mode, fill bits, shape, befores, afters).
+ */
+function padInput(
+  rt: WasmRuntime,
+  x: WasmTensor,
+  padding: readonly number[],
+  mode: 'reflect' | 'replicate',
+): WasmTensor {
+  const [n, c, h, w] = x.shape;
+  const shape = [n, c, h + padding[0] + padding[1], w + padding[2] + padding[3]];
+  const size = shape[0] * shape[1] * shape[2] * shape[3];
+  const ptr = rt.alloc(size * 4);
+  if (size > 0) {
+    const meta = rt.record([
+      4,
+      PAD_ROWS_MODE[mode],
+      0,
+      ...x.shape,
+      0,
+      0,
+      padding[0],
+      padding[2],
+      0,
+      0,
+      padding[1],
+      padding[3],
+    ]);
+    try {
+      rt.run('pad_rows', [x.ptr, ptr, 4, meta], size / shape[3], shape[3] + 20);
+    } catch (err) {
+      rt.free(ptr);
+      throw err;
+    } finally {
+      rt.free(meta);
+    }
+  }
+  return { ptr, shape, dtype: 'f32', size };
+}
+
+const conv2d = wasmKernel<Conv2dOpAttrs>({
   op: 'conv2d',
   ref: refKernels.conv2d,
   run(rt, [x, w, bias], attrs, [y]) {
-    runConv2d(rt, x, w.ptr, w.shape, bias ? bias.ptr : 0, y, attrs);
+    const { padMode, ...zeroPadded } = attrs;
+    if (padMode === undefined) {
+      runConv2d(rt, x, w.ptr, w.shape, bias ? bias.ptr : 0, y, zeroPadded);
+      return;
+    }
+    if (padMode !== 'reflect' && padMode !== 'replicate') {
+      throw new Error(`wasm conv2d: unsupported padMode '${String(padMode)}' (reflect, replicate)`);
+    }
+    // The wasm im2col packer reads zeros outside x: pad a copy first, then convolve unpadded.
+    const padded = padInput(rt, x, attrs.padding, padMode);
+    try {
+      runConv2d(rt, padded, w.ptr, w.shape, bias ? bias.ptr : 0, y, { ...zeroPadded, padding: [0, 0, 0, 0] });
+    } finally {
+      rt.free(padded.ptr);
+    }
   },
 });
 

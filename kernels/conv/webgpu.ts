@@ -8,7 +8,7 @@ import type { GpuKernel, GpuKernelTable, KernelVariant } from '../../backends/we
 import { type ShaderVariant, wgsl } from '../../backends/webgpu/shaders.js';
 import { Uniforms } from '../../backends/webgpu/uniforms.js';
 import { sizeOf } from '../../core/shape.js';
-import type { Conv2dAttrs, Conv2dWeightGradAttrs, ConvTranspose2dAttrs } from './conv.js';
+import type { Conv2dAttrs, Conv2dOpAttrs, Conv2dWeightGradAttrs, ConvTranspose2dAttrs } from './conv.js';
 
 const TILED = wgsl(new URL('./conv_tiled.wgsl', import.meta.url));
 const BLOCKED = wgsl(new URL('./conv_blocked.wgsl', import.meta.url));
@@ -32,8 +32,17 @@ function header(g: Geometry, { stride, padding, dilation, groups }: Conv2dAttrs,
     .u32(hasBias ? 1 : 0);
 }
 
-const conv2d: GpuKernel<Conv2dAttrs> = (inputs, attrs, [out], gpu) => {
+/** The shaders' pad_mode field: how conv2d's padding reads x (see border() in the shaders). */
+function padModeCode(mode: Conv2dOpAttrs['padMode']): number {
+  if (mode === undefined) return 0;
+  if (mode === 'reflect') return 1;
+  if (mode === 'replicate') return 2;
+  throw new Error(`webgpu conv2d: unsupported padMode '${String(mode)}' (reflect, replicate)`);
+}
+
+const conv2d: GpuKernel<Conv2dOpAttrs> = (inputs, attrs, [out], gpu) => {
   const [x, w, bias] = inputs;
+  const mode = padModeCode(attrs.padMode);
   const xv = gpu.wide(x);
   const wv = gpu.wide(w);
   const bv = bias ? gpu.wide(bias) : null;
@@ -45,7 +54,7 @@ const conv2d: GpuKernel<Conv2dAttrs> = (inputs, attrs, [out], gpu) => {
   const blocksO = Math.ceil(og / 4);
   const blocksW = Math.ceil(ow / 4);
   const total = n * attrs.groups * blocksO * oh * blocksW;
-  const uniforms = header(geometry, attrs, !!bv).u32(blocksO, blocksW, total, 0, 0);
+  const uniforms = header(geometry, attrs, !!bv).u32(blocksO, blocksW, total, mode, 0);
   const bindings = [xv.buffer, wv.buffer, bv?.buffer ?? wv.buffer, y.buffer];
   if (variant === 'tiled') {
     gpu.dispatch({

@@ -102,33 +102,38 @@ EAI_TARGET_AVX2 void microAvx2(size_t kc, const float* a, const float* b, float*
 #undef EAI_STORE
 }
 
-// 14 rows × 32 columns: 28 of the 32 zmm registers hold C, two hold B, one broadcasts A.
+// MR rows × 16·NV columns. 14×32 is the square-ish default (28 of the 32 zmm registers hold
+// C, two hold B, one broadcasts A); 8×48 fits M a multiple of 8 (conv channel counts) without
+// the 14-row kernel's padding, 4×64 and 3×64 keep tiny M (an RGB output conv) FMA-bound.
+template <int MR, int NV>
 EAI_TARGET_AVX512 void microAvx512(size_t kc, const float* a, const float* b, float* c, size_t ldc, bool accumulate) {
-  __m512 acc[14][2];
+  __m512 acc[MR][NV];
 #pragma GCC unroll 14
-  for (int r = 0; r < 14; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();
 #pragma GCC unroll 2
   for (size_t p = 0; p < kc; p++) {
-    const __m512 b0 = _mm512_load_ps(b);
-    const __m512 b1 = _mm512_load_ps(b + 16);
+    __m512 bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) bv[v] = _mm512_load_ps(b + 16 * v);
 #pragma GCC unroll 14
-    for (int r = 0; r < 14; r++) {
+    for (int r = 0; r < MR; r++) {
       const __m512 ar = _mm512_set1_ps(a[r]);
-      acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(ar, b1, acc[r][1]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(ar, bv[v], acc[r][v]);
     }
-    a += 14;
-    b += 32;
+    a += MR;
+    b += 16 * NV;
   }
 #pragma GCC unroll 14
-  for (int r = 0; r < 14; r++) {
+  for (int r = 0; r < MR; r++) {
     float* row = c + r * ldc;
-    if (accumulate) {
-      acc[r][0] = _mm512_add_ps(acc[r][0], _mm512_loadu_ps(row));
-      acc[r][1] = _mm512_add_ps(acc[r][1], _mm512_loadu_ps(row + 16));
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) {
+      if (accumulate) acc[r][v] = _mm512_add_ps(acc[r][v], _mm512_loadu_ps(row + 16 * v));
+      _mm512_storeu_ps(row + 16 * v, acc[r][v]);
     }
-    _mm512_storeu_ps(row, acc[r][0]);
-    _mm512_storeu_ps(row + 16, acc[r][1]);
   }
 }
 #endif
@@ -174,11 +179,27 @@ void microNeon(size_t kc, const float* a, const float* b, float* c, size_t ldc, 
 }
 #endif
 
-const Kernel& pickKernel() {
+// Rows of C computed for M rows with MR-tall tiles (the waste of the last tile).
+size_t paddedRows(size_t m, size_t mr) { return (m + mr - 1) / mr * mr; }
+
+// The default kernel for this CPU; with m given, an AVX-512 shape that pads M less
+// (the 14-row kernel wins ties: it does the most work per B load).
+const Kernel& pickKernel(size_t m = 0) {
 #if EAI_X86
-  static const Kernel avx512{14, 32, 256, 14 * 12, microAvx512, "avx512 14x32"};
+  static const Kernel avx512{14, 32, 256, 14 * 12, microAvx512<14, 2>, "avx512 14x32"};
+  static const Kernel avx512x8{8, 48, 256, 8 * 16, microAvx512<8, 3>, "avx512 8x48"};
+  static const Kernel avx512x4{4, 64, 256, 4 * 32, microAvx512<4, 4>, "avx512 4x64"};
+  static const Kernel avx512x3{3, 64, 256, 3 * 32, microAvx512<3, 4>, "avx512 3x64"};
   static const Kernel avx2{6, 16, 256, 6 * 24, microAvx2, "avx2+fma 6x16"};
-  if (useAvx512()) return avx512;
+  if (useAvx512()) {
+    if (m == 0) return avx512;
+    const Kernel* best = &avx512;
+    for (const Kernel* k : {&avx512x8, &avx512x4, &avx512x3}) {
+      // Only for a clear saving (over 1/16 fewer rows computed): large M keeps 14x32.
+      if (paddedRows(m, k->mr) * 16 < paddedRows(m, best->mr) * 15) best = k;
+    }
+    return *best;
+  }
   if (useAvx2()) return avx2;
 #endif
 #if EAI_NEON
@@ -226,6 +247,10 @@ void packBPanel(const GemmShape& g, size_t j0, size_t cols, size_t jp, size_t p0
   const size_t jr = jp * nr;
   const size_t w = std::min(nr, cols - jr);
   float* panel = out + jr * kc;
+  if (g.packB) {
+    g.packB(g.packCtx, p0, kc, j0 + jr, w, nr, panel);
+    return;
+  }
   if (g.bcs == 1) {
     for (size_t p = 0; p < kc; p++) {
       const float* src = g.b + (p0 + p) * g.brs + j0 + jr;
@@ -291,18 +316,20 @@ void sgemm(const GemmShape& g, bool parallel) {
       for (size_t i = 0; i < g.m; i++) std::memset(g.c + i * g.ldc, 0, g.n * sizeof(float));
     return;
   }
-  const Kernel& K = pickKernel();
+  const Kernel& K = pickKernel(g.m);
   const size_t mr = K.mr, nr = K.nr;
   const double flops = 2.0 * g.m * g.n * g.k;
   const size_t threads = parallel && flops > 2e6 ? threadCount() : 1;
   const size_t mc = K.mc;
   // Shared packed B for one (column block, depth slice); the last call's buffer is reused.
   static thread_local Scratch packedB;
-  const size_t ncMax = std::min(NC, (g.n + nr - 1) / nr * nr);
+  // Column blocks hold whole panels (nr need not divide NC: 48 does not).
+  const size_t ncBlock = NC / nr * nr;
+  const size_t ncMax = std::min(ncBlock, (g.n + nr - 1) / nr * nr);
   float* bp = packedB.floats(K.kc * ncMax);
 
-  for (size_t jc = 0; jc < g.n; jc += NC) {
-    const size_t nc = std::min(NC, g.n - jc);
+  for (size_t jc = 0; jc < g.n; jc += ncBlock) {
+    const size_t nc = std::min(ncBlock, g.n - jc);
     const size_t panels = (nc + nr - 1) / nr;
     for (size_t pc = 0; pc < g.k; pc += K.kc) {
       const size_t kc = std::min(K.kc, g.k - pc);

@@ -139,6 +139,10 @@ void f32ToF16(const float* src, uint16_t* dst, size_t n);
 
 // C[M, N] (+)= op(A)[M, K] · op(B)[K, N] with element (i, p) of op(A) at a[i*ars + p*acs]
 // and (p, j) of op(B) at b[p*brs + j*bcs]; C is row-major with leading dimension ldc.
+// Packs columns [j0, j0 + w) × depth [p0, p0 + kc) of op(B) into an nr-wide panel
+// (panel[p·nr + c], columns w..nr zeroed): convolutions gather their im2col here directly.
+using PackBFn = void (*)(const void* ctx, size_t p0, size_t kc, size_t j0, size_t w, size_t nr, float* panel);
+
 struct GemmShape {
   size_t m, n, k;
   const float* a;
@@ -148,6 +152,9 @@ struct GemmShape {
   float* c;
   size_t ldc;
   bool accumulate;
+  // When set, op(B) is never read through b/brs/bcs: packB(packCtx, ...) fills each panel.
+  PackBFn packB = nullptr;
+  const void* packCtx = nullptr;
 };
 // parallel: may use the pool (false inside a task that already runs in parallel).
 void sgemm(const GemmShape& g, bool parallel = true);
