@@ -337,6 +337,7 @@ const styles = defineCommand({
 export const project: ProjectSpec = {
   namespace: 'style-transfer',
   aliases: ['coreml-stable-diffusion-style-transfer'],
-  summary: 'Fast per-style and arbitrary (any image) neural style transfer; Stable Diffusion img2img and export are planned',
+  summary:
+    'Fast per-style and arbitrary (any image) neural style transfer; Stable Diffusion img2img and export are planned',
   commands: [transfer, styles],
 };
