@@ -29,7 +29,14 @@ import {
   type UnavailableBackend,
 } from './record.js';
 import { type Contestant, contestant, fromSamples, runRounds, splitRuns } from './rounds.js';
-import { type BackendStatus, backendStatus, canSetThreads, measureOnBackend, setBackendThreads } from './toolkit.js';
+import {
+  type BackendStatus,
+  backendStatus,
+  canSetThreads,
+  measureOnBackend,
+  setBackendThreads,
+  warmupAfter,
+} from './toolkit.js';
 
 export { splitRuns };
 
@@ -219,7 +226,11 @@ export async function runPeersSuite(o: PeersSuiteOptions): Promise<BenchReport> 
             contestant(status.name, 'toolkit', t, async (warmup, runs) => {
               const setting = await setBackendThreads(status, t);
               try {
-                const run = await measureOnBackend(status, c, 'f32', { runs, warmup, signal: o.signal });
+                const run = await measureOnBackend(status, c, 'f32', {
+                  runs,
+                  warmup: warmupAfter(setting, warmup),
+                  signal: o.signal,
+                });
                 return {
                   samples: [...run.measurement.samples],
                   notes: [...(setting.note ? [setting.note] : []), ...run.notes],

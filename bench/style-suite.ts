@@ -40,7 +40,14 @@ import {
   styleTargets,
   transformerNetFlops,
 } from './style.js';
-import { type BackendStatus, backendStatus, canSetThreads, measureOnBackend, setBackendThreads } from './toolkit.js';
+import {
+  type BackendStatus,
+  backendStatus,
+  canSetThreads,
+  measureOnBackend,
+  setBackendThreads,
+  warmupAfter,
+} from './toolkit.js';
 import { REFERENCE_NOTE } from './writers/markdown.js';
 
 export interface StyleSuiteOptions {
@@ -356,7 +363,7 @@ function toolkitContestant(
           status,
           c,
           'f32',
-          { warmup, runs, signal: o.signal, budgetMs },
+          { warmup: warmupAfter(setting, warmup), runs, signal: o.signal, budgetMs },
           { onOutput: (v) => (output = v) },
         );
         return {

@@ -132,8 +132,19 @@ export interface ThreadSetting {
   readonly threads: number | null;
   /** Set when the request could not be honoured. */
   readonly note: string | null;
+  /**
+   * True when the count had to change: the backend's threads (and their scratch memory) are new,
+   * so the caller runs one untimed warm-up first — later rounds skip warm-up, and a fresh pool's
+   * first run pays thread start-up and page faults that are not the kernel's speed.
+   */
+  readonly changed: boolean;
   /** Puts the previous count back. */
   restore(): Promise<void>;
+}
+
+/** Warm-up runs for a measurement after a thread change (at least one when the pool is new). */
+export function warmupAfter(setting: ThreadSetting | null, warmup: number): number {
+  return setting?.changed ? Math.max(warmup, 1) : warmup;
 }
 
 /**
@@ -143,14 +154,20 @@ export interface ThreadSetting {
 export async function setBackendThreads(status: BackendStatus, threads: number): Promise<ThreadSetting> {
   const none = async (): Promise<void> => {};
   if (status.name === 'js') {
-    return { threads: 1, note: threads === 1 ? null : 'js is single-threaded: ran on 1 thread', restore: none };
+    return {
+      threads: 1,
+      note: threads === 1 ? null : 'js is single-threaded: ran on 1 thread',
+      changed: false,
+      restore: none,
+    };
   }
-  if (status.name === 'webgpu') return { threads: null, note: null, restore: none };
+  if (status.name === 'webgpu') return { threads: null, note: null, changed: false, restore: none };
   const control = await threadControl(status);
   if (!control) {
     return {
       threads: status.threads,
       note: `${status.name}: the thread count cannot be set from here; ran at its default${status.threads === null ? '' : ` of ${status.threads}`}`,
+      changed: false,
       restore: none,
     };
   }
@@ -162,12 +179,14 @@ export async function setBackendThreads(status: BackendStatus, threads: number):
     return {
       threads: control.get(),
       note: `${status.name} refused ${threads} threads (${(err as Error).message}); ran at ${control.get()}`,
+      changed: control.get() !== before,
       restore: none,
     };
   }
   return {
     threads: now,
     note: now === threads ? null : `${status.name} gave ${now} threads when asked for ${threads}`,
+    changed: now !== before,
     restore: async () => {
       await control.set(before);
     },
