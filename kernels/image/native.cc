@@ -67,6 +67,21 @@ Napi::Value Resize(const Napi::CallbackInfo& info) {
           "resize: arrays do not match the geometry");
   const bool nearest = mode == "nearest";
   const std::vector<Tap> rows = taps(H, OH, nearest, coord), cols = taps(W, OW, nearest, coord);
+  if (nearest && !grad) {
+    // Nearest forward is a pure gather (every weight is 1): copy, no accumulation. Style networks
+    // upsample ×2 this way at full resolution, where the generic walk cost ~80 ms at 512².
+    std::vector<size_t> colIndex(OW);
+    for (size_t c = 0; c < OW; c++) colIndex[c] = cols[c].i0;
+    parallelRange(planes * OH, (1u << 14) / (OW + 1) + 1, [&](size_t r0, size_t r1) {
+      for (size_t pr = r0; pr < r1; pr++) {
+        const size_t p = pr / OH, r = pr % OH;
+        const float* src = x.data + p * in + rows[r].i0 * W;
+        float* dst = y.data + p * out + r * OW;
+        for (size_t c = 0; c < OW; c++) dst[c] = src[colIndex[c]] + 0.0f;  // + 0: -0 becomes +0, as the reference's sum does
+      }
+    });
+    return env.Undefined();
+  }
   parallelRange(planes, (1u << 14) / (out + 1) + 1, [&](size_t p0, size_t p1) {
     std::vector<double> acc;
     for (size_t p = p0; p < p1; p++) {
