@@ -9,13 +9,13 @@ import type { BackendName, DType } from '../core/index.js';
 import { type MeasureOptions, makeRecord, withBaseline } from './harness.js';
 import { machineInfo } from './machine.js';
 import { OP_BENCHES, OP_NAMES } from './ops.js';
-import type { BenchRecord, BenchReport, MachineInfo } from './record.js';
+import type { BenchRecord, BenchReport, SuiteRunOptions } from './record.js';
 import { type BackendStatus, backendStatus, measureOnBackend, setBackendThreads, unavailableOf } from './toolkit.js';
 
 /** Above this many FLOPs per run, js runs once without warm-up. */
 export const JS_SINGLE_RUN_FLOPS = 5e8;
 
-export interface OpsSuiteOptions {
+export interface OpsSuiteOptions extends SuiteRunOptions {
   readonly backends: readonly BackendName[];
   readonly ops: readonly string[];
   readonly sizes: readonly number[];
@@ -29,14 +29,6 @@ export interface OpsSuiteOptions {
   readonly jsMaxGflop: number;
   /** Seconds one measurement may take before its remaining runs are dropped (slow emulated adapters, js). */
   readonly budgetS: number;
-  /** The command line, recorded so the run can be repeated. */
-  readonly command: string;
-  readonly signal?: AbortSignal;
-  /** Called once the backends are probed, with the number of measurements to come (progress bars). */
-  readonly onPlan?: (total: number) => void;
-  /** Called after each measurement. */
-  readonly onMeasured?: (label: string) => void;
-  readonly machine?: MachineInfo;
 }
 
 /** Checks names and sizes before anything runs. @throws RangeError naming the bad value. */

@@ -24,8 +24,8 @@ import {
 import {
   type BenchRecord,
   type BenchReport,
-  type MachineInfo,
   recordLabel,
+  type SuiteRunOptions,
   type UnavailableBackend,
 } from './record.js';
 import { type Contestant, contestant, fromSamples, runRounds, splitRuns } from './rounds.js';
@@ -40,7 +40,7 @@ import {
 
 export { splitRuns };
 
-export interface PeersSuiteOptions {
+export interface PeersSuiteOptions extends SuiteRunOptions {
   /** Matrix sides for matmul. */
   readonly sizes: readonly number[];
   /** Thread counts every threaded runtime is measured at. */
@@ -57,12 +57,6 @@ export interface PeersSuiteOptions {
   /** Measure the js reference too (slow; capped by jsMaxGflop). */
   readonly js: boolean;
   readonly jsMaxGflop: number;
-  readonly command: string;
-  readonly signal?: AbortSignal;
-  /** Called once the runtimes are started, with the number of measurements to come. */
-  readonly onPlan?: (total: number) => void;
-  readonly onMeasured?: (label: string) => void;
-  readonly machine?: MachineInfo;
 }
 
 /** Which peer each toolkit backend is compared with. */

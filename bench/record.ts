@@ -20,6 +20,18 @@ export interface MachineInfo {
   readonly date: string;
 }
 
+/** What every suite (bench:ops, bench:peers, bench:style) takes besides its own measurements. */
+export interface SuiteRunOptions {
+  /** The command line, recorded so the run can be repeated. */
+  readonly command: string;
+  readonly signal?: AbortSignal;
+  /** Called once the runtimes are probed, with the number of measurements to come (progress bars). */
+  readonly onPlan?: (total: number) => void;
+  /** Called after each measurement. */
+  readonly onMeasured?: (label: string) => void;
+  readonly machine?: MachineInfo;
+}
+
 /** The WebGPU adapter a result ran on, as the backend's probe described it. */
 export interface AdapterInfo {
   readonly description: string;

@@ -27,8 +27,8 @@ import {
 import {
   type BenchRecord,
   type BenchReport,
-  type MachineInfo,
   recordLabel,
+  type SuiteRunOptions,
   type UnavailableBackend,
 } from './record.js';
 import { type Contestant, contestant, fromSamples, runRounds, splitRuns } from './rounds.js';
@@ -50,7 +50,7 @@ import {
 } from './toolkit.js';
 import { REFERENCE_NOTE } from './writers/markdown.js';
 
-export interface StyleSuiteOptions {
+export interface StyleSuiteOptions extends SuiteRunOptions {
   /** Named style (its ONNX file comes from the model registry). */
   readonly style: string;
   /** Image sides (square images), multiples of 4. */
@@ -77,11 +77,6 @@ export interface StyleSuiteOptions {
   readonly emulatedMaxGflop: number;
   /** Seconds one runtime may spend on one size (warm-ups included); later rounds are then skipped. */
   readonly budgetS: number;
-  readonly command: string;
-  readonly signal?: AbortSignal;
-  readonly onPlan?: (total: number) => void;
-  readonly onMeasured?: (label: string) => void;
-  readonly machine?: MachineInfo;
 }
 
 /** Checks before anything loads. @throws RangeError naming the bad value and the fix. */
