@@ -57,3 +57,66 @@ export async function measureParallelism(threads: number, ms = 300): Promise<num
   const wall = performance.now() - t0;
   return (used.user + used.system) / 1000 / wall;
 }
+
+export interface QuietOptions {
+  /** Length of one sampling window, ms. */
+  readonly windowMs?: number;
+  /** A window is quiet when the process used at most this share of one core in it. */
+  readonly maxShare?: number;
+  /** Give up waiting after this long, ms. */
+  readonly maxWaitMs?: number;
+}
+
+export interface QuietResult {
+  readonly waitedMs: number;
+  /** False when the process was still busy after maxWaitMs. */
+  readonly quiet: boolean;
+}
+
+/**
+ * Wait until this process's threads are idle: the main thread sleeps, so any CPU time used
+ * in a window is background work. Runtimes whose thread pools spin after a run (onnxruntime's
+ * do, for tens of milliseconds) would otherwise steal cores from whatever runs next.
+ */
+export async function waitForQuiet(o: QuietOptions = {}): Promise<QuietResult> {
+  const windowMs = o.windowMs ?? 5;
+  const maxShare = o.maxShare ?? 0.1;
+  const maxWaitMs = o.maxWaitMs ?? 500;
+  const t0 = performance.now();
+  for (;;) {
+    const before = process.cpuUsage();
+    const w0 = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const used = process.cpuUsage(before);
+    const wall = performance.now() - w0;
+    const waitedMs = performance.now() - t0;
+    if ((used.user + used.system) / 1000 <= maxShare * wall) return { waitedMs, quiet: true };
+    if (waitedMs >= maxWaitMs) return { waitedMs, quiet: false };
+  }
+}
+
+/** A `settle` hook for runRounds that waits for quiet and counts handovers that never got there. */
+export interface QuietHandovers {
+  readonly settle: () => Promise<void>;
+  /** The line a report's notes carry about the handovers. */
+  note(): string;
+}
+
+export function quietHandovers(o: QuietOptions = {}): QuietHandovers {
+  const maxWaitMs = o.maxWaitMs ?? 500;
+  let count = 0;
+  let busy = 0;
+  let waited = 0;
+  return {
+    async settle() {
+      const q = await waitForQuiet({ ...o, maxWaitMs });
+      count++;
+      waited += q.waitedMs;
+      if (!q.quiet) busy++;
+    },
+    note() {
+      const line = `before each runtime's turn the process waited until its threads were idle (at most ${maxWaitMs} ms; ${(waited / Math.max(1, count)).toFixed(0)} ms on average): onnxruntime's thread pools spin for tens of milliseconds after a run, which would otherwise slow whichever runtime comes next`;
+      return busy === 0 ? line : `${line}; ${busy} of ${count} handovers were still busy after ${maxWaitMs} ms`;
+    },
+  };
+}

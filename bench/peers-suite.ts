@@ -8,7 +8,7 @@
 import type { Tensor } from '../core/index.js';
 import { dispose, getBackendName, setBackend, tensor } from '../core/index.js';
 import { makeRecord, withBaseline, withRatio } from './harness.js';
-import { machineInfo, measureParallelism } from './machine.js';
+import { machineInfo, measureParallelism, quietHandovers } from './machine.js';
 import { OP_BENCHES, type OpCase } from './ops.js';
 import { JS_SINGLE_RUN_FLOPS } from './ops-suite.js';
 import { conv2dModel, matmulModel } from './peers/onnx-model.js';
@@ -150,6 +150,7 @@ export async function runPeersSuite(o: PeersSuiteOptions): Promise<BenchReport> 
     'onnxruntime-web: wasm backend (SIMD) with env.wasm.numThreads = threads, one worker thread of this process per thread count',
     'matmul: both operands are graph inputs; conv2d: the weight is a constant initializer (as in a trained model), stride 1, padding 1, no bias',
   ];
+  const handovers = quietHandovers();
   const statuses: BackendStatus[] = [];
   for (const name of ['native', 'wasm'] as const) {
     const s = await backendStatus(name);
@@ -261,6 +262,7 @@ export async function runPeersSuite(o: PeersSuiteOptions): Promise<BenchReport> 
           shares: rounds,
           warmup: o.warmup,
           signal: o.signal,
+          settle: handovers.settle,
           onMeasured: (label) => o.onMeasured?.(`${c.op} ${c.size} ${label}`),
           onFailure: (ct, err) => notes.push(`${c.op} ${c.size} on ${ct.label} failed: ${err.message}`),
         });
@@ -306,6 +308,7 @@ export async function runPeersSuite(o: PeersSuiteOptions): Promise<BenchReport> 
       }
       records.push(...compareCase(caseRecords));
     }
+    notes.push(handovers.note());
     return { suite: 'peers', command: o.command, machine, records, unavailable, notes };
   } finally {
     for (const r of runners.values()) await r.close();

@@ -95,6 +95,11 @@ export interface RoundsOptions {
   readonly onFailure?: (ct: Contestant, err: Error) => void;
   /** Milliseconds clock; default `performance.now`. */
   readonly now?: () => number;
+  /**
+   * Awaited before each contestant's turn, outside its time (e.g. waitForQuiet): the previous
+   * runtime's threads may still be busy after its last run, and that is not the next one's cost.
+   */
+  readonly settle?: () => Promise<void>;
 }
 
 /**
@@ -111,6 +116,7 @@ export async function runRounds(contestants: readonly Contestant[], o: RoundsOpt
       const broke = !done && r > 0 && ct.samples.length > 0 && ct.spentMs >= ct.budgetMs;
       if (!done && !broke) {
         const warmup = r === 0 && !ct.once ? o.warmup : 0;
+        await o.settle?.();
         const t0 = now();
         try {
           const got = await ct.round(warmup, ct.once ? 1 : share, ct.budgetMs - ct.spentMs);

@@ -12,7 +12,7 @@ import { getBackendName, setBackend } from '../core/index.js';
 import { TransformerNet } from '../models/fast-style/transformer-net.js';
 import { MAX_SIZE, MIN_SIZE } from '../projects/style-transfer/pipeline.js';
 import { makeRecord, withBaseline, withRatio } from './harness.js';
-import { machineInfo, measureParallelism } from './machine.js';
+import { machineInfo, measureParallelism, quietHandovers } from './machine.js';
 import type { OpCase } from './ops.js';
 import { JS_SINGLE_RUN_FLOPS } from './ops-suite.js';
 import { matmulModel } from './peers/onnx-model.js';
@@ -137,6 +137,7 @@ export async function runStyleSuite(o: StyleSuiteOptions): Promise<BenchReport> 
   const model = await loadStyleModel(o.style);
   const op = `fast-style:${model.style}`;
   const shares = splitRuns(o.runs, o.rounds);
+  const handovers = quietHandovers();
   const notes: string[] = [
     `timed: the network forward only: a [1,3,S,S] f32 tensor (RGB, 0..255) in, the [1,3,S,S] output read back into JS memory; image decoding, resizing, clamping and encoding are not timed`,
     `model: ${model.entry} from the model registry, read from ${model.path} (${model.bytes.length} bytes, sha256 ${model.sha256}), the fast-style TransformerNet for '${model.style}'; every runtime runs these same bytes`,
@@ -276,6 +277,7 @@ export async function runStyleSuite(o: StyleSuiteOptions): Promise<BenchReport> 
         shares,
         warmup: o.warmup,
         signal: o.signal,
+        settle: handovers.settle,
         onMeasured: (label) => o.onMeasured?.(`${c.size}² ${label}`),
         onFailure: (ct, err) => notes.push(`${c.size}² on ${ct.label} failed: ${err.message}`),
       });
@@ -315,6 +317,7 @@ export async function runStyleSuite(o: StyleSuiteOptions): Promise<BenchReport> 
       }
       records.push(...compareStyle(sizeRecords));
     }
+    notes.push(handovers.note());
     notes.push(`load average (1 / 5 / 15 min): ${loadAtStart} at the start, ${loadText()} at the end`);
     return {
       suite: 'style',

@@ -42,19 +42,17 @@ export function isDType(value: unknown): value is DType {
   return typeof value === 'string' && (DTYPES as readonly string[]).includes(value);
 }
 
+/** The constructor of a dtype's host array (f16: Uint16Array of bits). */
+export const HOST_ARRAY: Readonly<Record<DType, new (length: number) => TypedArray>> = {
+  f32: Float32Array,
+  f64: Float64Array,
+  i32: Int32Array,
+  u8: Uint8Array,
+  f16: Uint16Array,
+};
+
 export function allocHost(dtype: DType, size: number): TypedArray {
-  switch (dtype) {
-    case 'f32':
-      return new Float32Array(size);
-    case 'f64':
-      return new Float64Array(size);
-    case 'i32':
-      return new Int32Array(size);
-    case 'u8':
-      return new Uint8Array(size);
-    case 'f16':
-      return new Uint16Array(size);
-  }
+  return new HOST_ARRAY[dtype](size);
 }
 
 /** The dtype a host array naturally carries (Uint16Array is read as f16 bits). */

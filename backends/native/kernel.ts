@@ -16,6 +16,8 @@ import type { NativeAddon } from './addon.js';
 import { nativeAddon } from './loader.js';
 import { type NativeStorage, nativeStorage } from './storage.js';
 
+export { allocFor, outputArray, outputF32 } from './storage.js';
+
 /** A kernel input as native code sees it: contiguous host data (f16 already widened to f32). */
 export interface NativeTensor {
   readonly data: TypedArray;
@@ -103,7 +105,17 @@ export function runReference<A>(
     attrs,
     outputs.map((o) => ({ shape: o.shape, dtype: computeDType(o.dtype) })),
   );
-  return results.map((data, i) => nativeStorage(outputs[i].dtype === 'f16' ? f32ArrayToF16(data) : data));
+  return results.map((data, i) =>
+    nativeStorage(outputs[i].dtype === 'f16' ? f32ArrayToF16(data) : owned(data as TypedArray, inputs)),
+  );
+}
+
+/**
+ * `data`, or a copy when it is one of the inputs' arrays: a kernel that passes an input
+ * through must not make two storages share one array (a freed storage's array is reused).
+ */
+function owned(data: TypedArray, inputs: readonly KernelTensor<NativeStorage>[]): TypedArray {
+  return inputs.some((t) => t.storage.data === data) ? data.slice() : data;
 }
 
 export function nativeKernel<A>(spec: NativeKernelSpec<A>): Kernel<A, NativeStorage> {
@@ -125,7 +137,7 @@ export function nativeKernel<A>(spec: NativeKernelSpec<A>): Kernel<A, NativeStor
           `native ${spec.op}: output ${i} has ${data.length} elements, expected ${sizeOf(outputs[i].shape)}`,
         );
       }
-      return nativeStorage(outputs[i].dtype === 'f16' ? narrow(addon, data as Float32Array) : data);
+      return nativeStorage(outputs[i].dtype === 'f16' ? narrow(addon, data as Float32Array) : owned(data, inputs));
     });
   };
 }

@@ -4,9 +4,29 @@
  * are plain copies and kernels pass the arrays to C++ without copying them.
  */
 import type { Backend, Storage, StridedView } from '../../core/backend.js';
-import { allocHost, type DType, type TypedArray } from '../../core/dtype.js';
+import { type DType, HOST_ARRAY, type TypedArray } from '../../core/dtype.js';
 import { sizeOf } from '../../core/shape.js';
 import { nativeAddon } from './loader.js';
+import { HostArrayPool, type PoolStats, poolCapFromEnv } from './pool.js';
+
+/** Outputs of native kernels come from here and go back here when their storage is freed. */
+let shared: HostArrayPool | undefined;
+
+/** Made on first use, so a bad EAI_NATIVE_POOL_MB fails the native op that needs it, not `info`. */
+function pool(): HostArrayPool {
+  shared ??= new HostArrayPool(poolCapFromEnv());
+  return shared;
+}
+
+/** How the output pool is doing (bytes held, reuse counts). */
+export function nativePoolStats(): PoolStats {
+  return pool().stats();
+}
+
+/** Empty the output pool (its arrays go back to the garbage collector). */
+export function clearNativePool(): void {
+  pool().clear();
+}
 
 export interface NativeStorage extends Storage {
   readonly backend: 'native';
@@ -29,17 +49,28 @@ export const nativeBackend: Backend<NativeStorage> = {
   readSync(storage: NativeStorage): TypedArray {
     return storage.data.slice();
   },
-  free(): void {
-    // Host arrays are garbage collected; the addon holds none beyond a call.
+  free(storage: NativeStorage): void {
+    // Every native storage owns its array (uploads and reads copy, kernels never return an
+    // input's array: see nativeKernel), so a freed one can be handed to the next output.
+    pool().give(storage.data);
   },
   contiguous(view: StridedView<NativeStorage>): NativeStorage {
-    const out = allocHost(view.dtype, sizeOf(view.shape));
+    const out = allocFor(view.dtype, view.shape);
     nativeAddon().stridedCopy(view.storage.data, out, [...view.shape], [...view.strides], view.offset);
     return nativeStorage(out);
   },
 };
 
-/** A fresh output array for `dtype` (f16 as bits). */
+/** A zeroed output array for `dtype` (f16 as bits), reused from freed outputs where one fits. */
 export function allocFor(dtype: DType, shape: readonly number[]): TypedArray {
-  return allocHost(dtype, sizeOf(shape));
+  return pool().take(HOST_ARRAY[dtype], sizeOf(shape));
+}
+
+/** A zeroed output array of `length` elements of `ctor`'s type (see allocFor). */
+export function outputArray<T extends TypedArray>(ctor: new (length: number) => T, length: number): T {
+  return pool().take(ctor, length);
+}
+
+export function outputF32(length: number): Float32Array {
+  return outputArray(Float32Array, length);
 }

@@ -3,7 +3,7 @@
  * the mask, causality and softmax in between (native.cc). The mask, if any, is the
  * op's last input, broadcast over [B, Hq, T, S] by strides.
  */
-import { f32, kernelTable, type NativeTensor, nativeKernel } from '../../backends/native/kernel.js';
+import { f32, kernelTable, type NativeTensor, nativeKernel, outputF32 } from '../../backends/native/kernel.js';
 import { broadcastStrides } from '../../core/shape.js';
 import type { AttentionAttrs } from './attention.js';
 import { refKernels } from './ref.js';
@@ -24,7 +24,7 @@ const scaledDotProductAttention = nativeKernel<AttentionAttrs>({
   run(addon, inputs, { scale, causal }, [out]) {
     const [q, k, v, mask] = inputs;
     const { dims, maskStrides } = geometry(q, k, v, mask);
-    const y = new Float32Array(out.shape.reduce((a, b) => a * b, 1));
+    const y = outputF32(out.shape.reduce((a, b) => a * b, 1));
     addon.attention(
       f32(q.data),
       f32(k.data),
@@ -47,9 +47,9 @@ const attentionBackward = nativeKernel<AttentionAttrs>({
   run(addon, inputs, { scale, causal }) {
     const [q, k, v, o, dO, mask] = inputs;
     const { dims, maskStrides } = geometry(q, k, v, mask);
-    const dq = new Float32Array(q.data.length);
-    const dk = new Float32Array(k.data.length);
-    const dv = new Float32Array(v.data.length);
+    const dq = outputF32(q.data.length);
+    const dk = outputF32(k.data.length);
+    const dv = outputF32(v.data.length);
     addon.attentionBackward(
       f32(q.data),
       f32(k.data),

@@ -7,7 +7,7 @@
  * bottom/right padding only shape the output, which the op already inferred.
  */
 import { enabledApple } from '../../backends/native/apple.js';
-import { f32, kernelTable, nativeKernel } from '../../backends/native/kernel.js';
+import { f32, kernelTable, nativeKernel, outputF32 } from '../../backends/native/kernel.js';
 import type { Conv2dAttrs, Conv2dOpAttrs, Conv2dWeightGradAttrs, ConvTranspose2dAttrs } from './conv.js';
 import { refKernels } from './ref.js';
 
@@ -35,7 +35,7 @@ const conv2d = nativeKernel<Conv2dOpAttrs>({
     const [n, c, h, wd] = x.shape;
     const [o, , kh, kw] = w.shape;
     const [, , oh, ow] = out.shape;
-    const y = new Float32Array(n * o * oh * ow);
+    const y = outputF32(n * o * oh * ow);
     const mode = padModeCode(attrs.padMode);
     const geometry = [n, c, h, wd, o, kh, kw, oh, ow, ...tail(attrs)];
     const work = n * o * oh * ow * (c / attrs.groups) * kh * kw;
@@ -55,7 +55,7 @@ const convTranspose2d = nativeKernel<ConvTranspose2dAttrs>({
     const [n, c, h, wd] = x.shape;
     const [, , kh, kw] = w.shape;
     const [, o, oh, ow] = out.shape;
-    const y = new Float32Array(n * o * oh * ow);
+    const y = outputF32(n * o * oh * ow);
     addon.convTranspose2d(f32(x.data), f32(w.data), bias ? f32(bias.data) : null, y, [
       n,
       c,
@@ -80,7 +80,7 @@ const conv2dWeightGrad = nativeKernel<Conv2dWeightGradAttrs>({
     const [n, c, h, wd] = x.shape;
     const [, o, gh, gw] = g.shape;
     const [kh, kw] = attrs.kernel;
-    const y = new Float32Array(out.shape.reduce((a, b) => a * b, 1));
+    const y = outputF32(out.shape.reduce((a, b) => a * b, 1));
     addon.conv2dWeightGrad(f32(x.data), f32(g.data), y, [n, c, h, wd, o, kh, kw, gh, gw, ...tail(attrs)]);
     return [y];
   },

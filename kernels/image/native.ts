@@ -1,5 +1,5 @@
 /** Native resize and its gradient: separable tap tables and a per-plane walk in native.cc. */
-import { f32, kernelTable, nativeKernel } from '../../backends/native/kernel.js';
+import { f32, kernelTable, nativeKernel, outputF32 } from '../../backends/native/kernel.js';
 import { sizeOf } from '../../core/shape.js';
 import type { ResizeAttrs, ResizeGradAttrs } from './image.js';
 import { refKernels } from './ref.js';
@@ -11,7 +11,7 @@ const resize = nativeKernel<ResizeAttrs>({
   attrs: ATTRS,
   ref: refKernels.resize,
   run(addon, [x], { size, mode, coordinate }, [out]) {
-    const y = new Float32Array(sizeOf(out.shape));
+    const y = outputF32(sizeOf(out.shape));
     addon.resize(f32(x.data), y, [...x.shape, size[0], size[1]], mode, coordinate, false);
     return [y];
   },
@@ -22,7 +22,7 @@ const resizeGrad = nativeKernel<ResizeGradAttrs>({
   attrs: [...ATTRS, 'inputShape'],
   ref: refKernels.resizeGrad,
   run(addon, [g], { size, mode, coordinate, inputShape }, [out]) {
-    const y = new Float32Array(sizeOf(out.shape));
+    const y = outputF32(sizeOf(out.shape));
     addon.resize(f32(g.data), y, [...inputShape, size[0], size[1]], mode, coordinate, true);
     return [y];
   },

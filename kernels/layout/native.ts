@@ -4,7 +4,7 @@
  * scatters (scatterAdd, padGrad) add in f32. Indices are checked here first: an
  * out-of-range one runs the reference, which raises its error.
  */
-import { checkAttrs, f32, kernelTable, nativeKernel, runReference } from '../../backends/native/kernel.js';
+import { checkAttrs, f32, kernelTable, nativeKernel, outputF32, runReference } from '../../backends/native/kernel.js';
 import { nativeAddon } from '../../backends/native/loader.js';
 import { type NativeStorage, nativeStorage } from '../../backends/native/storage.js';
 import type { Kernel } from '../../core/backend.js';
@@ -72,7 +72,7 @@ const scatterAdd = nativeKernel<Scatter<GatherAttrs>>({
     indices.dtype === 'i32' &&
     indicesInRange(indices.storage.data, inputShape[axis]),
   run(addon, [g, indices], { axis, inputShape }, [out]) {
-    const y = new Float32Array(sizeOf(out.shape));
+    const y = outputF32(sizeOf(out.shape));
     addon.scatterAddRows(
       f32(g.data),
       indices.data as Int32Array,
@@ -124,7 +124,7 @@ const padGrad = nativeKernel<Scatter<PadAttrs>>({
   ref: refKernels.padGrad,
   run(addon, [g], { pads, mode, inputShape }, [out]) {
     if (!MODES.includes(mode)) throw new Error(`native padGrad: unsupported mode '${mode}' (constant, reflect, edge)`);
-    const y = new Float32Array(sizeOf(out.shape));
+    const y = outputF32(sizeOf(out.shape));
     addon.padGrad(f32(g.data), y, [...inputShape], flatPads(pads), mode);
     return [y];
   },

@@ -2,7 +2,7 @@
  * Native cross-entropy and its gradient. Targets are checked here first: an ignored
  * or out-of-range one takes the reference path, whose error names it.
  */
-import { f32, kernelTable, nativeKernel } from '../../backends/native/kernel.js';
+import { f32, kernelTable, nativeKernel, outputF32 } from '../../backends/native/kernel.js';
 import type { NativeStorage } from '../../backends/native/storage.js';
 import type { KernelTensor } from '../../core/backend.js';
 import type { CrossEntropyAttrs } from './loss.js';
@@ -34,7 +34,7 @@ const crossEntropy = nativeKernel<CrossEntropyAttrs>({
     checkAttrValues('crossEntropy', attrs);
     const classes = logits.shape[logits.shape.length - 1];
     const rows = targets.data.length;
-    const y = new Float32Array(rows);
+    const y = outputF32(rows);
     addon.crossEntropy(
       f32(logits.data),
       targets.data as Int32Array,
@@ -57,7 +57,7 @@ const crossEntropyGrad = nativeKernel<CrossEntropyAttrs>({
     checkAttrValues('crossEntropyGrad', attrs);
     const classes = logits.shape[logits.shape.length - 1];
     const rows = targets.data.length;
-    const y = new Float32Array(logits.data.length);
+    const y = outputF32(logits.data.length);
     addon.crossEntropyGrad(
       f32(logits.data),
       targets.data as Int32Array,

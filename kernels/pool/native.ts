@@ -2,7 +2,7 @@
  * Native pooling: every op is one window walk per plane in native.cc ('max', 'avg',
  * their gradients, and 'select' for maxPool2dGrad's vjp), sharing the argmax tie rule.
  */
-import { f32, kernelTable, nativeKernel } from '../../backends/native/kernel.js';
+import { f32, kernelTable, nativeKernel, outputF32 } from '../../backends/native/kernel.js';
 import type { AvgPool2dAttrs, AvgPool2dGradAttrs, MaxPool2dAttrs } from './pool.js';
 import { refKernels } from './ref.js';
 
@@ -39,7 +39,7 @@ const maxPool2d = nativeKernel<MaxPool2dAttrs>({
   attrs: MAX_ATTRS,
   ref: refKernels.maxPool2d,
   run(addon, [x], attrs, [out]) {
-    const y = new Float32Array(out.shape.reduce((a, b) => a * b, 1));
+    const y = outputF32(out.shape.reduce((a, b) => a * b, 1));
     addon.pool2d('max', f32(x.data), null, y, window(x.shape, out.shape, attrs), false);
     return [y];
   },
@@ -50,7 +50,7 @@ const maxPool2dSelect = nativeKernel<MaxPool2dAttrs>({
   attrs: MAX_ATTRS,
   ref: refKernels.maxPool2dSelect,
   run(addon, [x, v], attrs, [out]) {
-    const y = new Float32Array(out.shape.reduce((a, b) => a * b, 1));
+    const y = outputF32(out.shape.reduce((a, b) => a * b, 1));
     addon.pool2d('select', f32(x.data), f32(v.data), y, window(x.shape, out.shape, attrs), false);
     return [y];
   },
@@ -61,7 +61,7 @@ const maxPool2dGrad = nativeKernel<MaxPool2dAttrs>({
   attrs: MAX_ATTRS,
   ref: refKernels.maxPool2dGrad,
   run(addon, [x, g], attrs) {
-    const y = new Float32Array(x.data.length);
+    const y = outputF32(x.data.length);
     addon.pool2d('maxGrad', f32(x.data), f32(g.data), y, window(x.shape, g.shape, attrs), false);
     return [y];
   },
@@ -72,7 +72,7 @@ const avgPool2d = nativeKernel<AvgPool2dAttrs>({
   attrs: AVG_ATTRS,
   ref: refKernels.avgPool2d,
   run(addon, [x], attrs, [out]) {
-    const y = new Float32Array(out.shape.reduce((a, b) => a * b, 1));
+    const y = outputF32(out.shape.reduce((a, b) => a * b, 1));
     addon.pool2d('avg', f32(x.data), null, y, window(x.shape, out.shape, attrs), attrs.countIncludePad);
     return [y];
   },
@@ -83,7 +83,7 @@ const avgPool2dGrad = nativeKernel<AvgPool2dGradAttrs>({
   attrs: [...AVG_ATTRS, 'inputShape'],
   ref: refKernels.avgPool2dGrad,
   run(addon, [g], attrs, [out]) {
-    const y = new Float32Array(out.shape.reduce((a, b) => a * b, 1));
+    const y = outputF32(out.shape.reduce((a, b) => a * b, 1));
     addon.pool2d('avgGrad', f32(g.data), null, y, window(attrs.inputShape, g.shape, attrs), attrs.countIncludePad);
     return [y];
   },

@@ -5,7 +5,7 @@
  */
 
 import type { NativeAddon } from '../../backends/native/addon.js';
-import { f32, kernelTable, type NativeTensor, nativeKernel } from '../../backends/native/kernel.js';
+import { f32, kernelTable, type NativeTensor, nativeKernel, outputF32 } from '../../backends/native/kernel.js';
 import { contiguousStrides, sizeOf } from '../../core/shape.js';
 import type { ArgAttrs, ReduceAttrs, VarianceAttrs } from './reduce.js';
 import { refKernels } from './ref.js';
@@ -55,7 +55,7 @@ function reducer(op: string) {
     ref: refKernels[op],
     run(addon, [x], { axes }, [out]) {
       const b = reduceBlocks(addon, x, axes);
-      const y = new Float32Array(sizeOf(out.shape));
+      const y = outputF32(sizeOf(out.shape));
       addon.reduce(op, b.data, y, b.outer, b.r, b.inner, 0);
       return [y];
     },
@@ -68,7 +68,7 @@ const variance = nativeKernel<VarianceAttrs>({
   ref: refKernels.variance,
   run(addon, [x], { axes, correction }, [out]) {
     const b = reduceBlocks(addon, x, axes);
-    const y = new Float32Array(sizeOf(out.shape));
+    const y = outputF32(sizeOf(out.shape));
     addon.reduce('variance', b.data, y, b.outer, b.r, b.inner, correction);
     return [y];
   },

@@ -1,5 +1,5 @@
 /** Native rotary position embedding: one cos/sin table per call, rows split across threads. */
-import { f32, kernelTable, nativeKernel } from '../../backends/native/kernel.js';
+import { f32, kernelTable, nativeKernel, outputF32 } from '../../backends/native/kernel.js';
 import { refKernels } from './ref.js';
 import type { RopeAttrs } from './rope.js';
 
@@ -11,7 +11,7 @@ const rope = nativeKernel<RopeAttrs>({
     const rank = x.shape.length;
     const seq = x.shape[rank - 2];
     const d = x.shape[rank - 1];
-    const y = new Float32Array(x.data.length);
+    const y = outputF32(x.data.length);
     const rows = d === 0 ? 0 : x.data.length / d;
     addon.rope(f32(x.data), y, rows, seq, d, offset, base, traditional, dims, scale, inverse);
     return [y];

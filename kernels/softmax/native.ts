@@ -1,5 +1,5 @@
 /** Native softmax and logSoftmax: lines along the axis of x viewed as [outer, n, inner]. */
-import { f32, kernelTable, nativeKernel } from '../../backends/native/kernel.js';
+import { f32, kernelTable, nativeKernel, outputF32 } from '../../backends/native/kernel.js';
 import { sizeOf } from '../../core/shape.js';
 import { refKernels } from './ref.js';
 import type { SoftmaxAttrs } from './softmax.js';
@@ -10,7 +10,7 @@ function softmaxKernel(op: 'softmax' | 'logSoftmax') {
     attrs: ['axis'],
     ref: refKernels[op],
     run(addon, [x], { axis }) {
-      const y = new Float32Array(x.data.length);
+      const y = outputF32(x.data.length);
       const { shape } = x;
       addon.softmax(
         f32(x.data),

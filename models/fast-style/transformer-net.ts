@@ -138,9 +138,15 @@ export class TransformerNet {
     return T.instanceNorm(x, scale, shift, eps);
   }
 
-  /** conv → instance norm → relu */
-  #block(x: T.Tensor, i: number): T.Tensor {
-    return T.relu(this.#norm(this.#conv(x, i), i));
+  /** conv → instance norm → relu; `free` releases each input (x too, unless kept) once read. */
+  #block(x: T.Tensor, i: number, free: (t: T.Tensor) => void, keepInput = false): T.Tensor {
+    const c = this.#conv(x, i);
+    if (!keepInput) free(x);
+    const n = this.#norm(c, i);
+    free(c);
+    const y = T.relu(n);
+    free(n);
+    return y;
   }
 
   /**
@@ -154,20 +160,36 @@ export class TransformerNet {
     if (x.shape[2] < 5 || x.shape[3] < 5) {
       throw new T.ShapeError(`TransformerNet: input must be at least 5×5 pixels, got ${x.shape[3]}×${x.shape[2]}`);
     }
+    // Each activation is freed as soon as the next layer has read it: held to the end of the
+    // scope, a 1024² image's 40-odd activations would take gigabytes, and freed arrays are
+    // what the next layer's output reuses. A gradient tape is unaffected: it holds its own
+    // references to the storages it saved.
+    const free = (t: T.Tensor): void => {
+      if (t !== x) t.dispose();
+    };
     return T.tidy(() => {
-      let y = this.#block(x, 0); // 9×9 → 32
-      y = this.#block(y, 1); // 3×3 /2 → 64
-      y = this.#block(y, 2); // 3×3 /2 → 128
+      let y = this.#block(x, 0, free); // 9×9 → 32
+      y = this.#block(y, 1, free); // 3×3 /2 → 64
+      y = this.#block(y, 2, free); // 3×3 /2 → 128
       for (let r = 0; r < 5; r++) {
         const i = 3 + 2 * r;
-        const inner = this.#norm(this.#conv(this.#block(y, i), i + 1), i + 1);
-        y = T.add(y, inner);
+        const c = this.#conv(this.#block(y, i, free, true), i + 1);
+        const inner = this.#norm(c, i + 1);
+        free(c);
+        const sum = T.add(y, inner);
+        free(y);
+        free(inner);
+        y = sum;
       }
       for (const i of [13, 14]) {
         const [h, w] = [y.shape[2], y.shape[3]];
-        y = this.#block(T.resize(y, [2 * h, 2 * w], { mode: 'nearest' }), i);
+        const up = T.resize(y, [2 * h, 2 * w], { mode: 'nearest' });
+        free(y);
+        y = this.#block(up, i, free);
       }
-      return this.#conv(y, 15); // 9×9 → 3, no norm, no activation
+      const out = this.#conv(y, 15); // 9×9 → 3, no norm, no activation
+      free(y);
+      return out;
     });
   }
 

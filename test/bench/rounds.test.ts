@@ -38,6 +38,34 @@ describe('runRounds', () => {
     expect(ticks).toEqual(['a 1t', 'b 1t', 'a 1t', 'b 1t', 'a 1t', 'b 1t']);
   });
 
+  it("settles before every turn, outside the contestant's time", async () => {
+    const clock = { t: 0 };
+    const calls: string[] = [];
+    const a = fake('a', 1, clock, calls);
+    const b = fake('b', 2, clock, calls);
+    await runRounds([a, b], {
+      shares: [1, 1],
+      warmup: 0,
+      now: () => clock.t,
+      settle: async () => {
+        calls.push('settle');
+        clock.t += 100;
+      },
+    });
+    expect(calls).toEqual([
+      'settle',
+      'a w0 r1 bInfinity',
+      'settle',
+      'b w0 r1 bInfinity',
+      'settle',
+      'a w0 r1 bInfinity',
+      'settle',
+      'b w0 r1 bInfinity',
+    ]);
+    expect(a.spentMs).toBe(2);
+    expect(b.spentMs).toBe(4);
+  });
+
   it('stops a contestant once its budget is spent, keeps its samples and says so', async () => {
     const clock = { t: 0 };
     const calls: string[] = [];
