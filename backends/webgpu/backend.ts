@@ -258,7 +258,8 @@ export class WebGPUBackend implements Backend<GpuStorage> {
   #submits = 0;
   #snapshots: Snapshot[] = [];
   readonly #variants = new Map<string, KernelVariant>();
-  readonly #byShader = new Map<string, number>();
+  /** Dispatch counts keyed `file#entry`: variants can be entry points of one file. */
+  readonly #byEntry = new Map<string, number>();
   readonly #defaultVariant: KernelVariant | undefined;
   #dispatches = 0;
 
@@ -485,7 +486,8 @@ export class WebGPUBackend implements Backend<GpuStorage> {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
     this.#dispatches++;
-    this.#byShader.set(spec.shader.name, (this.#byShader.get(spec.shader.name) ?? 0) + 1);
+    const entry = `${spec.shader.name}#${spec.entry ?? 'main'}`;
+    this.#byEntry.set(entry, (this.#byEntry.get(entry) ?? 0) + 1);
     if (++this.#batched >= this.#maxBatch) this.flush();
   }
 
@@ -871,9 +873,19 @@ export class WebGPUBackend implements Backend<GpuStorage> {
     };
   }
 
-  /** Dispatches so far per WGSL file (which kernels, and which variants, actually ran). */
+  /** Dispatches so far per WGSL file (which kernels actually ran). */
   dispatchesByShader(): Record<string, number> {
-    return Object.fromEntries(this.#byShader);
+    const byFile: Record<string, number> = {};
+    for (const [key, n] of this.#byEntry) {
+      const file = key.slice(0, key.lastIndexOf('#'));
+      byFile[file] = (byFile[file] ?? 0) + n;
+    }
+    return byFile;
+  }
+
+  /** Dispatches so far per `file#entry` (which variants actually ran). */
+  dispatchesByEntry(): Record<string, number> {
+    return Object.fromEntries(this.#byEntry);
   }
 
   /** Release the device on purpose (not a loss). */

@@ -74,10 +74,20 @@ export function createWebGPUPlugin(env: GpuEnvironment, options: WebGPUOptions =
     async create() {
       const avail = await this.probe();
       if (!avail.available || !report) throw new Error(`WebGPU is unavailable: ${avail.reason}`);
-      const device = await requestDevice(report);
+      // Sources first: an adapter gives one device only, so a failure after requestDevice
+      // would leave the next create() a consumed adapter. A failed device request forgets
+      // the adapter for the same reason, so a retry probes a fresh one.
       const refs = declaredShaders();
       const texts = await Promise.all(refs.map((r) => env.loadSource(r.url)));
       const sources = new Map(refs.map((r, i) => [r.name, texts[i]]));
+      let device: GPUDevice;
+      try {
+        device = await requestDevice(report);
+      } catch (err) {
+        probed = null;
+        report = null;
+        throw err;
+      }
       return new WebGPUBackend(device, report, sources, options);
     },
   };

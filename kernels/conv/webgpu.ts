@@ -1,8 +1,8 @@
 /**
- * WebGPU convolution kernels. conv2d has two variants (see KernelVariant):
- * conv_tiled.wgsl (implicit GEMM through workgroup memory) for real GPUs and
- * conv_blocked.wgsl (barrier-free 4 channels × 4 columns per thread) for CPU-emulated
- * adapters. convTranspose2d and conv2dWeightGrad run one output per thread (conv_grad.wgsl).
+ * WebGPU convolution kernels, entry points of conv.wgsl. conv2d has two variants (see
+ * KernelVariant): 'tiled' (implicit GEMM through workgroup memory) for real GPUs and
+ * 'blocked' (barrier-free 4 channels × 4 columns per thread) for CPU-emulated adapters.
+ * convTranspose2d ('transpose') and conv2dWeightGrad ('weight_grad') run one output per thread.
  */
 import type { GpuKernel, GpuKernelTable, KernelVariant } from '../../backends/webgpu/backend.js';
 import { type ShaderVariant, wgsl } from '../../backends/webgpu/shaders.js';
@@ -10,9 +10,7 @@ import { Uniforms } from '../../backends/webgpu/uniforms.js';
 import { sizeOf } from '../../core/shape.js';
 import type { Conv2dAttrs, Conv2dOpAttrs, Conv2dWeightGradAttrs, ConvTranspose2dAttrs } from './conv.js';
 
-const TILED = wgsl(new URL('./conv_tiled.wgsl', import.meta.url));
-const BLOCKED = wgsl(new URL('./conv_blocked.wgsl', import.meta.url));
-const GRAD = wgsl(new URL('./conv_grad.wgsl', import.meta.url));
+const CONV = wgsl(new URL('./conv.wgsl', import.meta.url));
 
 interface Geometry {
   readonly x: readonly number[];
@@ -23,16 +21,34 @@ interface Geometry {
   readonly og: number;
 }
 
-/** The header every conv shader shares: shapes, window attrs, bias flag. */
-function header(g: Geometry, { stride, padding, dilation, groups }: Conv2dAttrs, hasBias: boolean): Uniforms {
+/** Fields only conv2d reads; the gradient kernels leave them zero. */
+interface Conv2dFields {
+  readonly blocksO: number;
+  readonly blocksW: number;
+  readonly padMode: number;
+}
+
+const NO_CONV2D_FIELDS: Conv2dFields = { blocksO: 0, blocksW: 0, padMode: 0 };
+
+/**
+ * conv.wgsl's Params, whole for every entry point: 'auto' pipeline layouts size the
+ * uniform binding by the struct, so a shorter block would fail validation.
+ */
+function params(
+  g: Geometry,
+  { stride, padding, dilation, groups }: Conv2dAttrs,
+  hasBias: boolean,
+  total: number,
+  conv2d: Conv2dFields = NO_CONV2D_FIELDS,
+): Uniforms {
   const [n, c, h, w] = g.x;
   return new Uniforms()
     .u32(n, c, h, w, g.o, g.cg, g.k[0], g.k[1], g.out[0], g.out[1], groups, g.og)
     .i32(stride[0], stride[1], dilation[0], dilation[1], padding[0], padding[2])
-    .u32(hasBias ? 1 : 0);
+    .u32(hasBias ? 1 : 0, conv2d.blocksO, conv2d.blocksW, total, conv2d.padMode, 0);
 }
 
-/** The shaders' pad_mode field: how conv2d's padding reads x (see border() in the shaders). */
+/** conv.wgsl's pad_mode field: how conv2d's padding reads x (see border() there). */
 function padModeCode(mode: Conv2dOpAttrs['padMode']): number {
   if (mode === undefined) return 0;
   if (mode === 'reflect') return 1;
@@ -54,17 +70,17 @@ const conv2d: GpuKernel<Conv2dOpAttrs> = (inputs, attrs, [out], gpu) => {
   const blocksO = Math.ceil(og / 4);
   const blocksW = Math.ceil(ow / 4);
   const total = n * attrs.groups * blocksO * oh * blocksW;
-  const uniforms = header(geometry, attrs, !!bv).u32(blocksO, blocksW, total, mode, 0);
+  const uniforms = params(geometry, attrs, !!bv, total, { blocksO, blocksW, padMode: mode });
   const bindings = [xv.buffer, wv.buffer, bv?.buffer ?? wv.buffer, y.buffer];
   if (variant === 'tiled') {
     gpu.dispatch({
-      shader: TILED,
+      ...convVariant(variant),
       uniforms,
       bindings,
       workgroups: [Math.ceil((n * oh * ow) / 64), Math.ceil(og / 64), attrs.groups],
     });
   } else {
-    gpu.dispatch({ shader: BLOCKED, uniforms, bindings, threads: total });
+    gpu.dispatch({ ...convVariant(variant), uniforms, bindings, threads: total });
   }
   return [y.finish()];
 };
@@ -80,9 +96,9 @@ const convTranspose2d: GpuKernel<ConvTranspose2dAttrs> = (inputs, attrs, [out], 
   // Here x is the conv output side: its channels split into groups of C/groups.
   const geometry = { x: x.shape, o, cg: x.shape[1] / attrs.groups, k: w.shape.slice(2), out: [oh, ow], og };
   gpu.dispatch({
-    shader: GRAD,
+    shader: CONV,
     entry: 'transpose',
-    uniforms: header(geometry, attrs, !!bv).u32(y.size),
+    uniforms: params(geometry, attrs, !!bv, y.size),
     bindings: [xv.buffer, wv.buffer, bv?.buffer ?? wv.buffer, y.buffer],
     threads: y.size,
   });
@@ -96,9 +112,9 @@ const conv2dWeightGrad: GpuKernel<Conv2dWeightGradAttrs> = ([x, g], attrs, [out]
   const [, o, oh, ow] = g.shape;
   const geometry = { x: x.shape, o, cg: out.shape[1], k: out.shape.slice(2), out: [oh, ow], og: o / attrs.groups };
   gpu.dispatch({
-    shader: GRAD,
+    shader: CONV,
     entry: 'weight_grad',
-    uniforms: header(geometry, attrs, false).u32(sizeOf(out.shape)),
+    uniforms: params(geometry, attrs, false, sizeOf(out.shape)),
     bindings: [xv.buffer, gv.buffer, null, y.buffer],
     threads: y.size,
   });
@@ -108,14 +124,14 @@ const conv2dWeightGrad: GpuKernel<Conv2dWeightGradAttrs> = ([x, g], attrs, [out]
 export const gpuKernels: GpuKernelTable = { conv2d, convTranspose2d, conv2dWeightGrad };
 
 export function convVariant(variant: KernelVariant): ShaderVariant {
-  return { shader: variant === 'tiled' ? TILED : BLOCKED };
+  return { shader: CONV, entry: variant };
 }
 
 export function gpuVariants(): ShaderVariant[] {
   return [
     convVariant('tiled'),
     convVariant('blocked'),
-    { shader: GRAD, entry: 'transpose' },
-    { shader: GRAD, entry: 'weight_grad' },
+    { shader: CONV, entry: 'transpose' },
+    { shader: CONV, entry: 'weight_grad' },
   ];
 }

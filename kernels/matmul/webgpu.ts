@@ -1,8 +1,8 @@
 /**
- * WebGPU matmul in two variants (see KernelVariant): matmul_tiled.wgsl for real GPUs,
- * matmul_blocked.wgsl (barrier-free, 4×4 register blocks) for CPU-emulated adapters.
- * Transposes and broadcast batches are strides, so no operand is copied. f16 computes
- * in f32; i32 accumulates in i32 (wrapping).
+ * WebGPU matmul in two variants (see KernelVariant), two entry points of matmul.wgsl:
+ * 'tiled' for real GPUs, 'blocked' (barrier-free, 4×4 register blocks) for CPU-emulated
+ * adapters. Transposes and broadcast batches are strides, so no operand is copied. f16
+ * computes in f32; i32 accumulates in i32 (wrapping).
  */
 import type { GpuKernel, GpuKernelTable, KernelVariant, WideType } from '../../backends/webgpu/backend.js';
 import { NeedsHost } from '../../backends/webgpu/backend.js';
@@ -11,11 +11,10 @@ import { MAX_RANK, Uniforms } from '../../backends/webgpu/uniforms.js';
 import { broadcastStrides, sizeOf } from '../../core/shape.js';
 import { type MatmulAttrs, matmulDims } from './matmul.js';
 
-const TILED = wgsl(new URL('./matmul_tiled.wgsl', import.meta.url));
-const BLOCKED = wgsl(new URL('./matmul_blocked.wgsl', import.meta.url));
+const MATMUL = wgsl(new URL('./matmul.wgsl', import.meta.url));
 
 function matmulVariant(variant: KernelVariant, type: WideType): ShaderVariant {
-  return { shader: variant === 'tiled' ? TILED : BLOCKED, params: { T: `alias T = ${type};` } };
+  return { shader: MATMUL, entry: variant, params: { T: `alias T = ${type};` } };
 }
 
 const matmul: GpuKernel<MatmulAttrs> = ([a, b], attrs, [out], gpu) => {

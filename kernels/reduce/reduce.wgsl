@@ -1,6 +1,9 @@
-// One-pass reductions (sum, mean, prod, max, min) over any set of axes. One thread per
-// output: the kept axes locate the block, the reduced axes are walked through their
-// strides (dimensions merged on the host, so usually rank 1). Barrier-free.
+// Reductions over any set of axes, one thread per output: the kept axes locate the block,
+// the reduced axes are walked through their strides (dimensions merged on the host, so
+// usually rank 1). Barrier-free. The entry points share the uniform block and the walk:
+// - `fold`: one-pass reductions (sum, mean, prod, max, min), specialised by the @param lines.
+// - `logsumexp` (max first, then the sum of exp(x - max)) and `variance` (mean first, then
+//   squared deviations: stable for large offsets): two passes, f32 only.
 
 alias T = f32; // @param T
 alias A = f32; // @param A
@@ -14,6 +17,11 @@ struct Params {
   kstrides: array<vec4<u32>, 2>,
   rshape: array<vec4<u32>, 2>,
   rstrides: array<vec4<u32>, 2>,
+  // variance: Bessel's correction
+  correction: f32,
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -53,9 +61,13 @@ fn offset_of(r: u32) -> u32 {
   return at;
 }
 
+fn index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return gid.x + gid.y * nwg.x * 64u;
+}
+
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let o = gid.x + gid.y * nwg.x * 64u;
+fn fold(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let o = index(gid, nwg);
   if (o >= p.n) {
     return;
   }
@@ -69,4 +81,64 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     acc = step(acc, x[base + offset_of(r)]);
   }
   y[o] = finish(acc, p.count);
+}
+
+// The two-pass entry points run only with T = f32 (the default); the f32(...) and T(...)
+// conversions are no-ops there and keep the module valid when `fold` specialises T to i32.
+
+fn load(i: u32) -> f32 {
+  return f32(x[i]);
+}
+
+@compute @workgroup_size(64)
+fn logsumexp(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let o = index(gid, nwg);
+  if (o >= p.n) {
+    return;
+  }
+  if (p.count == 0u) {
+    var inf = 0x7f800000u;
+    y[o] = T(-bitcast<f32>(inf));
+    return;
+  }
+  let base = base_of(o);
+  var m = load(base);
+  for (var r = 1u; r < p.count; r++) {
+    let v = load(base + offset_of(r));
+    if (v > m || v != v) {
+      m = v;
+    }
+  }
+  // +-inf or NaN: the result is m itself (as the host computes it)
+  if (m != m || abs(m) > 3.4028234e38) {
+    y[o] = T(m);
+    return;
+  }
+  var s = 0.0;
+  for (var r = 0u; r < p.count; r++) {
+    s += exp(load(base + offset_of(r)) - m);
+  }
+  y[o] = T(m + log(s));
+}
+
+@compute @workgroup_size(64)
+fn variance(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let o = index(gid, nwg);
+  if (o >= p.n) {
+    return;
+  }
+  let base = base_of(o);
+  // Offsets from the first element keep the f32 mean precise far from zero.
+  let first = load(base);
+  var s = 0.0;
+  for (var r = 0u; r < p.count; r++) {
+    s += load(base + offset_of(r)) - first;
+  }
+  let mean = first + s / f32(p.count);
+  var q = 0.0;
+  for (var r = 0u; r < p.count; r++) {
+    let d = load(base + offset_of(r)) - mean;
+    q += d * d;
+  }
+  y[o] = T(q / max(f32(p.count) - p.correction, 0.0));
 }

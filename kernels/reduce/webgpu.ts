@@ -12,7 +12,6 @@ import { contiguousStrides, sizeOf } from '../../core/shape.js';
 import type { ArgAttrs, ReduceAttrs, VarianceAttrs } from './reduce.js';
 
 const REDUCE = wgsl(new URL('./reduce.wgsl', import.meta.url));
-const REDUCE_FLOAT = wgsl(new URL('./reduce_float.wgsl', import.meta.url));
 const ARG = wgsl(new URL('./arg.wgsl', import.meta.url));
 
 type OnePass = 'sum' | 'mean' | 'prod' | 'max' | 'min';
@@ -53,6 +52,7 @@ function foldVariant(name: OnePass, type: WideType): ShaderVariant {
   const empty = name === 'mean' ? 'var nan = 0x7fc00000u; return bitcast<T>(nan);' : f.empty;
   return {
     shader: REDUCE,
+    entry: 'fold',
     params: {
       T: `alias T = ${type};`,
       A: `alias A = ${type};`,
@@ -64,8 +64,17 @@ function foldVariant(name: OnePass, type: WideType): ShaderVariant {
   };
 }
 
-/** Kept and reduced axes of a row-major tensor, each merged where contiguous. */
-function reduceUniforms(shape: readonly number[], axes: readonly number[], outputs: number): Uniforms {
+/**
+ * Kept and reduced axes of a row-major tensor, each merged where contiguous. Every entry
+ * point gets the whole block (correction included): 'auto' pipeline layouts size the
+ * uniform binding by reduce.wgsl's struct.
+ */
+function reduceUniforms(
+  shape: readonly number[],
+  axes: readonly number[],
+  outputs: number,
+  correction: number,
+): Uniforms {
   const strides = contiguousStrides(shape);
   const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const k = collapse(
@@ -82,7 +91,8 @@ function reduceUniforms(shape: readonly number[], axes: readonly number[], outpu
     .u32Array(k.shape)
     .u32Array(k.strides[0])
     .u32Array(r.shape)
-    .u32Array(r.strides[0]);
+    .u32Array(r.strides[0])
+    .f32(correction, 0, 0, 0);
 }
 
 function run(
@@ -91,12 +101,11 @@ function run(
   out: TensorInfo,
   axes: readonly number[],
   variant: (type: WideType) => ShaderVariant,
-  extend?: (u: Uniforms) => void,
+  correction = 0,
 ): GpuStorage[] {
   const src = gpu.wide(x);
   const y = gpu.output(out);
-  const uniforms = reduceUniforms(x.shape, axes, y.size);
-  extend?.(uniforms);
+  const uniforms = reduceUniforms(x.shape, axes, y.size, correction);
   gpu.dispatch({ ...variant(src.type), uniforms, bindings: [src.buffer, y.buffer], threads: y.size });
   return [y.finish()];
 }
@@ -106,24 +115,10 @@ function onePass(name: OnePass): GpuKernel<ReduceAttrs> {
 }
 
 const logsumexp: GpuKernel<ReduceAttrs> = ([x], { axes }, [out], gpu) =>
-  run(
-    gpu,
-    x,
-    out,
-    axes,
-    () => ({ shader: REDUCE_FLOAT, entry: 'logsumexp' }),
-    (u) => u.f32(0, 0, 0, 0),
-  );
+  run(gpu, x, out, axes, () => ({ shader: REDUCE, entry: 'logsumexp' }));
 
 const variance: GpuKernel<VarianceAttrs> = ([x], { axes, correction }, [out], gpu) =>
-  run(
-    gpu,
-    x,
-    out,
-    axes,
-    () => ({ shader: REDUCE_FLOAT, entry: 'variance' }),
-    (u) => u.f32(correction, 0, 0, 0),
-  );
+  run(gpu, x, out, axes, () => ({ shader: REDUCE, entry: 'variance' }), correction);
 
 function argVariant(type: WideType, better: '>' | '<'): ShaderVariant {
   return {
@@ -173,6 +168,6 @@ export function gpuVariants(): ShaderVariant[] {
     for (const name of Object.keys(FOLDS) as OnePass[]) out.push(foldVariant(name, t));
     out.push(argVariant(t, '>'), argVariant(t, '<'));
   }
-  out.push({ shader: REDUCE_FLOAT, entry: 'logsumexp' }, { shader: REDUCE_FLOAT, entry: 'variance' });
+  out.push({ shader: REDUCE, entry: 'logsumexp' }, { shader: REDUCE, entry: 'variance' });
   return out;
 }

@@ -1,8 +1,8 @@
 /**
- * Both kernel variants of matmul (and conv2d once it has WebGPU kernels) on whatever
- * adapter runs the tests: the conformance cases of the family, plus shapes that span
- * several tiles and ragged edges, each forced to 'tiled' and to 'blocked'. Oracle: the
- * js reference in f64 on the same inputs (the conformance harness's oracle).
+ * Both kernel variants of matmul and conv2d on whatever adapter runs the tests: the
+ * conformance cases of the family, plus shapes that span several tiles and ragged edges,
+ * each forced to 'tiled' and to 'blocked'. Oracle: the js reference in f64 on the same
+ * inputs (the conformance harness's oracle).
  */
 import { describe, expect, it } from 'vitest';
 import '../../backends/node.js';
@@ -80,12 +80,16 @@ if (!avail.available && !required) {
             it(`${family}: ${c.name} [${dtype}]`, async () => {
               await T.setBackend('webgpu');
               gpu.setVariant(family, variant);
-              const shader = `kernels/${family}/${family}_${variant}.wgsl`;
-              const before = gpu.dispatchesByShader()[shader] ?? 0;
+              // Both variants are entry points of one module, so only the entry tells them apart.
+              const entry = (v: KernelVariant) => `kernels/${family}/${family}.wgsl#${v}`;
+              const other = variant === 'tiled' ? 'blocked' : 'tiled';
+              const before = gpu.dispatchesByEntry();
               const values = caseValues(c, dtype, c.name.length * 31 + dtype.length);
               const got = await evaluate(c, values, dtype);
               gpu.setVariant(family, null);
-              expect(gpu.dispatchesByShader()[shader] ?? 0, `${shader} ran`).toBeGreaterThan(before);
+              const after = gpu.dispatchesByEntry();
+              expect(after[entry(variant)] ?? 0, `${entry(variant)} ran`).toBeGreaterThan(before[entry(variant)] ?? 0);
+              expect(after[entry(other)] ?? 0, `${entry(other)} did not run`).toBe(before[entry(other)] ?? 0);
               const want = await oracle(c, values);
               got.forEach((g, i) => {
                 const tol = g.dtype === 'i32' ? 0 : (c.tol?.[dtype] ?? DEFAULT_TOL[dtype]);
