@@ -5,6 +5,8 @@
  * style-transfer shape 1×32×256×256 with a 3×3 kernel. Backends that are not built yet
  * are listed as unavailable; the peers and js are measured regardless.
  */
+
+import { loadNativeAddon } from '../backends/native/loader.js';
 import type { Tensor } from '../core/index.js';
 import { dispose, getBackendName, setBackend, tensor } from '../core/index.js';
 import { makeRecord, withBaseline, withRatio } from './harness.js';
@@ -309,10 +311,29 @@ export async function runPeersSuite(o: PeersSuiteOptions): Promise<BenchReport> 
       records.push(...compareCase(caseRecords));
     }
     notes.push(handovers.note());
+    const peak = peakNote(records);
+    if (peak) notes.push(peak);
     return { suite: 'peers', command: o.command, machine, records, unavailable, notes };
   } finally {
     for (const r of runners.values()) await r.close();
   }
+}
+
+/**
+ * One core's measured FMA peak beside the 1-thread matmul GFLOPS at the largest size: a
+ * ratio target between two GEMMs is bounded by how far the faster one is from this ceiling.
+ */
+function peakNote(records: readonly BenchRecord[]): string | null {
+  const loaded = loadNativeAddon();
+  if (!loaded.ok) return null;
+  const peak = loaded.addon.fmaPeak(300);
+  const matmuls = records.filter((r) => r.op === 'matmul' && r.threads === 1 && r.gflops !== null);
+  const size = Math.max(...matmuls.map((r) => r.size));
+  const shares = matmuls
+    .filter((r) => r.size === size && (r.backend === 'native' || r.backend === 'onnxruntime-node'))
+    .map((r) => `${r.backend} ${Math.round(((r.gflops as number) / peak.gflops) * 100)}%`);
+  const line = `one core's f32 FMA peak here: ${peak.gflops.toFixed(0)} GFLOPS (${peak.isa}, register-only multiply-add chains in the native addon)`;
+  return shares.length > 0 ? `${line}; matmul ${size} at 1 thread reaches ${shares.join(', ')} of it` : line;
 }
 
 /** Ratios within one case: toolkit vs its peer at the same threads, js vs onnxruntime-node 1t, thread scaling. */

@@ -37,6 +37,11 @@ export interface NativeAddon {
   /** Lower (or restore with 'auto') the instruction set; returns the one now in use. */
   setIsa(name: 'auto' | 'baseline' | 'avx2' | 'avx512' | 'neon'): string;
   setThreads(n: number): number;
+  /**
+   * The calling core's f32 multiply-add peak with the active ISA, from register-only FMA
+   * chains run for about `ms`: what benchmarks compare a GEMM's GFLOPS with.
+   */
+  fmaPeak(ms: number): { gflops: number; lanes: number; isa: string };
   /** dst (row-major, same element type) ← the strided view of src. */
   stridedCopy(src: ArrayBufferView, dst: ArrayBufferView, shape: number[], strides: number[], offset: number): void;
   /** dst's strided view ← src (row-major); the rest of dst is left as it is. */

@@ -391,7 +391,19 @@ static Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(threadCount()));
 }
 
+static Napi::Value FmaPeakJs(const Napi::CallbackInfo& info) {
+  double ms = Number(info, 0, "fmaPeak");
+  Require(info.Env(), ms > 0 && ms <= 10000, "fmaPeak: give 0 < ms <= 10000");
+  FmaPeak p = fmaPeak(ms / 1000);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("gflops", p.gflops);
+  o.Set("lanes", p.lanes);
+  o.Set("isa", isaName(activeIsa()));
+  return o;
+}
+
 void InitCore(Napi::Env env, Napi::Object exports) {
+  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeakJs, "fmaPeak"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));

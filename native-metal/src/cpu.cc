@@ -1,11 +1,16 @@
 // CPU feature detection and the run-time choice of instruction set.
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
 #include "eai.h"
 #if EAI_X86
 #include <cpuid.h>
+#include <immintrin.h>
+#endif
+#if EAI_NEON
+#include <arm_neon.h>
 #endif
 
 namespace eai {
@@ -91,6 +96,107 @@ const char* isaName(Isa isa) {
       return "baseline";
 #endif
   }
+}
+
+// ---------------------------------------------------------------- FMA peak
+// Independent multiply-add chains held in registers, no memory traffic: enough chains to
+// cover the FMA latency on every pipe (and few enough not to spill), so the loop runs at the
+// core's arithmetic peak. Benchmarks state a GEMM's share of this number; no kernel uses it.
+
+namespace {
+
+constexpr int kChains = 12;        // 16 ymm / xmm registers: 12 chains, the constants, spare
+constexpr int kChainsZmm = 24;     // 32 zmm registers
+constexpr long kBlock = 1 << 16;  // iterations between clock reads
+
+#if EAI_X86
+EAI_TARGET_AVX512 float chainsAvx512(long iters) {
+  __m512 acc[kChainsZmm];
+  const __m512 m = _mm512_set1_ps(0.999999f), a = _mm512_set1_ps(1e-7f);
+  for (int i = 0; i < kChainsZmm; i++) acc[i] = _mm512_set1_ps(static_cast<float>(i));
+  for (long k = 0; k < iters; k++) {
+#pragma GCC unroll 24
+    for (int i = 0; i < kChainsZmm; i++) acc[i] = _mm512_fmadd_ps(acc[i], m, a);
+  }
+  alignas(64) float out[16];
+  float sum = 0;
+  for (int i = 0; i < kChainsZmm; i++) {
+    _mm512_store_ps(out, acc[i]);
+    for (float v : out) sum += v;
+  }
+  return sum;
+}
+
+EAI_TARGET_AVX2 float chainsAvx2(long iters) {
+  __m256 acc[kChains];
+  const __m256 m = _mm256_set1_ps(0.999999f), a = _mm256_set1_ps(1e-7f);
+  for (int i = 0; i < kChains; i++) acc[i] = _mm256_set1_ps(static_cast<float>(i));
+  for (long k = 0; k < iters; k++) {
+#pragma GCC unroll 12
+    for (int i = 0; i < kChains; i++) acc[i] = _mm256_fmadd_ps(acc[i], m, a);
+  }
+  float out[8], sum = 0;
+  for (int i = 0; i < kChains; i++) {
+    _mm256_storeu_ps(out, acc[i]);
+    for (float v : out) sum += v;
+  }
+  return sum;
+}
+#endif
+
+// Baseline and NEON: four lanes per chain (SSE has no FMA: a multiply and an add, 2 flops).
+float chains4(long iters) {
+#if EAI_NEON
+  float32x4_t acc[kChains];
+  const float32x4_t m = vdupq_n_f32(0.999999f), a = vdupq_n_f32(1e-7f);
+  for (int i = 0; i < kChains; i++) acc[i] = vdupq_n_f32(static_cast<float>(i));
+  for (long k = 0; k < iters; k++) {
+    for (int i = 0; i < kChains; i++) acc[i] = vfmaq_f32(a, acc[i], m);
+  }
+  float sum = 0;
+  for (int i = 0; i < kChains; i++) sum += vaddvq_f32(acc[i]);
+  return sum;
+#else
+  float acc[kChains][4];
+  for (int i = 0; i < kChains; i++)
+    for (int j = 0; j < 4; j++) acc[i][j] = static_cast<float>(i + j);
+  for (long k = 0; k < iters; k++)
+    for (int i = 0; i < kChains; i++)
+      for (int j = 0; j < 4; j++) acc[i][j] = acc[i][j] * 0.999999f + 1e-7f;
+  float sum = 0;
+  for (int i = 0; i < kChains; i++)
+    for (int j = 0; j < 4; j++) sum += acc[i][j];
+  return sum;
+#endif
+}
+
+}  // namespace
+
+FmaPeak fmaPeak(double seconds) {
+  int lanes = 4, chains = kChains;
+  float (*run)(long) = chains4;
+#if EAI_X86
+  if (useAvx512()) {
+    lanes = 16;
+    chains = kChainsZmm;
+    run = chainsAvx512;
+  } else if (useAvx2()) {
+    lanes = 8;
+    run = chainsAvx2;
+  }
+#endif
+  volatile float sink = run(kBlock);  // warm-up: wakes the vector unit to full speed
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  long blocks = 0;
+  double elapsed = 0;
+  do {
+    sink = sink + run(kBlock);
+    blocks++;
+    elapsed = std::chrono::duration<double>(clock::now() - t0).count();
+  } while (elapsed < seconds);
+  const double flops = 2.0 * lanes * chains * static_cast<double>(kBlock) * blocks;
+  return {flops / elapsed / 1e9, lanes};
 }
 
 }  // namespace eai

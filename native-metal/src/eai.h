@@ -29,6 +29,14 @@ const CpuFeatures& cpu();
 Isa activeIsa();
 bool setIsa(const std::string& name);
 const char* isaName(Isa isa);
+
+// The calling core's single-precision multiply-add peak with the active ISA, measured for
+// about `seconds` by register-only FMA chains (cpu.cc): the ceiling a GEMM is judged against.
+struct FmaPeak {
+  double gflops;
+  int lanes;
+};
+FmaPeak fmaPeak(double seconds);
 inline bool useAvx2() { return activeIsa() == Isa::Avx2Fma || activeIsa() == Isa::Avx512; }
 inline bool useAvx512() { return activeIsa() == Isa::Avx512; }
 

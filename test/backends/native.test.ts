@@ -145,6 +145,24 @@ describe.runIf(addon !== null)('native addon', () => {
     expect(d.f16).toMatch(/computed in f32/);
   });
 
+  it('measures the FMA peak with the active ISA and refuses a nonsense duration', () => {
+    const lanes: Record<string, number> = { avx512f: 16, 'avx2+fma': 8, neon: 4 };
+    const isa = a.info().isa;
+    try {
+      for (const set of ['auto', 'baseline'] as const) {
+        const now = a.setIsa(set);
+        const peak = a.fmaPeak(20);
+        expect(peak.isa).toBe(now);
+        expect(peak.lanes).toBe(lanes[now] ?? 4);
+        expect(Number.isFinite(peak.gflops) && peak.gflops > 0).toBe(true);
+      }
+    } finally {
+      a.setIsa('auto');
+    }
+    expect(a.info().isa).toBe(isa);
+    expect(() => a.fmaPeak(0)).toThrow(/fmaPeak: give 0 < ms <= 10000/);
+  });
+
   it('keeps the event loop running while a large matmulAsync works', async () => {
     const n = 1024;
     const x = values(n * n, 1);
