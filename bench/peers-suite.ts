@@ -36,6 +36,8 @@ import {
   backendStatus,
   canSetThreads,
   measureOnBackend,
+  OriginalThreads,
+  type PoolWatch,
   setBackendThreads,
   warmupAfter,
 } from './toolkit.js';
@@ -172,6 +174,7 @@ export async function runPeersSuite(o: PeersSuiteOptions): Promise<BenchReport> 
   const runners = new Map<string, PeerRunner>();
   const key = (name: PeerName, t: number): string => `${name} ${t}`;
   const probe = matmulModel(2, 2, 2);
+  const originals = new OriginalThreads();
   try {
     for (const t of o.threads) {
       for (const opened of [await openOrtNode(t), await openOrtWeb(t, probe)]) {
@@ -219,23 +222,21 @@ export async function runPeersSuite(o: PeersSuiteOptions): Promise<BenchReport> 
         for (const status of statuses) {
           // A backend whose count cannot be set runs once, at its own count, not once per requested count.
           if (!settable.get(status.name) && t !== o.threads[0]) continue;
+          const watch: PoolWatch = { generation: null };
           contestants.push(
             contestant(status.name, 'toolkit', t, async (warmup, runs) => {
               const setting = await setBackendThreads(status, t);
-              try {
-                const run = await measureOnBackend(status, c, 'f32', {
-                  runs,
-                  warmup: warmupAfter(setting, warmup),
-                  signal: o.signal,
-                });
-                return {
-                  samples: [...run.measurement.samples],
-                  notes: [...(setting.note ? [setting.note] : []), ...run.notes],
-                  threads: setting.threads ?? t,
-                };
-              } finally {
-                await setting.restore();
-              }
+              originals.note(status.name, setting);
+              const run = await measureOnBackend(status, c, 'f32', {
+                runs,
+                warmup: warmupAfter(setting, warmup, watch),
+                signal: o.signal,
+              });
+              return {
+                samples: [...run.measurement.samples],
+                notes: [...(setting.note ? [setting.note] : []), ...run.notes],
+                threads: setting.threads ?? t,
+              };
             }),
           );
         }
@@ -315,6 +316,7 @@ export async function runPeersSuite(o: PeersSuiteOptions): Promise<BenchReport> 
     if (peak) notes.push(peak);
     return { suite: 'peers', command: o.command, machine, records, unavailable, notes };
   } finally {
+    await originals.restore();
     for (const r of runners.values()) await r.close();
   }
 }

@@ -45,6 +45,8 @@ import {
   backendStatus,
   canSetThreads,
   measureOnBackend,
+  OriginalThreads,
+  type PoolWatch,
   setBackendThreads,
   warmupAfter,
 } from './toolkit.js';
@@ -166,6 +168,7 @@ export async function runStyleSuite(o: StyleSuiteOptions): Promise<BenchReport> 
   const sessions = new Map<string, Promise<PeerSession>>();
   const nets = new Map<BackendName, TransformerNet>();
   const previous = getBackendName();
+  const originals = new OriginalThreads();
   try {
     if (o.peers) {
       const probe = matmulModel(2, 2, 2);
@@ -240,7 +243,7 @@ export async function runStyleSuite(o: StyleSuiteOptions): Promise<BenchReport> 
           if (status.name === 'js' || status.name === 'webgpu') continue;
           // A backend whose count cannot be set runs once, at its own count.
           if (!settable.get(status.name) && t !== o.threads[0]) continue;
-          contestants.push(toolkitContestant(status, t, c, o, netOn));
+          contestants.push(toolkitContestant(status, t, c, o, netOn, originals));
         }
       }
       const webgpu = statuses.find((s) => s.name === 'webgpu');
@@ -249,7 +252,7 @@ export async function runStyleSuite(o: StyleSuiteOptions): Promise<BenchReport> 
           `webgpu not measured at ${size}²: its adapter (${webgpu.adapter.description}) is CPU-emulated and one forward pass is ${(flops / 1e9).toFixed(1)} GFLOP, over --emulated-max-gflop ${o.emulatedMaxGflop}`,
         );
       } else if (webgpu) {
-        contestants.push(toolkitContestant(webgpu, null, c, o, netOn));
+        contestants.push(toolkitContestant(webgpu, null, c, o, netOn, originals));
       }
       const js = statuses.find((s) => s.name === 'js');
       if (js) {
@@ -258,7 +261,7 @@ export async function runStyleSuite(o: StyleSuiteOptions): Promise<BenchReport> 
             `js not measured at ${size}²: one forward pass is ${(flops / 1e9).toFixed(1)} GFLOP, over --js-max-gflop ${o.jsMaxGflop} (the reference kernels would take minutes per run)`,
           );
         } else {
-          const jsc = toolkitContestant(js, 1, c, o, netOn);
+          const jsc = toolkitContestant(js, 1, c, o, netOn, originals);
           if (flops > JS_SINGLE_RUN_FLOPS) {
             jsc.once = true;
             jsc.notes.add('js: 1 run, no warm-up (slow reference kernels)');
@@ -329,6 +332,7 @@ export async function runStyleSuite(o: StyleSuiteOptions): Promise<BenchReport> 
       targets: styleTargets(records, o.threads),
     };
   } finally {
+    await originals.restore();
     for (const s of sessions.values()) await s.then((x) => x.close()).catch(() => {});
     for (const r of runners.values()) await r.close();
     for (const [name, net] of nets) {
@@ -346,7 +350,9 @@ function toolkitContestant(
   c: OpCase,
   o: StyleSuiteOptions,
   netOn: (name: BackendName) => Promise<TransformerNet>,
+  originals: OriginalThreads,
 ): Contestant {
+  const watch: PoolWatch = { generation: null };
   const label = status.name === 'webgpu' || status.name === 'js' ? status.name : `${status.name} ${threads}t`;
   return contestant(
     status.name,
@@ -354,25 +360,22 @@ function toolkitContestant(
     threads ?? 0,
     async (warmup, runs, budgetMs) => {
       const setting = threads === null ? null : await setBackendThreads(status, threads);
-      try {
-        await netOn(status.name);
-        let output: Float32Array | undefined;
-        const run = await measureOnBackend(
-          status,
-          c,
-          'f32',
-          { warmup: warmupAfter(setting, warmup), runs, signal: o.signal, budgetMs },
-          { onOutput: (v) => (output = v) },
-        );
-        return {
-          samples: [...run.measurement.samples],
-          output,
-          notes: [...(setting?.note ? [setting.note] : []), ...run.notes],
-          ...(setting?.threads ? { threads: setting.threads } : {}),
-        };
-      } finally {
-        await setting?.restore();
-      }
+      if (setting) originals.note(status.name, setting);
+      await netOn(status.name);
+      let output: Float32Array | undefined;
+      const run = await measureOnBackend(
+        status,
+        c,
+        'f32',
+        { warmup: warmupAfter(setting, warmup, watch), runs, signal: o.signal, budgetMs },
+        { onOutput: (v) => (output = v) },
+      );
+      return {
+        samples: [...run.measurement.samples],
+        output,
+        notes: [...(setting?.note ? [setting.note] : []), ...run.notes],
+        ...(setting?.threads ? { threads: setting.threads } : {}),
+      };
     },
     label,
   );

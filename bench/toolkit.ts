@@ -132,19 +132,54 @@ export interface ThreadSetting {
   readonly threads: number | null;
   /** Set when the request could not be honoured. */
   readonly note: string | null;
-  /**
-   * True when the count had to change: the backend's threads (and their scratch memory) are new,
-   * so the caller runs one untimed warm-up first — later rounds skip warm-up, and a fresh pool's
-   * first run pays thread start-up and page faults that are not the kernel's speed.
-   */
-  readonly changed: boolean;
+  /** The backend's pool generation now (see poolGeneration). */
+  readonly generation: number;
   /** Puts the previous count back. */
   restore(): Promise<void>;
 }
 
-/** Warm-up runs for a measurement after a thread change (at least one when the pool is new). */
-export function warmupAfter(setting: ThreadSetting | null, warmup: number): number {
-  return setting?.changed ? Math.max(warmup, 1) : warmup;
+/**
+ * Bumped whenever a backend's thread count changes: its threads (and their scratch memory)
+ * are new, so the next run pays thread start-up and page faults that are not kernel speed.
+ */
+const generations = new Map<BackendName, number>();
+
+export function poolGeneration(name: BackendName): number {
+  return generations.get(name) ?? 0;
+}
+
+/** The pool generation a contestant last ran on (null: it has not run yet). */
+export interface PoolWatch {
+  generation: number | null;
+}
+
+/**
+ * Warm-up runs for a measurement: at least one when the pool was rebuilt since this contestant
+ * last ran (by its own thread change or by another contestant's), as later rounds skip warm-up.
+ */
+export function warmupAfter(setting: ThreadSetting | null, warmup: number, watch: PoolWatch): number {
+  if (!setting) return warmup;
+  const rebuilt = watch.generation !== setting.generation;
+  watch.generation = setting.generation;
+  return rebuilt ? Math.max(warmup, 1) : warmup;
+}
+
+/**
+ * The thread counts backends had before a suite changed them, put back once at its end:
+ * restoring after every round would rebuild a pool between rounds for nothing.
+ */
+export class OriginalThreads {
+  readonly #restore = new Map<BackendName, () => Promise<void>>();
+
+  /** Remember how to undo the first change made to `name`. */
+  note(name: BackendName, setting: ThreadSetting): void {
+    if (!this.#restore.has(name)) this.#restore.set(name, () => setting.restore());
+  }
+
+  async restore(): Promise<void> {
+    for (const r of this.#restore.values()) await r();
+    this.#restore.clear();
+  }
 }
 
 /**
@@ -157,38 +192,46 @@ export async function setBackendThreads(status: BackendStatus, threads: number):
     return {
       threads: 1,
       note: threads === 1 ? null : 'js is single-threaded: ran on 1 thread',
-      changed: false,
+      generation: 0,
       restore: none,
     };
   }
-  if (status.name === 'webgpu') return { threads: null, note: null, changed: false, restore: none };
+  if (status.name === 'webgpu') return { threads: null, note: null, generation: 0, restore: none };
   const control = await threadControl(status);
   if (!control) {
     return {
       threads: status.threads,
       note: `${status.name}: the thread count cannot be set from here; ran at its default${status.threads === null ? '' : ` of ${status.threads}`}`,
-      changed: false,
+      generation: 0,
       restore: none,
     };
   }
   const before = control.get();
+  const set = async (n: number): Promise<number> => {
+    const was = control.get();
+    try {
+      return await control.set(n);
+    } finally {
+      if (control.get() !== was) generations.set(status.name, poolGeneration(status.name) + 1);
+    }
+  };
   let now: number;
   try {
-    now = await control.set(threads);
+    now = await set(threads);
   } catch (err) {
     return {
       threads: control.get(),
       note: `${status.name} refused ${threads} threads (${(err as Error).message}); ran at ${control.get()}`,
-      changed: control.get() !== before,
+      generation: poolGeneration(status.name),
       restore: none,
     };
   }
   return {
     threads: now,
     note: now === threads ? null : `${status.name} gave ${now} threads when asked for ${threads}`,
-    changed: now !== before,
+    generation: poolGeneration(status.name),
     restore: async () => {
-      await control.set(before);
+      await set(before);
     },
   };
 }

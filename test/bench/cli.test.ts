@@ -3,38 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type BenchReport, EMULATED_LABEL } from '../../bench/record.js';
-import { runCli } from '../helpers/run-cli.js';
-
-function cli(argv: string[]) {
-  return runCli(argv);
-}
+import { expectEveryBackendAccountedFor, runBenchJson } from '../helpers/bench.js';
+import { argvOf, runCli } from '../helpers/run-cli.js';
 
 describe('bench:ops through the CLI', () => {
   it('measures js at a tiny size and writes one well-formed JSON report', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eai-bench-'));
-    const { code, out, err } = await cli([
-      'bench:ops',
-      '--backends',
-      'js',
-      '--ops',
-      'matmul,conv2d,add,softmax',
-      '--sizes',
-      '4,8',
-      '--runs',
-      '2',
-      '--warmup',
-      '1',
-      '--json',
-      '--out',
-      dir,
-      '--log-level',
-      'error',
-    ]);
-    expect(err).toBe('');
-    expect(code).toBe(0);
-    const lines = out.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    const report = JSON.parse(lines[0]) as BenchReport;
+    const report = await runBenchJson('bench:ops', {
+      backends: 'js',
+      ops: 'matmul,conv2d,add,softmax',
+      sizes: '4,8',
+      runs: 2,
+      warmup: 1,
+      out: dir,
+    });
     expect(report.suite).toBe('ops');
     expect(report.unavailable).toEqual([]);
     expect(report.records).toHaveLength(8);
@@ -62,45 +44,36 @@ describe('bench:ops through the CLI', () => {
   });
 
   it('measures or lists with a reason every backend asked for, never dropping one', async () => {
-    const { code, out } = await cli([
-      'bench:ops',
-      '--backends',
-      'all',
-      '--ops',
-      'matmul',
-      '--sizes',
-      '4',
-      '--runs',
-      '1',
-      '--warmup',
-      '0',
-      '--json',
-      '--log-level',
-      'error',
-    ]);
+    const { code, out } = await runCli(
+      argvOf('bench:ops', {
+        backends: 'all',
+        ops: 'matmul',
+        sizes: 4,
+        runs: 1,
+        warmup: 0,
+        json: true,
+        'log-level': 'error',
+      }),
+    );
     expect(code).toBe(0);
     const report = JSON.parse(out) as BenchReport;
-    for (const b of ['js', 'wasm', 'webgpu', 'native']) {
-      const measured = report.records.some((r) => r.backend === b);
-      const listed = report.unavailable.some((u) => u.backend === b && u.reason.length > 0);
-      expect(measured !== listed, b).toBe(true);
-    }
+    expectEveryBackendAccountedFor(report, ['js', 'wasm', 'webgpu', 'native']);
     // Whatever adapter WebGPU found, an emulated one carries the label in its record.
     for (const r of report.records.filter((x) => x.adapter?.emulated)) expect(r.notes).toContain(EMULATED_LABEL);
     expect(report.records.find((r) => r.backend === 'js')?.ratio).toBe(1);
   });
 
   it('rejects an unknown backend name, naming the choices', async () => {
-    const { code, err } = await cli(['bench:ops', '--backends', 'js,tpu', '--sizes', '4']);
+    const { code, err } = await runCli(['bench:ops', '--backends', 'js,tpu', '--sizes', '4']);
     expect(code).toBe(2);
     expect(err).toMatch(/unknown backend 'tpu'.*js, wasm, webgpu, native, or all/);
   });
 
   it('rejects unknown ops and bad sizes as usage errors', async () => {
-    expect((await cli(['bench:ops', '--backends', 'js', '--ops', 'matmull'])).err).toMatch(
+    expect((await runCli(['bench:ops', '--backends', 'js', '--ops', 'matmull'])).err).toMatch(
       /unknown op 'matmull'.*matmul/,
     );
-    expect((await cli(['bench:ops', '--backends', 'js', '--sizes', '4,x'])).code).toBe(2);
+    expect((await runCli(['bench:ops', '--backends', 'js', '--sizes', '4,x'])).code).toBe(2);
   });
 });
 
@@ -109,42 +82,23 @@ describe('bench:peers through the CLI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'eai-bench-'));
     const results = join(dir, 'RESULTS.md');
     writeFileSync(results, '# Results\n\nprose\n\n<!-- bench:peers:start -->\nold\n<!-- bench:peers:end -->\n\ntail\n');
-    const { code, out, err } = await cli([
-      'bench:peers',
-      '--sizes',
-      '8',
-      '--threads',
-      '1',
-      '--conv-size',
-      '4',
-      '--runs',
-      '1',
-      '--warmup',
-      '0',
-      '--rounds',
-      '1',
-      '--write-results',
-      '--results-file',
-      results,
-      '--json',
-      '--log-level',
-      'error',
-    ]);
-    expect(err).toBe('');
-    expect(code).toBe(0);
-    const report = JSON.parse(out) as BenchReport;
+    const report = await runBenchJson('bench:peers', {
+      sizes: 8,
+      threads: 1,
+      'conv-size': 4,
+      runs: 1,
+      warmup: 0,
+      rounds: 1,
+      'write-results': true,
+      'results-file': results,
+    });
     const labels = report.records.map((r) => `${r.op} ${r.backend} ${r.threads}`);
     for (const op of ['matmul', 'conv2d']) {
       expect(labels).toContain(`${op} onnxruntime-node 1`);
       expect(labels).toContain(`${op} onnxruntime-web 1`);
       expect(labels).toContain(`${op} js 1`);
     }
-    // native and wasm are either measured or listed with a reason: never silently absent.
-    for (const b of ['native', 'wasm']) {
-      const measured = report.records.some((r) => r.backend === b);
-      const listed = report.unavailable.some((u) => u.backend === b && u.reason.length > 0);
-      expect(measured !== listed).toBe(true);
-    }
+    expectEveryBackendAccountedFor(report, ['native', 'wasm']);
     // Every side computed the same product as onnxruntime-node.
     expect(report.records.flatMap((r) => r.notes).filter((n) => n.includes('output differs'))).toEqual([]);
     const text = readFileSync(results, 'utf8');

@@ -1,40 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { makeRecord, measure, noiseNotes, seededData, withBaseline } from '../../bench/harness.js';
+import { measure, noiseNotes, seededData, withBaseline } from '../../bench/harness.js';
 import { measureParallelism } from '../../bench/machine.js';
 import { compareCase, relativeError, splitRuns } from '../../bench/peers-suite.js';
-import { adapterFromDetails, type BenchRecord, type MachineInfo, recordLabel } from '../../bench/record.js';
+import { adapterFromDetails, type BenchRecord, recordLabel } from '../../bench/record.js';
 import { summarize } from '../../bench/stats.js';
 import { fallbackNotes, parseBackendList } from '../../bench/toolkit.js';
+import { type CaseFields, testMachine, timedRecord } from '../helpers/bench.js';
 
-const machine: MachineInfo = {
-  cpu: 'Test CPU',
-  cores: 2,
-  cpuFeatures: 'avx2 fma',
-  os: 'Linux 6.0',
-  arch: 'x64',
-  node: 'v20.0.0',
-  loadAverage: 0.5,
-  date: '2025-01-02T03:04:05.678Z',
+const matmul4: CaseFields = {
+  suite: 'peers',
+  op: 'matmul',
+  size: 4,
+  shape: '[4,4]x[4,4]',
+  dtype: 'f32',
+  flops: 128,
+  machine: testMachine(),
+  adapter: null,
 };
 
-function rec(backend: string, kind: 'toolkit' | 'peer', threads: number | null, ms: number): BenchRecord {
-  return makeRecord(
-    {
-      suite: 'peers',
-      op: 'matmul',
-      size: 4,
-      shape: '[4,4]x[4,4]',
-      backend,
-      kind,
-      threads,
-      dtype: 'f32',
-      flops: 128,
-      machine,
-      adapter: null,
-    },
-    { samples: [ms], stats: summarize([ms]), warmup: 0, runs: 1 },
-  );
-}
+const rec = (backend: string, kind: 'toolkit' | 'peer', threads: number | null, ms: number): BenchRecord =>
+  timedRecord(matmul4, backend, kind, threads, ms);
 
 describe('measure', () => {
   it('runs the warm-ups untimed, then times each run with the clock', async () => {

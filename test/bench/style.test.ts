@@ -10,47 +10,34 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeRecord } from '../../bench/harness.js';
-import type { BenchRecord, BenchReport, MachineInfo } from '../../bench/record.js';
+import type { BenchRecord, BenchReport } from '../../bench/record.js';
 import { styleSection } from '../../bench/results-md.js';
-import { summarize } from '../../bench/stats.js';
 import { checkOutput, STYLE_TOLERANCE, styleTargets, transformerNetFlops } from '../../bench/style.js';
 import { compareStyle } from '../../bench/style-suite.js';
 import { styleSummary } from '../../bench/writers/markdown.js';
+import {
+  type CaseFields,
+  expectEveryBackendAccountedFor,
+  runBenchJson,
+  testMachine,
+  timedRecord,
+} from '../helpers/bench.js';
 import { runCli } from '../helpers/run-cli.js';
 
-function cli(argv: string[]) {
-  return runCli(argv);
-}
-
-const machine: MachineInfo = {
-  cpu: 'Test CPU',
-  cores: 2,
-  cpuFeatures: 'avx2',
-  os: 'Linux',
-  arch: 'x64',
-  node: 'v20.0.0',
-  loadAverage: 1,
-  date: '2025-01-02T03:04:05.678Z',
-};
+const machine = testMachine({ cpuFeatures: 'avx2', os: 'Linux', loadAverage: 1 });
 
 function rec(backend: string, kind: 'toolkit' | 'peer', threads: number | null, ms: number, size = 512): BenchRecord {
-  return makeRecord(
-    {
-      suite: 'style',
-      op: 'fast-style:mosaic',
-      size,
-      shape: `[1,3,${size},${size}]`,
-      backend,
-      kind,
-      threads,
-      dtype: 'f32',
-      flops: null,
-      machine,
-      adapter: null,
-    },
-    { samples: [ms], stats: summarize([ms]), warmup: 0, runs: 1 },
-  );
+  const mosaic: CaseFields = {
+    suite: 'style',
+    op: 'fast-style:mosaic',
+    size,
+    shape: `[1,3,${size},${size}]`,
+    dtype: 'f32',
+    flops: null,
+    machine,
+    adapter: null,
+  };
+  return timedRecord(mosaic, backend, kind, threads, ms);
 }
 
 describe('bench:style through the CLI', () => {
@@ -58,40 +45,19 @@ describe('bench:style through the CLI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'eai-bench-style-'));
     const results = join(dir, 'RESULTS.md');
     writeFileSync(results, '# Results\n\n<!-- bench:style:start -->\nold\n<!-- bench:style:end -->\n\ntail\n');
-    const { code, out, err } = await cli([
-      'bench:style',
-      '--sizes',
-      '16',
-      '--threads',
-      '1',
-      '--backends',
-      'js,wasm,native',
-      '--runs',
-      '1',
-      '--rounds',
-      '1',
-      '--warmup',
-      '0',
-      '--write-results',
-      '--results-file',
-      results,
-      '--json',
-      '--log-level',
-      'error',
-    ]);
-    expect(err).toBe('');
-    expect(code).toBe(0);
-    const lines = out.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    const report = JSON.parse(lines[0]) as BenchReport;
+    const report = await runBenchJson('bench:style', {
+      sizes: 16,
+      threads: 1,
+      backends: 'js,wasm,native',
+      runs: 1,
+      rounds: 1,
+      warmup: 0,
+      'write-results': true,
+      'results-file': results,
+    });
     expect(report.suite).toBe('style');
     expect(report.command).toContain('bench:style --style mosaic --sizes 16 --backends js,wasm,native --threads 1');
-    // Every backend is measured or listed with a reason, never dropped.
-    for (const b of ['js', 'wasm', 'native']) {
-      const measured = report.records.some((r) => r.backend === b);
-      const listed = report.unavailable.some((u) => u.backend === b && u.reason.length > 0);
-      expect(measured !== listed, b).toBe(true);
-    }
+    expectEveryBackendAccountedFor(report, ['js', 'wasm', 'native']);
     const labels = report.records.map((r) => `${r.backend} ${r.threads}`);
     expect(labels).toContain('onnxruntime-node 1');
     expect(labels).toContain('onnxruntime-web 1');
@@ -136,10 +102,10 @@ describe('bench:style through the CLI', () => {
   });
 
   it('rejects sizes that are not multiples of 4 and unknown styles as usage errors', async () => {
-    const bad = await cli(['bench:style', '--sizes', '30', '--log-level', 'error']);
+    const bad = await runCli(['bench:style', '--sizes', '30', '--log-level', 'error']);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/size 30 must be a multiple of 4/);
-    const style = await cli(['bench:style', '--style', 'monet', '--sizes', '32', '--log-level', 'error']);
+    const style = await runCli(['bench:style', '--style', 'monet', '--sizes', '32', '--log-level', 'error']);
     expect(style.code).toBe(2);
     expect(style.err).toMatch(/unknown style 'monet'.*mosaic/);
   });

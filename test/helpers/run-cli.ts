@@ -29,3 +29,14 @@ export async function runCli(
   const code = await main(argv, { env: {}, cwd: tmpdir(), ...options, stdout, stderr });
   return { code, out: stdout.text, err: stderr.text };
 }
+
+/**
+ * `[command, --flag, value, ...]` from `flags` in their order; `true` is a bare switch. Long flag lists read
+ * better as an object than as an array with one argument a line.
+ */
+export function argvOf(command: string, flags: Readonly<Record<string, string | number | true>>): string[] {
+  return [
+    command,
+    ...Object.entries(flags).flatMap(([flag, v]) => (v === true ? [`--${flag}`] : [`--${flag}`, `${v}`])),
+  ];
+}

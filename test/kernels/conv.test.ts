@@ -75,55 +75,34 @@ function im2colConv(x: T.Tensor, w: T.Tensor, g: Geometry): T.Tensor {
   });
 }
 
-const CONFIGS: { name: string; x: number[]; w: number[]; g: Geometry }[] = [
-  {
-    name: 'plain 3x3',
-    x: [1, 3, 7, 7],
-    w: [4, 3, 3, 3],
-    g: { stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1 },
-  },
-  {
-    name: 'padding 1, batch 2',
-    x: [2, 2, 5, 6],
-    w: [3, 2, 3, 3],
-    g: { stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1 },
-  },
-  {
-    name: 'stride 2, asymmetric pads',
-    x: [1, 2, 8, 7],
-    w: [2, 2, 3, 2],
-    g: { stride: [2, 2], padding: [0, 1, 2, 0], dilation: [1, 1], groups: 1 },
-  },
-  {
-    name: 'groups 2',
-    x: [2, 4, 6, 6],
-    w: [6, 2, 3, 3],
-    g: { stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 2 },
-  },
-  {
-    name: 'depthwise ×2',
-    x: [1, 3, 5, 5],
-    w: [6, 1, 3, 3],
-    g: { stride: [2, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 3 },
-  },
-  {
-    name: 'dilation [2,3]',
-    x: [1, 2, 9, 9],
-    w: [2, 2, 3, 2],
-    g: { stride: [1, 2], padding: [2, 1, 0, 3], dilation: [2, 3], groups: 1 },
-  },
-  {
-    name: '1x1',
-    x: [2, 5, 3, 4],
-    w: [3, 5, 1, 1],
-    g: { stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1 },
-  },
-  {
-    name: 'single row 1x3',
-    x: [1, 1, 1, 33],
-    w: [2, 1, 1, 3],
-    g: { stride: [1, 3], padding: [0, 0, 1, 1], dilation: [1, 1], groups: 1 },
-  },
+interface ConvCase {
+  readonly name: string;
+  readonly x: number[];
+  readonly w: number[];
+  readonly g: Geometry;
+}
+
+/** Stride 1, no padding, no dilation and one group unless overridden, so that a table row shows only what it varies. */
+function geometry(g: Partial<Geometry> = {}): Geometry {
+  return { stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1, ...g };
+}
+
+const conv = (name: string, x: number[], w: number[], g?: Partial<Geometry>): ConvCase => ({
+  name,
+  x,
+  w,
+  g: geometry(g),
+});
+
+const CONFIGS: readonly ConvCase[] = [
+  conv('plain 3x3', [1, 3, 7, 7], [4, 3, 3, 3]),
+  conv('padding 1, batch 2', [2, 2, 5, 6], [3, 2, 3, 3], { padding: [1, 1, 1, 1] }),
+  conv('stride 2, asymmetric pads', [1, 2, 8, 7], [2, 2, 3, 2], { stride: [2, 2], padding: [0, 1, 2, 0] }),
+  conv('groups 2', [2, 4, 6, 6], [6, 2, 3, 3], { padding: [1, 1, 1, 1], groups: 2 }),
+  conv('depthwise ×2', [1, 3, 5, 5], [6, 1, 3, 3], { stride: [2, 1], padding: [1, 1, 1, 1], groups: 3 }),
+  conv('dilation [2,3]', [1, 2, 9, 9], [2, 2, 3, 2], { stride: [1, 2], padding: [2, 1, 0, 3], dilation: [2, 3] }),
+  conv('1x1', [2, 5, 3, 4], [3, 5, 1, 1]),
+  conv('single row 1x3', [1, 1, 1, 33], [2, 1, 1, 3], { stride: [1, 3], padding: [0, 0, 1, 1] }),
 ];
 
 describe('conv2d reference', () => {
@@ -199,7 +178,7 @@ describe('conv2d reference', () => {
       ],
       'reflect',
     );
-    const want = im2colConv(padded, w, { stride: [2, 2], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1 });
+    const want = im2colConv(padded, w, geometry({ stride: [2, 2] }));
     const got = T.conv2d(x, w, null, { stride: 2, padding: 1, padMode: 'reflect' });
     expectClose(await values(got), await values(want));
   });
@@ -230,42 +209,38 @@ describe('convTranspose2d reference', () => {
     expect(await values(y)).toEqual(want);
   });
 
-  const transposeConfigs: { name: string; y: number[]; w: number[]; g: Geometry; outputPadding: [number, number] }[] = [
-    {
-      name: 'stride 2, padding 1, outputPadding 1',
-      y: [1, 3, 4, 4],
-      w: [3, 2, 3, 3],
-      g: { stride: [2, 2], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1 },
-      outputPadding: [1, 1],
-    },
-    {
-      name: 'groups 2, dilation [2,1]',
-      y: [2, 4, 3, 5],
-      w: [4, 3, 3, 2],
-      g: { stride: [1, 1], padding: [0, 0, 0, 0], dilation: [2, 1], groups: 2 },
-      outputPadding: [0, 0],
-    },
-    {
-      name: 'dilation [1,3], stride [2,1]',
-      y: [1, 2, 4, 3],
-      w: [2, 2, 2, 3],
-      g: { stride: [2, 1], padding: [1, 0, 2, 1], dilation: [1, 3], groups: 1 },
-      outputPadding: [1, 0],
-    },
-    {
-      name: 'depthwise, stride [3,2], asymmetric pads',
-      y: [1, 3, 4, 3],
-      w: [3, 1, 3, 3],
-      g: { stride: [3, 2], padding: [1, 0, 0, 2], dilation: [1, 1], groups: 3 },
-      outputPadding: [2, 1],
-    },
-    {
-      name: 'single row',
-      y: [1, 2, 1, 17],
-      w: [2, 1, 1, 3],
-      g: { stride: [1, 2], padding: [0, 0, 1, 1], dilation: [1, 1], groups: 1 },
-      outputPadding: [0, 1],
-    },
+  interface TransposeCase {
+    readonly name: string;
+    readonly y: number[];
+    readonly w: number[];
+    readonly outputPadding: [number, number];
+    readonly g: Geometry;
+  }
+  const transposed = (
+    name: string,
+    y: number[],
+    w: number[],
+    outputPadding: [number, number],
+    g?: Partial<Geometry>,
+  ): TransposeCase => ({ name, y, w, outputPadding, g: geometry(g) });
+
+  const transposeConfigs: readonly TransposeCase[] = [
+    transposed('stride 2, padding 1, outputPadding 1', [1, 3, 4, 4], [3, 2, 3, 3], [1, 1], {
+      stride: [2, 2],
+      padding: [1, 1, 1, 1],
+    }),
+    transposed('groups 2, dilation [2,1]', [2, 4, 3, 5], [4, 3, 3, 2], [0, 0], { dilation: [2, 1], groups: 2 }),
+    transposed('dilation [1,3], stride [2,1]', [1, 2, 4, 3], [2, 2, 2, 3], [1, 0], {
+      stride: [2, 1],
+      padding: [1, 0, 2, 1],
+      dilation: [1, 3],
+    }),
+    transposed('depthwise, stride [3,2], asymmetric pads', [1, 3, 4, 3], [3, 1, 3, 3], [2, 1], {
+      stride: [3, 2],
+      padding: [1, 0, 0, 2],
+      groups: 3,
+    }),
+    transposed('single row', [1, 2, 1, 17], [2, 1, 1, 3], [0, 1], { stride: [1, 2], padding: [0, 0, 1, 1] }),
   ];
 
   for (const c of transposeConfigs) {

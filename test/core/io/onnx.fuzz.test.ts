@@ -4,16 +4,15 @@
  * (each run has a timeout).
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import onnxProto from 'onnx-proto';
 import protobuf from 'protobufjs/minimal.js';
 import { describe, expect, it } from 'vitest';
 import { OnnxError, type OnnxGraph, parseOnnx } from '../../../core/io/onnx.js';
+import { modelsDir } from '../../helpers/model-files.js';
+import { assertSurvivesByteFlips, positionsOutside, readOrReject } from '../../helpers/reader-fuzz.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const modelsDir = process.env.EAI_MODELS_DIR ?? resolve(repoRoot, '../shared/models');
 const NAME = 'fuzz-candy.onnx';
 // A parse takes a few milliseconds; hitting this means a hang or runaway work.
 const RUN_TIMEOUT_MS = 2000;
@@ -29,17 +28,11 @@ function structuralPositions(): number[] {
   const decoded = onnxProto.onnx.ModelProto.decode(fileBytes);
   const spans = (decoded.graph?.initializer ?? [])
     .map((t) => t.rawData ?? new Uint8Array())
-    .filter((raw) => raw.length > 0)
-    .map((raw) => [raw.byteOffset - fileBytes.byteOffset, raw.byteOffset - fileBytes.byteOffset + raw.length])
-    .sort((a, b) => a[0] - b[0]);
-  const positions: number[] = [];
-  let at = 0;
-  for (const [begin, end] of spans) {
-    for (let p = at; p < begin; p++) positions.push(p);
-    at = end;
-  }
-  for (let p = at; p < original.length; p++) positions.push(p);
-  return positions;
+    .map((raw): [number, number] => [
+      raw.byteOffset - fileBytes.byteOffset,
+      raw.byteOffset - fileBytes.byteOffset + raw.length,
+    ]);
+  return positionsOutside(original.length, spans);
 }
 
 const structure = structuralPositions();
@@ -68,7 +61,7 @@ const reference = parseOnnx(NAME, original);
 
 /** Parses and inspects everything; any failure must be an OnnxError naming the file. */
 function parseOrReject(bytes: Uint8Array): 'ok' | 'rejected' {
-  try {
+  return readOrReject(OnnxError, NAME, () => {
     const m = parseOnnx(NAME, bytes);
     for (const t of m.graph.initializers) {
       expect(t.data.length).toBe(t.shape.reduce((a, b) => a * b, 1));
@@ -78,39 +71,16 @@ function parseOrReject(bytes: Uint8Array): 'ok' | 'rejected' {
       for (const input of n.inputs) if (input !== '') expect(known.has(input)).toBe(true);
       for (const output of n.outputs) known.add(output);
     }
-    return 'ok';
-  } catch (err) {
-    if (!(err instanceof OnnxError)) throw err;
-    if (!err.message.startsWith(`${NAME}: `)) throw new Error(`message does not name the file: ${err.message}`);
-    return 'rejected';
-  }
+  });
 }
 
 describe('ONNX reader fuzz (candy.onnx)', () => {
   it('survives random byte flips, mostly in the structural bytes (1500 runs)', async () => {
-    const bytes = original.slice();
-    const edit = fc.record({
-      structural: fc.integer({ min: 0, max: 3 }),
-      pos: fc.nat(),
-      val: fc.integer({ min: 0, max: 255 }),
+    await assertSurvivesByteFlips(original, structure, parseOrReject, {
+      value: fc.integer({ min: 0, max: 255 }),
+      numRuns: 1500,
+      timeout: RUN_TIMEOUT_MS,
     });
-    await fc.assert(
-      fc.asyncProperty(fc.array(edit, { minLength: 1, maxLength: 6 }), async (edits) => {
-        // Mutate in place and restore: copying 6.7 MB per run would dominate the run time.
-        const touched = edits.map(({ structural, pos }) =>
-          structural > 0 ? structure[pos % structure.length] : pos % bytes.length,
-        );
-        try {
-          edits.forEach(({ val }, i) => {
-            bytes[touched[i]] = val;
-          });
-          parseOrReject(bytes);
-        } finally {
-          for (const p of touched) bytes[p] = original[p];
-        }
-      }),
-      { numRuns: 1500, timeout: RUN_TIMEOUT_MS },
-    );
   });
 
   it('rejects truncations, except at a top-level boundary after the graph and opsets (300 runs)', async () => {

@@ -6,8 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { f32ToF16Bits } from '../../../core/dtype.js';
@@ -22,11 +21,10 @@ import {
   readOnnx,
 } from '../../../core/io/onnx.js';
 import { openFileSource } from '../../../node/io/file-source.js';
+import { documentedCounts, expectReaderError, modelsDir } from '../../helpers/model-files.js';
 
 const { onnx } = onnxProto;
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const modelsDir = process.env.EAI_MODELS_DIR ?? resolve(repoRoot, '../shared/models');
 const styleDir = join(modelsDir, 'fast-neural-style');
 const STYLES = ['candy', 'mosaic', 'pointilism', 'rain-princess', 'udnie'];
 
@@ -38,26 +36,6 @@ function sha256sums(dir: string): Map<string, string> {
 function opCounts(model: OnnxModel): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const n of model.graph.nodes) counts[n.opType] = (counts[n.opType] ?? 0) + 1;
-  return counts;
-}
-
-/** The operator → count rows of the first table after the heading that names `file` (in backticks). */
-function documentedCounts(file: string): Record<string, number> {
-  const lines = readFileSync(join(repoRoot, 'docs', 'model-operators.md'), 'utf8').split('\n');
-  const start = lines.findIndex((l) => l.startsWith('#') && l.includes(`\`${file}\``));
-  if (start < 0) throw new Error(`docs/model-operators.md has no section for ${file}`);
-  const counts: Record<string, number> = {};
-  let inTable = false;
-  for (const line of lines.slice(start + 1)) {
-    if (line.startsWith('#')) break;
-    if (!line.startsWith('|')) {
-      if (inTable) break;
-      continue;
-    }
-    inTable = true;
-    const [, op, count] = line.split('|').map((c) => c.trim());
-    if (/^\d+$/.test(count)) counts[op] = Number(count);
-  }
   return counts;
 }
 
@@ -99,17 +77,7 @@ function parse(m: Record<string, unknown>, options?: ParseOnnxOptions): OnnxMode
 }
 
 function expectError(bytes: Uint8Array, pattern: RegExp, options?: ParseOnnxOptions): OnnxError {
-  let caught: unknown;
-  try {
-    parseOnnx(FILE, bytes, options);
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(OnnxError);
-  const err = caught as OnnxError;
-  expect(err.message.startsWith(`${FILE}: `)).toBe(true);
-  expect(err.message).toMatch(pattern);
-  return err;
+  return expectReaderError(OnnxError, FILE, () => parseOnnx(FILE, bytes, options), pattern);
 }
 
 const rawOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength).slice();

@@ -4,14 +4,13 @@
  * file — never another error type, an out-of-range read or a hang (each run has a timeout).
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dequantizeTensor, parseTflite, TfliteError, type TfliteModel, tensorValues } from '../../../core/io/tflite.js';
+import { modelsDir } from '../../helpers/model-files.js';
+import { assertSurvivesByteFlips, positionsOutside, readOrReject } from '../../helpers/reader-fuzz.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const modelsDir = process.env.EAI_MODELS_DIR ?? resolve(repoRoot, '../shared/models');
 const NAME = 'fuzz-mobilenet.tflite';
 // A parse takes about a millisecond and dequantizing every tensor a few more; this means a hang.
 const RUN_TIMEOUT_MS = 2000;
@@ -20,20 +19,10 @@ const original = Uint8Array.from(readFileSync(join(modelsDir, 'mobilenet', 'mobi
 const reference = parseTflite(NAME, original);
 
 /** Bytes outside the constant buffers' data: tables, vtables, vectors, strings. */
-const structure: number[] = (() => {
-  const spans = reference.buffers
-    .map((b) => [b.data.byteOffset, b.data.byteOffset + b.data.length])
-    .filter(([a, b]) => b > a)
-    .sort((x, y) => x[0] - y[0]);
-  const out: number[] = [];
-  let at = 0;
-  for (const [begin, end] of spans) {
-    for (let p = at; p < begin; p++) out.push(p);
-    at = Math.max(at, end);
-  }
-  for (let p = at; p < original.length; p++) out.push(p);
-  return out;
-})();
+const structure = positionsOutside(
+  original.length,
+  reference.buffers.map((b): [number, number] => [b.data.byteOffset, b.data.byteOffset + b.data.length]),
+);
 
 function summary(m: TfliteModel): unknown {
   return m.subgraphs.map((sg) => ({
@@ -49,7 +38,7 @@ function summary(m: TfliteModel): unknown {
 
 /** Parses, then reads every constant tensor; any failure must be a TfliteError naming the file. */
 function readAllOrReject(bytes: Uint8Array): 'ok' | 'rejected' {
-  try {
+  return readOrReject(TfliteError, NAME, () => {
     const m = parseTflite(NAME, bytes);
     for (const sg of m.subgraphs) {
       for (const op of sg.operators) {
@@ -68,39 +57,16 @@ function readAllOrReject(bytes: Uint8Array): 'ok' | 'rejected' {
         if (!(err instanceof TfliteError)) throw err;
       }
     }
-    return 'ok';
-  } catch (err) {
-    if (!(err instanceof TfliteError)) throw err;
-    if (!err.message.startsWith(`${NAME}: `)) throw new Error(`message does not name the file: ${err.message}`);
-    return 'rejected';
-  }
+  });
 }
 
 describe('TFLite reader fuzz (mobilenet_v1_0.25_128_quant.tflite)', () => {
   it('survives random byte flips, mostly in the flatbuffer structure (1500 runs)', async () => {
-    const bytes = original.slice();
-    const edit = fc.record({
-      structural: fc.integer({ min: 0, max: 3 }),
-      pos: fc.nat(),
-      val: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0, 1, 0x7f, 0x80, 0xff)),
+    await assertSurvivesByteFlips(original, structure, readAllOrReject, {
+      value: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0, 1, 0x7f, 0x80, 0xff)),
+      numRuns: 1500,
+      timeout: RUN_TIMEOUT_MS,
     });
-    await fc.assert(
-      fc.asyncProperty(fc.array(edit, { minLength: 1, maxLength: 6 }), async (edits) => {
-        // Mutate in place and restore, so a run does not copy the whole file.
-        const touched = edits.map(({ structural, pos }) =>
-          structural > 0 ? structure[pos % structure.length] : pos % bytes.length,
-        );
-        try {
-          edits.forEach(({ val }, i) => {
-            bytes[touched[i]] = val;
-          });
-          readAllOrReject(bytes);
-        } finally {
-          for (const p of touched) bytes[p] = original[p];
-        }
-      }),
-      { numRuns: 1500, timeout: RUN_TIMEOUT_MS },
-    );
   });
 
   it('rejects truncations, unless only unreferenced trailing bytes went (300 runs)', async () => {

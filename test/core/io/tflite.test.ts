@@ -8,8 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bytesSource } from '../../../core/io/bytes.js';
 import {
@@ -23,6 +22,7 @@ import {
   tensorValues,
 } from '../../../core/io/tflite.js';
 import { openFileSource } from '../../../node/io/file-source.js';
+import { documentedCounts, expectReaderError, modelsDir } from '../../helpers/model-files.js';
 import {
   Builder,
   type BuildModel,
@@ -33,8 +33,6 @@ import {
   offsetVector,
 } from './tflite-builder.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const modelsDir = process.env.EAI_MODELS_DIR ?? resolve(repoRoot, '../shared/models');
 const MOBILENET = join(modelsDir, 'mobilenet');
 const MAGENTA = join(modelsDir, 'magenta-arbitrary');
 
@@ -69,26 +67,6 @@ function io(m: TfliteModel): { inputs: [string, string, number[]][]; outputs: [s
 
 function optionsOf(m: TfliteModel, opcode: string): Record<string, unknown>[] {
   return m.subgraphs[0].operators.filter((op) => op.opcode === opcode).map((op) => ({ ...op.options }));
-}
-
-/** The operator → count rows of the first table after the heading that names `file` (in backticks). */
-function documentedCounts(file: string): Record<string, number> {
-  const lines = readFileSync(join(repoRoot, 'docs', 'model-operators.md'), 'utf8').split('\n');
-  const start = lines.findIndex((l) => l.startsWith('#') && l.includes(`\`${file}\``));
-  if (start < 0) throw new Error(`docs/model-operators.md has no section for ${file}`);
-  const counts: Record<string, number> = {};
-  let inTable = false;
-  for (const line of lines.slice(start + 1)) {
-    if (line.startsWith('#')) break;
-    if (!line.startsWith('|')) {
-      if (inTable) break;
-      continue;
-    }
-    inTable = true;
-    const [, op, count] = line.split('|').map((c) => c.trim());
-    if (/^\d+$/.test(count)) counts[op] = Number(count);
-  }
-  return counts;
 }
 
 const NO_OPTIONS = new Set(['LOGISTIC', 'RSQRT']);
@@ -374,17 +352,7 @@ function dataModel(): BuildModel {
 }
 
 function expectError(bytes: Uint8Array, pattern: RegExp): TfliteError {
-  let caught: unknown;
-  try {
-    parseTflite(FILE, bytes);
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(TfliteError);
-  const err = caught as TfliteError;
-  expect(err.message.startsWith(`${FILE}: `)).toBe(true);
-  expect(err.message).toMatch(pattern);
-  return err;
+  return expectReaderError(TfliteError, FILE, () => parseTflite(FILE, bytes), pattern);
 }
 
 function withTensor(index: number, patch: Partial<BuildModel['subgraphs'][0]['tensors'][0]>): Uint8Array {
@@ -479,111 +447,57 @@ describe('parseTflite and dequantizeTensor on crafted models', () => {
   });
 
   it('decodes the builtin options of the operators the style and classifier models use', () => {
-    const table = (build: (b: Builder) => void, fields: number) => (b: Builder) => {
-      b.startObject(fields);
-      build(b);
-      return b.endObject();
-    };
-    const codes = [
-      { builtinCode: 3 }, // 0 CONV_2D
-      { builtinCode: 4 }, // 1 DEPTHWISE_CONV_2D
-      { builtinCode: 17 }, // 2 MAX_POOL_2D
-      { builtinCode: 67 }, // 3 TRANSPOSE_CONV
-      { builtinCode: 23 }, // 4 RESIZE_BILINEAR
-      { builtinCode: 100 }, // 5 MIRROR_PAD
-      { builtinCode: 9 }, // 6 FULLY_CONNECTED
-      { builtinCode: 22 }, // 7 RESHAPE
-      { builtinCode: 2 }, // 8 CONCATENATION
-      { builtinCode: 45 }, // 9 STRIDED_SLICE
-      { builtinCode: 40 }, // 10 MEAN
-      { builtinCode: 34 }, // 11 PAD (no options table in the file)
-    ];
-    const ops: BuildOperator[] = [
-      {
-        opcodeIndex: 0,
-        optionsType: 1,
-        options: table((b) => {
-          b.addFieldInt8(0, 1, 0); // VALID
-          b.addFieldInt32(1, 2, 0);
-          b.addFieldInt32(2, 3, 0);
-          b.addFieldInt8(3, 3, 0); // RELU6
-          b.addFieldInt32(4, 2, 1);
-        }, 7),
-      },
-      {
-        opcodeIndex: 1,
+    // flatc leaves out a field whose value equals its schema default, so each field carries that default.
+    type Field = (b: Builder) => void;
+    function i8(slot: number, value: number): Field {
+      return (b) => b.addFieldInt8(slot, value, 0);
+    }
+    function i32(slot: number, value: number, fallback = 0): Field {
+      return (b) => b.addFieldInt32(slot, value, fallback);
+    }
+    function table(size: number, ...fields: Field[]): (b: Builder) => number {
+      return (b) => {
+        b.startObject(size);
+        for (const field of fields) field(b);
+        return b.endObject();
+      };
+    }
+    // By opcode name: the builtin code, the options union member the operator carries and its table.
+    const rows: Record<string, { code: number } & Pick<BuildOperator, 'optionsType' | 'options'>> = {
+      CONV_2D: { code: 3, optionsType: 1, options: table(7, i8(0, 1), i32(1, 2), i32(2, 3), i8(3, 3), i32(4, 2, 1)) },
+      DEPTHWISE_CONV_2D: {
+        code: 4,
         optionsType: 2,
-        options: table((b) => {
-          b.addFieldInt32(1, 1, 0);
-          b.addFieldInt32(2, 1, 0);
-          b.addFieldInt32(3, 2, 0);
-          b.addFieldInt8(4, 1, 0); // RELU
-          b.addFieldInt32(6, 4, 1);
-        }, 7),
+        options: table(7, i32(1, 1), i32(2, 1), i32(3, 2), i8(4, 1), i32(6, 4, 1)),
       },
-      {
-        opcodeIndex: 2,
-        optionsType: 5,
-        options: table((b) => {
-          b.addFieldInt32(1, 2, 0);
-          b.addFieldInt32(2, 2, 0);
-          b.addFieldInt32(3, 3, 0);
-          b.addFieldInt32(4, 5, 0);
-        }, 6),
-      },
-      {
-        opcodeIndex: 3,
-        optionsType: 49,
-        options: table((b) => {
-          b.addFieldInt8(0, 0, 0);
-          b.addFieldInt32(1, 2, 0);
-          b.addFieldInt32(2, 2, 0);
-          b.addFieldInt8(3, 4, 0); // TANH
-        }, 5),
-      },
-      { opcodeIndex: 4, optionsType: 15, options: table((b) => b.addFieldInt8(3, 1, 0), 4) },
-      { opcodeIndex: 5, optionsType: 77, options: table((b) => b.addFieldInt8(0, 1, 0), 1) },
-      {
-        opcodeIndex: 6,
-        optionsType: 8,
-        options: table((b) => {
-          b.addFieldInt8(0, 2, 0); // RELU_N1_TO_1
-          b.addFieldInt8(2, 1, 0);
-        }, 5),
-      },
-      {
-        opcodeIndex: 7,
+      MAX_POOL_2D: { code: 17, optionsType: 5, options: table(6, i32(1, 2), i32(2, 2), i32(3, 3), i32(4, 5)) },
+      TRANSPOSE_CONV: { code: 67, optionsType: 49, options: table(5, i8(0, 0), i32(1, 2), i32(2, 2), i8(3, 4)) },
+      RESIZE_BILINEAR: { code: 23, optionsType: 15, options: table(4, i8(3, 1)) },
+      MIRROR_PAD: { code: 100, optionsType: 77, options: table(1, i8(0, 1)) },
+      FULLY_CONNECTED: { code: 9, optionsType: 8, options: table(5, i8(0, 2), i8(2, 1)) },
+      RESHAPE: {
+        code: 22,
         optionsType: 17,
-        options: (b: Builder) => {
+        options: (b) => {
           const shape = int32Vector(b, [1, -1]);
           b.startObject(1);
           b.addFieldOffset(0, shape, 0);
           return b.endObject();
         },
       },
-      {
-        opcodeIndex: 8,
-        optionsType: 10,
-        options: table((b) => {
-          b.addFieldInt32(0, -1, 0);
-          b.addFieldInt8(1, 1, 0);
-        }, 2),
-      },
-      {
-        opcodeIndex: 9,
-        optionsType: 32,
-        options: table((b) => {
-          b.addFieldInt32(0, 1, 0);
-          b.addFieldInt32(1, 6, 0);
-          b.addFieldInt32(4, 8, 0);
-        }, 6),
-      },
-      { opcodeIndex: 10, optionsType: 27, options: table((b) => b.addFieldInt8(0, 1, 0), 1) },
-      { opcodeIndex: 11 },
-    ].map((op) => ({ ...op, inputs: [0, -1], outputs: [0] }));
+      CONCATENATION: { code: 2, optionsType: 10, options: table(2, i32(0, -1), i8(1, 1)) },
+      STRIDED_SLICE: { code: 45, optionsType: 32, options: table(6, i32(0, 1), i32(1, 6), i32(4, 8)) },
+      MEAN: { code: 40, optionsType: 27, options: table(1, i8(0, 1)) },
+      PAD: { code: 34 },
+    };
     const m = dataModel();
-    m.operatorCodes = codes;
-    m.subgraphs[0].operators = ops;
+    m.operatorCodes = Object.values(rows).map(({ code }) => ({ builtinCode: code }));
+    m.subgraphs[0].operators = Object.values(rows).map(({ code, ...options }, opcodeIndex) => ({
+      opcodeIndex,
+      ...options,
+      inputs: [0, -1],
+      outputs: [0],
+    }));
     const parsed = parseTflite(FILE, buildTflite(m));
     expect(parsed.subgraphs[0].operators.map((op) => [op.opcode, op.builtinOptionsType, op.options])).toEqual([
       [
