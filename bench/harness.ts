@@ -20,6 +20,12 @@ export interface MeasureOptions {
    * the next one would overrun it (at least one timed run is always made). Default: no limit.
    */
   readonly budgetMs?: number;
+  /**
+   * Keep warming up (past `warmup` runs) until this many milliseconds of warm-up have passed:
+   * a GPU idling at low clocks (while a CPU baseline ran) needs time, not a run count, to wake.
+   * Bounded by `budgetMs` like every warm-up. Default 0.
+   */
+  readonly warmupMs?: number;
   /** Milliseconds clock; default `performance.now`. */
   readonly now?: () => number;
 }
@@ -54,13 +60,18 @@ export async function measure(run: () => Promise<void> | void, options: MeasureO
   // The longest run so far predicts whether the next one still fits the budget.
   let longest = 0;
   const fits = (): boolean => !limited || now() - start + longest <= budget;
+  const warmupMs = options.warmupMs ?? 0;
+  // Warm-ups read the clock only when something depends on it.
+  const clocked = limited || warmupMs > 0;
+  const warmStart = warmupMs > 0 ? now() : 0;
+  const warming = (n: number): boolean => n < options.warmup || (warmupMs > 0 && now() - warmStart < warmupMs);
   let warm = 0;
-  for (; warm < options.warmup; warm++) {
+  for (; warming(warm); warm++) {
     stop();
     if (warm > 0 && !fits()) break;
-    const t0 = limited ? now() : 0;
+    const t0 = clocked ? now() : 0;
     await run();
-    if (limited) longest = Math.max(longest, now() - t0);
+    if (clocked) longest = Math.max(longest, now() - t0);
   }
   const samples: number[] = [];
   for (let i = 0; i < options.runs; i++) {

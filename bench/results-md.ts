@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../node/atomic-write.js';
 import { describeMachine } from './machine.js';
-import { type BenchReport, recordLabel } from './record.js';
-import { peersSummary, styleSummary } from './writers/markdown.js';
+import { type BenchReport, EMULATED_LABEL, recordLabel } from './record.js';
+import { opsSummary, peersSummary, styleSummary } from './writers/markdown.js';
 
 export const startMarker = (id: string): string => `<!-- bench:${id}:start -->`;
 export const endMarker = (id: string): string => `<!-- bench:${id}:end -->`;
@@ -51,6 +51,19 @@ function noteLines(report: BenchReport): string[] {
   return notes;
 }
 
+/** One line per distinct WebGPU adapter the records ran on (none when no record used WebGPU). */
+function adapterLines(report: BenchReport): string[] {
+  const seen = new Set<string>();
+  for (const r of report.records) {
+    const a = r.adapter;
+    if (!a) continue;
+    seen.add(
+      `WebGPU adapter: ${a.description} (vendor ${a.vendor}, architecture ${a.architecture}${a.emulated ? `; ${EMULATED_LABEL}` : ''}).`,
+    );
+  }
+  return seen.size === 0 ? [] : [...seen, ''];
+}
+
 /** When, where, how to repeat; the suite's table; what could not run; the notes. */
 function section(report: BenchReport, summary: string, preface: readonly string[] = []): string {
   const lines = [
@@ -58,6 +71,7 @@ function section(report: BenchReport, summary: string, preface: readonly string[
     '',
     `Reproduce: \`${report.command}\``,
     '',
+    ...adapterLines(report),
     ...preface,
     summary,
   ];
@@ -66,7 +80,8 @@ function section(report: BenchReport, summary: string, preface: readonly string[
       '',
       'Not measured (unavailable in this run):',
       '',
-      ...report.unavailable.map((u) => `- ${u.backend}: ${u.reason}`),
+      // A reason can hold a stack or a require chain: one list item, one line.
+      ...report.unavailable.map((u) => `- ${u.backend}: ${u.reason.replace(/\s*\n\s*/g, ' ')}`),
     );
   }
   const notes = noteLines(report);
@@ -85,6 +100,24 @@ export function styleSection(report: BenchReport): string {
     'Timed: the network forward only (a [1,3,S,S] tensor in, the output read back), not image decoding or encoding.',
     '',
   ]);
+}
+
+/** The generated part of RESULTS.md for a `bench:ops` run (e.g. WebGPU on a real GPU against js). */
+export function opsSection(report: BenchReport): string {
+  return section(report, opsSummary(report));
+}
+
+/**
+ * A section id for `--results-section`: lower-case letters, digits and dashes, so the markers
+ * stay plain. @throws RangeError naming the bad id.
+ */
+export function checkSectionId(id: string): string {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(id)) {
+    throw new RangeError(
+      `--results-section: '${id}' is not a section id (lower-case letters, digits and dashes, e.g. webgpu-ops)`,
+    );
+  }
+  return id;
 }
 
 /** Rewrite section `id` of the file at `path` (created with just that section when missing). */

@@ -236,6 +236,9 @@ export async function setBackendThreads(status: BackendStatus, threads: number):
   };
 }
 
+/** Milliseconds of warm-up a real GPU gets before timing (see MeasureOptions.warmupMs). */
+export const GPU_WARMUP_MS = 500;
+
 export interface ToolkitRun {
   readonly measurement: Measurement;
   /** Per-op fallbacks and leaks seen while measuring, and the emulation label. */
@@ -296,18 +299,23 @@ export async function measureOnBackend(
     xs = c.inputs.map((i) => tensor(i.data, i.shape, dtype));
     if (backend.sync) await backend.sync();
     let last: Float32Array | undefined;
-    const measurement = await measure(async () => {
-      const y = c.run(xs);
-      try {
-        if (run.onOutput) {
-          // data() is a host copy already: keeping it costs nothing more inside the timed run.
-          const v = await y.data();
-          last = v instanceof Float32Array ? v : Float32Array.from(v);
-        } else await complete(backend, y);
-      } finally {
-        y.dispose();
-      }
-    }, options);
+    // A real GPU gets half a second of warm-up: its clocks drop while CPU runtimes take their turns.
+    const gpuWarmup = status.name === 'webgpu' && status.adapter && !status.adapter.emulated ? GPU_WARMUP_MS : 0;
+    const measurement = await measure(
+      async () => {
+        const y = c.run(xs);
+        try {
+          if (run.onOutput) {
+            // data() is a host copy already: keeping it costs nothing more inside the timed run.
+            const v = await y.data();
+            last = v instanceof Float32Array ? v : Float32Array.from(v);
+          } else await complete(backend, y);
+        } finally {
+          y.dispose();
+        }
+      },
+      { warmupMs: gpuWarmup, ...options },
+    );
     if (last && run.onOutput) run.onOutput(last);
     notes.push(...fallbackNotes(fallbacks, fallbackStats(), status.name));
     return { measurement, notes };

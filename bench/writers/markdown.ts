@@ -153,6 +153,27 @@ export function peersSummary(report: BenchReport): string {
   return out;
 }
 
+/**
+ * `bench:ops` as RESULTS.md shows it: per op, size and backend the median, p90, runs, GFLOPS
+ * and the speed-up over js measured in the same run (the caveats go to the section's notes).
+ */
+export function opsSummary(report: BenchReport): string {
+  if (report.records.length === 0) return '_No results: no backend could run._';
+  return table(
+    ['op', 'shape', 'backend', 'median ms', 'p90 ms', 'runs', 'GFLOPS', 'speed-up vs js'],
+    report.records.map((r) => [
+      r.op,
+      r.shape,
+      backendCell(r),
+      fmt(r.medianMs),
+      fmt(r.p90Ms),
+      String(r.runs),
+      fmt(r.gflops),
+      r.backend === 'js' ? 'baseline' : r.ratio !== null && r.baseline === 'js' ? times(r.ratio) : '—',
+    ]),
+  );
+}
+
 /** The note on the record every other output was compared with. */
 export const REFERENCE_NOTE = 'the reference of the agreement check';
 

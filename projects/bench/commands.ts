@@ -10,16 +10,42 @@ import { OP_BENCHES, OP_NAMES } from '../../bench/ops.js';
 import { checkOpsOptions, runOpsSuite } from '../../bench/ops-suite.js';
 import { runPeersSuite } from '../../bench/peers-suite.js';
 import type { BenchReport } from '../../bench/record.js';
-import { peersSection, styleSection, writeResultsSection } from '../../bench/results-md.js';
+import { checkSectionId, opsSection, peersSection, styleSection, writeResultsSection } from '../../bench/results-md.js';
 import { STYLE_TOLERANCE, TARGET_SIZE } from '../../bench/style.js';
 import { checkStyleOptions, runStyleSuite } from '../../bench/style-suite.js';
 import { parseBackendList } from '../../bench/toolkit.js';
 import { writeReportFiles } from '../../bench/writers/json.js';
 import { markdownReport } from '../../bench/writers/markdown.js';
-import { type CommandContext, defineCommand, EXIT, type ProjectSpec } from '../../cli/command.js';
+import { type CommandContext, defineCommand, EXIT, type OptionSpec, type ProjectSpec } from '../../cli/command.js';
 import { UsageError } from '../../core/errors.js';
 import { defaultImagesDir, repoRoot } from '../../node/paths.js';
 import { DEFAULT_STYLE, findStyle, NAMED_STYLES } from '../style-transfer/styles.js';
+
+/** --write-results and --results-file: every command that rewrites its section of bench/RESULTS.md. */
+const RESULTS_OPTIONS = [
+  {
+    name: 'write-results',
+    type: 'boolean',
+    description: "Rewrite this command's section of the results file (see --results-section where it exists)",
+  },
+  {
+    name: 'results-file',
+    type: 'path',
+    valueName: 'file',
+    description: 'The results file --write-results updates (default: bench/RESULTS.md in the toolkit)',
+  },
+] as const satisfies readonly OptionSpec[];
+
+/** --results-section, for commands whose results go to more than one section (CPU and real-GPU runs). */
+function resultsSection(section: string, example: string) {
+  return {
+    name: 'results-section',
+    type: 'string',
+    valueName: 'id',
+    default: section,
+    description: `The section --write-results rewrites, between <!-- bench:ID:start/end --> (e.g. ${example})`,
+  } as const satisfies OptionSpec;
+}
 
 const BIN = 'efficientai-toolkit';
 
@@ -169,6 +195,8 @@ const ops = defineCommand({
       valueName: 'dir',
       description: 'Also write bench-ops-<date>.json, .md and .html here',
     },
+    ...RESULTS_OPTIONS,
+    resultsSection('ops', 'webgpu-ops'),
   ],
   examples: [
     `${BIN} bench:ops --backends js,native --ops matmul --sizes 256,512`,
@@ -187,6 +215,7 @@ const ops = defineCommand({
     ]
       .filter(Boolean)
       .join(' ');
+    const sectionId = usage(() => checkSectionId(args['results-section']));
     const report = await withProgress(ctx, 'bench:ops', (hooks) =>
       runOpsSuite({
         backends,
@@ -204,6 +233,11 @@ const ops = defineCommand({
         ...hooks,
       }),
     );
+    if (args['write-results']) {
+      const file = args['results-file'] ?? `${repoRoot()}/bench/RESULTS.md`;
+      await writeResultsSection(file, sectionId, opsSection(report));
+      ctx.log.info(`updated the bench:${sectionId} section of ${file}`);
+    }
     return finish(report, ctx, args.out);
   },
 });
@@ -256,13 +290,7 @@ const peers = defineCommand({
       valueName: 'dir',
       description: 'Also write bench-peers-<date>.json, .md and .html here',
     },
-    { name: 'write-results', type: 'boolean', description: 'Rewrite the bench:peers section of the results file' },
-    {
-      name: 'results-file',
-      type: 'path',
-      valueName: 'file',
-      description: 'The results file --write-results updates (default: bench/RESULTS.md in the toolkit)',
-    },
+    ...RESULTS_OPTIONS,
   ],
   examples: [`${BIN} bench:peers --write-results`, `${BIN} bench:peers --sizes 256 --threads 1 --conv-size 0 --json`],
   async run(args, ctx) {
@@ -366,13 +394,8 @@ const style = defineCommand({
       valueName: 'dir',
       description: 'Also write bench-style-<date>.json, .md and .html here',
     },
-    { name: 'write-results', type: 'boolean', description: 'Rewrite the bench:style section of the results file' },
-    {
-      name: 'results-file',
-      type: 'path',
-      valueName: 'file',
-      description: 'The results file --write-results updates (default: bench/RESULTS.md in the toolkit)',
-    },
+    ...RESULTS_OPTIONS,
+    resultsSection('style', 'webgpu-style'),
   ],
   examples: [
     `${BIN} bench:style --write-results`,
@@ -383,6 +406,7 @@ const style = defineCommand({
     const threads = parseIntList(args.threads, 'threads');
     const backends = usage(() => parseBackendList(args.backends));
     usage(() => checkStyleOptions({ sizes, threads }));
+    const sectionId = usage(() => checkSectionId(args['results-section']));
     if (!findStyle(args.style)) {
       throw new UsageError(
         `--style: unknown style '${args.style}'; choose one of ${NAMED_STYLES.map((s) => s.name).join(', ')}`,
@@ -423,8 +447,8 @@ const style = defineCommand({
     );
     if (args['write-results']) {
       const file = args['results-file'] ?? `${repoRoot()}/bench/RESULTS.md`;
-      await writeResultsSection(file, 'style', styleSection(report));
-      ctx.log.info(`updated the bench:style section of ${file}`);
+      await writeResultsSection(file, sectionId, styleSection(report));
+      ctx.log.info(`updated the bench:${sectionId} section of ${file}`);
     }
     return finish(report, ctx, args.out, `## bench:style — ${report.machine.date}\n\n${styleSection(report)}\n`);
   },

@@ -1,8 +1,9 @@
 /**
  * Both kernel variants of matmul and conv2d on whatever adapter runs the tests: the
  * conformance cases of the family, plus shapes that span several tiles and ragged edges,
- * each forced to 'tiled' and to 'blocked'. Oracle: the js reference in f64 on the same
- * inputs (the conformance harness's oracle).
+ * each forced to 'tiled' and to 'blocked'; and the norm shader's two entry points, chosen
+ * by row length. Oracle: the js reference in f64 on the same inputs (the conformance
+ * harness's oracle).
  */
 import { describe, expect, it } from 'vitest';
 import '../../backends/node.js';
@@ -101,4 +102,48 @@ if (!avail.available && !required) {
       }
     });
   }
+
+  describe('webgpu norm rows', () => {
+    const NORM = 'kernels/norm/norm.wgsl';
+    const rows: [string, OpCase][] = [
+      [
+        'main',
+        {
+          name: 'instanceNorm rows of 255 (one thread each)',
+          inputs: [{ shape: [2, 3, 15, 17] }, { shape: [3] }, { shape: [3] }],
+          run: ([x, w, b]) => T.instanceNorm(x, w, b),
+        },
+      ],
+      [
+        'wide',
+        {
+          name: 'instanceNorm rows of 256 (a workgroup each)',
+          inputs: [{ shape: [2, 3, 16, 16] }, { shape: [2, 3] }, { shape: [3] }],
+          run: ([x, w, b]) => T.instanceNorm(x, w, b),
+        },
+      ],
+      [
+        'wide',
+        {
+          name: 'layerNorm of 3 rows of 4099 near 100',
+          inputs: [{ shape: [3, 4099], kind: 'uniform', range: [99, 101] }, { shape: [4099] }],
+          run: ([x, w]) => T.layerNorm(x, w),
+        },
+      ],
+    ];
+    for (const [entry, c] of rows) {
+      it(`${c.name}: entry ${entry}`, async () => {
+        await T.setBackend('webgpu');
+        const before = gpu.dispatchesByEntry();
+        const values = caseValues(c, 'f32', c.name.length);
+        const got = await evaluate(c, values, 'f32');
+        const after = gpu.dispatchesByEntry();
+        const ran = (e: string) => (after[`${NORM}#${e}`] ?? 0) - (before[`${NORM}#${e}`] ?? 0);
+        expect(ran(entry)).toBe(1);
+        expect(ran(entry === 'wide' ? 'main' : 'wide')).toBe(0);
+        const want = await oracle(c, values);
+        expect(compare(got[0], want[0], DEFAULT_TOL.f32)).toBeNull();
+      });
+    }
+  });
 }

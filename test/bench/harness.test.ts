@@ -72,6 +72,24 @@ describe('measure', () => {
     expect(await measure(tick, { ...opts, budgetMs: 1000 })).toMatchObject({ warmup: 2, runs: 5 });
   });
 
+  it('keeps warming up until warmupMs has passed, within the budget', async () => {
+    let t = 0;
+    const tick = (): void => {
+      t += 10;
+    };
+    // One warm-up is asked for, but warm-up lasts until 35 ms: runs ending at 10, 20, 30, 40.
+    expect(await measure(tick, { now: () => t, warmup: 1, runs: 2, warmupMs: 35 })).toMatchObject({
+      warmup: 4,
+      runs: 2,
+    });
+    t = 0;
+    // The budget still wins: 45 ms leaves room for 3 warm-ups and one timed run.
+    expect(await measure(tick, { now: () => t, warmup: 1, runs: 2, warmupMs: 1000, budgetMs: 45 })).toMatchObject({
+      warmup: 4,
+      runs: 1,
+    });
+  });
+
   it('rejects bad counts and stops when aborted', async () => {
     await expect(measure(() => {}, { warmup: 0, runs: 0 })).rejects.toThrow(/runs must be an integer ≥ 1/);
     await expect(measure(() => {}, { warmup: -1, runs: 1 })).rejects.toThrow(/warmup/);
