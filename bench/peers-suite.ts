@@ -30,7 +30,7 @@ import {
   type SuiteRunOptions,
   type UnavailableBackend,
 } from './record.js';
-import { type Contestant, contestant, fromSamples, runRounds, splitRuns } from './rounds.js';
+import { type Contestant, contestant, fromSamples, REWARM, runRounds, splitRuns } from './rounds.js';
 import {
   type BackendStatus,
   backendStatus,
@@ -148,7 +148,7 @@ export async function runPeersSuite(o: PeersSuiteOptions): Promise<BenchReport> 
   const unavailable: UnavailableBackend[] = [];
   const notes: string[] = [
     `median of ${o.runs} timed runs after ${o.warmup} warm-up runs, all runtimes on the same seeded f32 inputs in this process`,
-    `runs taken round-robin in ${Math.min(o.rounds, o.runs)} rounds (each runtime takes its share of the runs per round), so a slow spell on a shared machine hits every runtime`,
+    `runs taken round-robin in ${Math.min(o.rounds, o.runs)} rounds (each runtime takes its share of the runs per round), so a slow spell on a shared machine hits every runtime; each later turn starts with ${REWARM} untimed run, as the runtimes before it evicted its data from the caches`,
     'ratio = peer median ÷ toolkit median at the same thread count (above 1: the toolkit is faster); "× vs X 1t" columns are thread scaling',
     'onnxruntime-node: CPU execution provider, intraOpNumThreads = threads, interOpNumThreads = 1, graphOptimizationLevel all',
     'onnxruntime-web: wasm backend (SIMD) with env.wasm.numThreads = threads, one worker thread of this process per thread count',
@@ -266,6 +266,7 @@ export async function runPeersSuite(o: PeersSuiteOptions): Promise<BenchReport> 
           warmup: o.warmup,
           signal: o.signal,
           settle: handovers.settle,
+          rewarm: REWARM,
           onMeasured: (label) => o.onMeasured?.(`${c.op} ${c.size} ${label}`),
           onFailure: (ct, err) => notes.push(`${c.op} ${c.size} on ${ct.label} failed: ${err.message}`),
         });

@@ -83,11 +83,19 @@ export function fromSamples(samples: readonly number[], warmup: number): Measure
   return { samples, stats: summarize(samples), warmup, runs: samples.length };
 }
 
+/** Untimed runs that start each turn after the first round (see RoundsOptions.rewarm). */
+export const REWARM = 1;
+
 export interface RoundsOptions {
   /** Timed runs per round (see splitRuns). */
   readonly shares: readonly number[];
   /** Untimed runs per contestant, in the first round. */
   readonly warmup: number;
+  /**
+   * Untimed runs at the start of each later turn (default 0): the runtimes before it evicted
+   * its data and code from the caches, and its first run would time that, not its speed.
+   */
+  readonly rewarm?: number;
   readonly signal?: AbortSignal;
   /** One tick per contestant per round, skipped rounds included, so progress always reaches its total. */
   readonly onMeasured?: (label: string) => void;
@@ -115,7 +123,7 @@ export async function runRounds(contestants: readonly Contestant[], o: RoundsOpt
       const done = ct.failed || (ct.once && r > 0);
       const broke = !done && r > 0 && ct.samples.length > 0 && ct.spentMs >= ct.budgetMs;
       if (!done && !broke) {
-        const warmup = r === 0 && !ct.once ? o.warmup : 0;
+        const warmup = ct.once ? 0 : r === 0 ? o.warmup : (o.rewarm ?? 0);
         await o.settle?.();
         const t0 = now();
         try {

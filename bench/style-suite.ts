@@ -31,7 +31,7 @@ import {
   type SuiteRunOptions,
   type UnavailableBackend,
 } from './record.js';
-import { type Contestant, contestant, fromSamples, runRounds, splitRuns } from './rounds.js';
+import { type Contestant, contestant, fromSamples, REWARM, runRounds, splitRuns } from './rounds.js';
 import {
   checkOutput,
   loadStyleModel,
@@ -143,7 +143,7 @@ export async function runStyleSuite(o: StyleSuiteOptions): Promise<BenchReport> 
   const notes: string[] = [
     `timed: the network forward only: a [1,3,S,S] f32 tensor (RGB, 0..255) in, the [1,3,S,S] output read back into JS memory; image decoding, resizing, clamping and encoding are not timed`,
     `model: ${model.entry} from the model registry, read from ${model.path} (${model.bytes.length} bytes, sha256 ${model.sha256}), the fast-style TransformerNet for '${model.style}'; every runtime runs these same bytes`,
-    `median of ${plural(o.runs, 'timed run')} after ${plural(o.warmup, 'warm-up run')} per runtime and size, taken round-robin in ${plural(shares.length, 'round')} so a slow spell on a shared machine hits every runtime`,
+    `median of ${plural(o.runs, 'timed run')} after ${plural(o.warmup, 'warm-up run')} per runtime and size, taken round-robin in ${plural(shares.length, 'round')} so a slow spell on a shared machine hits every runtime; each later turn starts with ${plural(REWARM, 'untimed run')}, as the runtimes before it evicted its data from the caches`,
     'toolkit backends: models/fast-style/transformer-net.ts over the core ops, weights uploaded once per backend before timing; native and wasm thread counts set through the backend',
     'onnxruntime-node: CPU execution provider, intraOpNumThreads = threads, interOpNumThreads = 1, graphOptimizationLevel all; onnxruntime-web: wasm backend (SIMD), env.wasm.numThreads = threads, one worker thread of this process per count; one session per runtime for the whole run',
     `agreement: every output against onnxruntime-node's at ${plural(Math.min(...o.threads), 'thread')} on the same input: max |Δ| on the raw output (0..255 scale, unclamped) must be ≤ ${STYLE_TOLERANCE} (issue 5's bound); the 8-bit column is after clamping and rounding`,
@@ -281,6 +281,7 @@ export async function runStyleSuite(o: StyleSuiteOptions): Promise<BenchReport> 
         warmup: o.warmup,
         signal: o.signal,
         settle: handovers.settle,
+        rewarm: REWARM,
         onMeasured: (label) => o.onMeasured?.(`${c.size}² ${label}`),
         onFailure: (ct, err) => notes.push(`${c.size}² on ${ct.label} failed: ${err.message}`),
       });
