@@ -27,7 +27,7 @@ export { type CoreMLRunner, loadCoreMLModel, metalState } from './apple.js';
 export { conv2dAsync, matmulAsync } from './async.js';
 export { nativeRefRuns } from './kernel.js';
 export { loadNativeAddon, loadNativeAddonFrom, resetNativeAddonCache } from './loader.js';
-export { clearNativePool, type NativeStorage, nativePoolStats } from './storage.js';
+export { clearNativePool, type NativeStorage, nativePoolStats, setNativePoolPoison } from './storage.js';
 
 /** One line per family with native kernels; a family missing here falls back per op. */
 const families: Readonly<Record<string, NativeKernelTable>> = {

@@ -16,7 +16,7 @@ import type { NativeAddon } from './addon.js';
 import { nativeAddon } from './loader.js';
 import { type NativeStorage, nativeStorage } from './storage.js';
 
-export { allocFor, outputArray, outputF32 } from './storage.js';
+export { allocFor, outputArray, outputF32, overwrittenF32 } from './storage.js';
 
 /** A kernel input as native code sees it: contiguous host data (f16 already widened to f32). */
 export interface NativeTensor {

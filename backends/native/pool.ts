@@ -49,19 +49,31 @@ export class HostArrayPool {
 
   constructor(private readonly capBytes: number) {}
 
-  /** A zeroed array of `length` elements: a pooled one when there is one. */
-  take<T extends TypedArray>(ctor: new (length: number) => T, length: number): T {
+  /**
+   * When set, arrays taken with `zero` false are filled with NaN (integers: 0xCD bytes), fresh
+   * or reused: a kernel that claims to write its whole output but skips an element then shows
+   * it in a test instead of leaking an old tensor's values.
+   */
+  poison = false;
+
+  /**
+   * An array of `length` elements: a pooled one when there is one. Zeroed unless `zero` is
+   * false, for kernels that write every element (a reused array then keeps old values).
+   */
+  take<T extends TypedArray>(ctor: new (length: number) => T, length: number, zero = true): T {
     const list = this.lists.get(key(ctor, length));
-    const got = list?.pop();
+    let got = list?.pop() as T | undefined;
     if (got) {
       this.order.delete(got);
       this.held -= got.byteLength;
       this.reused++;
-      got.fill(0);
-      return got as T;
+      if (zero) got.fill(0);
+    } else {
+      this.fresh++;
+      got = new ctor(length);
     }
-    this.fresh++;
-    return new ctor(length);
+    if (!zero && this.poison) got.fill(got instanceof Float32Array || got instanceof Float64Array ? Number.NaN : 0xcd);
+    return got;
   }
 
   /** Keep `data` for reuse. The caller must hold no other reference to it. */

@@ -28,6 +28,11 @@ export function clearNativePool(): void {
   pool().clear();
 }
 
+/** Tests: fill every overwrittenF32 output with NaN first (see HostArrayPool.poison). */
+export function setNativePoolPoison(on: boolean): void {
+  pool().poison = on;
+}
+
 export interface NativeStorage extends Storage {
   readonly backend: 'native';
   /** The dtype's host layout: f16 as Uint16Array bits. */
@@ -73,4 +78,13 @@ export function outputArray<T extends TypedArray>(ctor: new (length: number) => 
 
 export function outputF32(length: number): Float32Array {
   return outputArray(Float32Array, length);
+}
+
+/**
+ * An f32 output the kernel writes in full: a reused array is not zeroed first (on a style
+ * network that zeroing is hundreds of megabytes of single-threaded memset per image). The
+ * conformance cases run on NaN-filled outputs (setNativePoolPoison) to hold kernels to that.
+ */
+export function overwrittenF32(length: number): Float32Array {
+  return pool().take(Float32Array, length, false);
 }

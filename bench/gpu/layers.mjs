@@ -4,7 +4,9 @@
 // per-layer totals can be set against bench:style's whole-network time. Then instanceNorm's
 // accuracy over one large row set: webgpu and js against a float64 reference.
 //
-//   node bench/gpu/layers.mjs [SIZE]        (from a folder holding package.json and dist/)
+//   node bench/gpu/layers.mjs [SIZE] [BACKEND] [THREADS]   (from a folder holding package.json and dist/)
+//
+// BACKEND defaults to webgpu; a CPU backend (native, wasm) runs at THREADS threads (default: its own).
 //
 // Prints one JSON line per layer and one for the accuracy check. Weights are seeded, not the
 // model's: only shapes matter for time.
@@ -15,14 +17,16 @@ const dist = (p) => import(pathToFileURL(resolve('dist', p)).href);
 await dist('backends/node.js');
 const T = await dist('core/index.js');
 const { seededData } = await dist('bench/harness.js');
-const { backendStatus, measureOnBackend } = await dist('bench/toolkit.js');
+const { backendStatus, measureOnBackend, setBackendThreads } = await dist('bench/toolkit.js');
 
 const S = Number(process.argv[2] ?? 1024);
-const gpu = await backendStatus('webgpu');
+const BACKEND = process.argv[3] ?? 'webgpu';
+const gpu = await backendStatus(BACKEND);
 if (!gpu.available) {
   console.log(JSON.stringify({ error: gpu.reason }));
   process.exit(3);
 }
+if (process.argv[4]) await setBackendThreads(gpu, Number(process.argv[4]));
 const n = (shape) => shape.reduce((a, b) => a * b, 1);
 const input = (shape, seed, scale = 1) => ({ shape, data: seededData(n(shape), seed).map((v) => v * scale) });
 const conv = (cin, cout, k, stride, hw) => ({
@@ -100,7 +104,7 @@ for (let r = 0; r < 32; r++) {
   for (let j = 0; j < len; j++) ref[r * len + j] = (x[r * len + j] - mu) * inv;
 }
 const out = {};
-for (const b of ['webgpu', 'js']) {
+for (const b of [BACKEND, 'js']) {
   await T.setBackend(b);
   const t = T.tensor(x, shape, 'f32');
   const y = T.instanceNorm(t);

@@ -7,7 +7,7 @@
  * bottom/right padding only shape the output, which the op already inferred.
  */
 import { enabledApple } from '../../backends/native/apple.js';
-import { f32, kernelTable, nativeKernel, outputF32 } from '../../backends/native/kernel.js';
+import { f32, kernelTable, nativeKernel, outputF32, overwrittenF32 } from '../../backends/native/kernel.js';
 import type { Conv2dAttrs, Conv2dOpAttrs, Conv2dWeightGradAttrs, ConvTranspose2dAttrs } from './conv.js';
 import { refKernels } from './ref.js';
 
@@ -35,7 +35,7 @@ const conv2d = nativeKernel<Conv2dOpAttrs>({
     const [n, c, h, wd] = x.shape;
     const [o, , kh, kw] = w.shape;
     const [, , oh, ow] = out.shape;
-    const y = outputF32(n * o * oh * ow);
+    const y = overwrittenF32(n * o * oh * ow);
     const mode = padModeCode(attrs.padMode);
     const geometry = [n, c, h, wd, o, kh, kw, oh, ow, ...tail(attrs)];
     const work = n * o * oh * ow * (c / attrs.groups) * kh * kw;

@@ -2,7 +2,7 @@
  * Native elementwise kernels: f32 (and f16, computed in f32) run in native.cc; integer
  * arithmetic runs the reference (its JavaScript number semantics are the definition).
  */
-import { f32, kernelTable, nativeKernel, outputArray, outputF32 } from '../../backends/native/kernel.js';
+import { f32, kernelTable, nativeKernel, outputArray, overwrittenF32 } from '../../backends/native/kernel.js';
 import { allocHost } from '../../core/dtype.js';
 import type { CastAttrs, ClampAttrs } from './elementwise.js';
 import { BINARY, COMPARE, UNARY } from './math.js';
@@ -16,7 +16,7 @@ function unary(op: string) {
     attrs: [],
     ref: refKernels[op],
     run(addon, [x]) {
-      const y = outputF32(x.data.length);
+      const y = overwrittenF32(x.data.length);
       addon.unary(op, f32(x.data), y);
       return [y];
     },
@@ -30,7 +30,7 @@ function binary(op: string, compare: boolean) {
     ref: refKernels[op],
     run(addon, [a, b], _attrs, [out]) {
       const n = out.shape.reduce((p, d) => p * d, 1);
-      const y = compare ? outputArray(Uint8Array, n) : outputF32(n);
+      const y = compare ? outputArray(Uint8Array, n) : overwrittenF32(n);
       addon.binary(op, f32(a.data), f32(b.data), y, [...a.shape], [...b.shape], [...out.shape]);
       return [y];
     },
@@ -43,7 +43,7 @@ const where = nativeKernel<NoAttrs>({
   ref: refKernels.where,
   other: { 0: 'u8' },
   run(addon, [c, a, b], _attrs, [out]) {
-    const y = outputF32(out.shape.reduce((p, d) => p * d, 1));
+    const y = overwrittenF32(out.shape.reduce((p, d) => p * d, 1));
     addon.where(
       c.data as Uint8Array,
       f32(a.data),
@@ -63,7 +63,7 @@ const clamp = nativeKernel<ClampAttrs>({
   attrs: ['min', 'max'],
   ref: refKernels.clamp,
   run(addon, [x], { min, max }) {
-    const y = outputF32(x.data.length);
+    const y = overwrittenF32(x.data.length);
     addon.clamp(f32(x.data), y, min, max);
     return [y];
   },

@@ -1,5 +1,5 @@
 /** Native resize and its gradient: separable tap tables and a per-plane walk in native.cc. */
-import { f32, kernelTable, nativeKernel, outputF32 } from '../../backends/native/kernel.js';
+import { f32, kernelTable, nativeKernel, outputF32, overwrittenF32 } from '../../backends/native/kernel.js';
 import { sizeOf } from '../../core/shape.js';
 import type { ResizeAttrs, ResizeGradAttrs } from './image.js';
 import { refKernels } from './ref.js';
@@ -11,7 +11,7 @@ const resize = nativeKernel<ResizeAttrs>({
   attrs: ATTRS,
   ref: refKernels.resize,
   run(addon, [x], { size, mode, coordinate }, [out]) {
-    const y = outputF32(sizeOf(out.shape));
+    const y = overwrittenF32(sizeOf(out.shape));
     addon.resize(f32(x.data), y, [...x.shape, size[0], size[1]], mode, coordinate, false);
     return [y];
   },

@@ -5,7 +5,7 @@
  */
 
 import { enabledApple } from '../../backends/native/apple.js';
-import { f32, kernelTable, nativeKernel, outputF32 } from '../../backends/native/kernel.js';
+import { f32, kernelTable, nativeKernel, overwrittenF32 } from '../../backends/native/kernel.js';
 import { broadcastStrides, sizeOf } from '../../core/shape.js';
 import { type MatmulAttrs, matmulDims } from './matmul.js';
 import { refKernels } from './ref.js';
@@ -54,7 +54,8 @@ const matmul = nativeKernel<MatmulAttrs>({
     if (typeof transposeA !== 'boolean' || typeof transposeB !== 'boolean') {
       throw new TypeError(`native matmul: transposeA/transposeB must be booleans, got ${transposeA}, ${transposeB}`);
     }
-    const y = outputF32(sizeOf(out.shape));
+    // sgemm writes every element (k = 0 clears them).
+    const y = overwrittenF32(sizeOf(out.shape));
     const offsets = batchOffsets(a.shape, b.shape, batch, m * k, k * n);
     const apple = offsets.a.length === 1 && m * k * n >= MPS_MIN_WORK ? enabledApple(addon) : null;
     if (apple) {

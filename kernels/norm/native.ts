@@ -5,7 +5,7 @@
  */
 
 import type { NativeAddon } from '../../backends/native/addon.js';
-import { f32, kernelTable, type NativeTensor, nativeKernel, outputF32 } from '../../backends/native/kernel.js';
+import { f32, kernelTable, type NativeTensor, nativeKernel, overwrittenF32 } from '../../backends/native/kernel.js';
 import { sizeOf } from '../../core/shape.js';
 import type { GroupNormAttrs, InstanceNormAttrs, LayerNormAttrs, RmsNormAttrs } from './norm.js';
 import { refKernels } from './ref.js';
@@ -30,7 +30,7 @@ function normalize(
   shift: Float32Array | null,
   shiftIndex: Index,
 ): Float32Array[] {
-  const y = outputF32(x.data.length);
+  const y = overwrittenF32(x.data.length);
   addon.normRows(f32(x.data), y, rows, length, center, eps, scale, scaleIndex, shift, shiftIndex);
   return [y];
 }

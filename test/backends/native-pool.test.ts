@@ -27,6 +27,22 @@ describe('HostArrayPool', () => {
     expect(pool.stats()).toMatchObject({ reused: 1, bytes: 0 });
   });
 
+  it('leaves a reused array as it was when asked not to zero it, and poisons it on request', () => {
+    const pool = new HostArrayPool(1 << 24);
+    const a = pool.take(Float32Array, BIG);
+    a.fill(7);
+    pool.give(a);
+    const kept = pool.take(Float32Array, BIG, false);
+    expect(kept).toBe(a);
+    expect(kept[0]).toBe(7);
+    pool.give(kept);
+    pool.poison = true;
+    expect(Number.isNaN(pool.take(Float32Array, BIG, false)[5])).toBe(true);
+    expect(Number.isNaN(pool.take(Float32Array, 3, false)[2])).toBe(true); // fresh and small too
+    expect(pool.take(Uint8Array, 3, false)[0]).toBe(0xcd);
+    expect(pool.take(Float32Array, 3)[0]).toBe(0); // zeroed outputs are never poisoned
+  });
+
   it('keeps no small arrays, no views into larger buffers, and nothing twice', () => {
     const pool = new HostArrayPool(1 << 24);
     pool.give(new Float32Array(16));
