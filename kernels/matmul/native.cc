@@ -31,6 +31,8 @@ struct Kernel {
 };
 
 constexpr size_t NC = 4096;
+// Floats of packed B computed per fork-join (4 MiB: a shared L3 holds it with room to spare).
+constexpr size_t kPackedBFloats = size_t(1) << 20;
 
 // ---------------------------------------------------------------- micro-kernels
 
@@ -321,32 +323,43 @@ void sgemm(const GemmShape& g, bool parallel) {
   const double flops = 2.0 * g.m * g.n * g.k;
   const size_t threads = parallel && flops > 2e6 ? threadCount() : 1;
   const size_t mc = K.mc;
-  // Shared packed B for one (column block, depth slice); the last call's buffer is reused.
-  static thread_local Scratch packedB;
   // Column blocks hold whole panels (nr need not divide NC: 48 does not).
   const size_t ncBlock = NC / nr * nr;
   const size_t ncMax = std::min(ncBlock, (g.n + nr - 1) / nr * nr);
-  float* bp = packedB.floats(K.kc * ncMax);
+  const size_t slices = (g.k + K.kc - 1) / K.kc;
+  // Depth slices are packed and computed in groups whose packed B stays within an L3-sized
+  // budget: a task runs every slice of its group, so a group costs two fork-joins (pack,
+  // compute) instead of two per slice — on small products those dominate — while a large B
+  // is still streamed one cache-sized slice at a time. Slice s of a group sits at s·kc·ncMax.
+  const size_t group = std::max<size_t>(1, std::min(slices, kPackedBFloats / (K.kc * ncMax)));
+  // The last call's buffer is reused.
+  static thread_local Scratch packedB;
+  float* bp = packedB.floats(group * K.kc * ncMax);
+  const size_t mBlocks = (g.m + mc - 1) / mc;
 
   for (size_t jc = 0; jc < g.n; jc += ncBlock) {
     const size_t nc = std::min(ncBlock, g.n - jc);
     const size_t panels = (nc + nr - 1) / nr;
-    for (size_t pc = 0; pc < g.k; pc += K.kc) {
-      const size_t kc = std::min(K.kc, g.k - pc);
-      const bool accumulate = g.accumulate || pc > 0;
+    // At least four tasks per thread, so uneven blocks still balance: split the columns
+    // too when M has few blocks (each column chunk repacks its A block, a small cost).
+    size_t nChunks = 1;
+    if (threads > 1 && mBlocks < 4 * threads) {
+      nChunks = std::min(panels, (4 * threads + mBlocks - 1) / mBlocks);
+    }
+    const size_t perChunk = (panels + nChunks - 1) / nChunks;
+    for (size_t s0 = 0; s0 < slices; s0 += group) {
+      const size_t s1 = std::min(slices, s0 + group);
+      auto pack = [&](size_t t) {
+        const size_t s = s0 + t / panels;
+        const size_t pc = s * K.kc;
+        packBPanel(g, jc, nc, t % panels, pc, std::min(K.kc, g.k - pc), nr, bp + (s - s0) * K.kc * ncMax);
+      };
+      const size_t packs = (s1 - s0) * panels;
       if (threads > 1) {
-        parallelFor(panels, [&](size_t jp) { packBPanel(g, jc, nc, jp, pc, kc, nr, bp); });
+        parallelFor(packs, pack);
       } else {
-        for (size_t jp = 0; jp < panels; jp++) packBPanel(g, jc, nc, jp, pc, kc, nr, bp);
+        for (size_t t = 0; t < packs; t++) pack(t);
       }
-      const size_t mBlocks = (g.m + mc - 1) / mc;
-      // At least four tasks per thread, so uneven blocks still balance: split the columns
-      // too when M has few blocks (each column chunk repacks its A block, a small cost).
-      size_t nChunks = 1;
-      if (threads > 1 && mBlocks < 4 * threads) {
-        nChunks = std::min(panels, (4 * threads + mBlocks - 1) / mBlocks);
-      }
-      const size_t perChunk = (panels + nChunks - 1) / nChunks;
       auto task = [&](size_t t) {
         const size_t ib = t / nChunks;
         const size_t jchunk = t % nChunks;
@@ -355,9 +368,15 @@ void sgemm(const GemmShape& g, bool parallel) {
         const size_t jFirst = jchunk * perChunk;
         const size_t jEnd = std::min(panels, jFirst + perChunk);
         if (jFirst >= jEnd) return;
-        float* ap = packedA.floats(((rows + mr - 1) / mr * mr) * kc);
-        packA(g, i0, rows, pc, kc, mr, ap);
-        macroKernel(K, kc, ap, rows, bp, jFirst, jEnd, nc, g.c + i0 * g.ldc + jc, g.ldc, accumulate);
+        // The task owns its C block for the whole group: no other task adds into it meanwhile.
+        for (size_t s = s0; s < s1; s++) {
+          const size_t pc = s * K.kc;
+          const size_t kc = std::min(K.kc, g.k - pc);
+          float* ap = packedA.floats(((rows + mr - 1) / mr * mr) * kc);
+          packA(g, i0, rows, pc, kc, mr, ap);
+          macroKernel(K, kc, ap, rows, bp + (s - s0) * K.kc * ncMax, jFirst, jEnd, nc, g.c + i0 * g.ldc + jc, g.ldc,
+                      g.accumulate || s > 0);
+        }
       };
       const size_t tasks = mBlocks * nChunks;
       if (threads > 1) {

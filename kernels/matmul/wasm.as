@@ -27,6 +27,8 @@ export const NC: i32 = 1024;
 const A_PACK: usize = 0;
 const B_PACK: usize = A_PACK + <usize>(MC * KC * 4);
 const TILE: usize = B_PACK + <usize>(KC * NC * 4);
+/** Where the packing buffers end: conv2d lays its own blocks out in [0, PACK_END) of the scratch. */
+export const PACK_END: usize = TILE;
 
 // ---------------------------------------------------------------- B descriptors (i32 records)
 // Every record starts [mode, ptr]; offsets below are in i32 fields.
@@ -50,8 +52,23 @@ export const B_IM2COL_T: i32 = 2;
 
 // ---------------------------------------------------------------- micro-kernel
 
-/** C[0:4, 0:8] (+)= Apanel · Bpanel over kc: Apanel is kc x 4 (p-major), Bpanel kc x 8. */
-@inline function kernel4x8(kc: i32, a: usize, b: usize, c: usize, ldc: usize, accumulate: bool): void {
+/**
+ * C[0:4, 0:8] (+)= Apanel · Bpanel over kc: Apanel is kc x 4 (p-major), Bpanel kc x 8.
+ * `init` (0: none) points at 4 row values the sums start from: conv2d's bias, added here
+ * instead of in a pass over C before the product. `bRows` (0: none) makes B unpacked: row p
+ * is 8 contiguous floats at b + 4·bRows[p] (conv2d's in-image panels, read in place).
+ * Callers pass literal zeros for what they do not use, so the inlined copy keeps one loop.
+ */
+@inline export function kernel4x8(
+  kc: i32,
+  a: usize,
+  b: usize,
+  c: usize,
+  ldc: usize,
+  accumulate: bool,
+  init: usize,
+  bRows: usize,
+): void {
   let c00 = f32x4.splat(0);
   let c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0);
@@ -60,23 +77,55 @@ export const B_IM2COL_T: i32 = 2;
   let c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0);
   let c31 = f32x4.splat(0);
-  for (let p = 0; p < kc; p++) {
-    const b0 = v128.load(b);
-    const b1 = v128.load(b, 16);
-    let av = v128.load32_splat(a);
-    c00 = f32x4.add(c00, f32x4.mul(av, b0));
-    c01 = f32x4.add(c01, f32x4.mul(av, b1));
-    av = v128.load32_splat(a, 4);
-    c10 = f32x4.add(c10, f32x4.mul(av, b0));
-    c11 = f32x4.add(c11, f32x4.mul(av, b1));
-    av = v128.load32_splat(a, 8);
-    c20 = f32x4.add(c20, f32x4.mul(av, b0));
-    c21 = f32x4.add(c21, f32x4.mul(av, b1));
-    av = v128.load32_splat(a, 12);
-    c30 = f32x4.add(c30, f32x4.mul(av, b0));
-    c31 = f32x4.add(c31, f32x4.mul(av, b1));
-    a += 16;
-    b += 32;
+  if (init != 0) {
+    c00 = v128.load32_splat(init);
+    c01 = c00;
+    c10 = v128.load32_splat(init, 4);
+    c11 = c10;
+    c20 = v128.load32_splat(init, 8);
+    c21 = c20;
+    c30 = v128.load32_splat(init, 12);
+    c31 = c30;
+  }
+  if (bRows == 0) {
+    for (let p = 0; p < kc; p++) {
+      const b0 = v128.load(b);
+      const b1 = v128.load(b, 16);
+      let av = v128.load32_splat(a);
+      c00 = f32x4.add(c00, f32x4.mul(av, b0));
+      c01 = f32x4.add(c01, f32x4.mul(av, b1));
+      av = v128.load32_splat(a, 4);
+      c10 = f32x4.add(c10, f32x4.mul(av, b0));
+      c11 = f32x4.add(c11, f32x4.mul(av, b1));
+      av = v128.load32_splat(a, 8);
+      c20 = f32x4.add(c20, f32x4.mul(av, b0));
+      c21 = f32x4.add(c21, f32x4.mul(av, b1));
+      av = v128.load32_splat(a, 12);
+      c30 = f32x4.add(c30, f32x4.mul(av, b0));
+      c31 = f32x4.add(c31, f32x4.mul(av, b1));
+      a += 16;
+      b += 32;
+    }
+  } else {
+    for (let p = 0; p < kc; p++) {
+      const src = b + (<usize>load<i32>(bRows) << 2);
+      const b0 = v128.load(src);
+      const b1 = v128.load(src, 16);
+      let av = v128.load32_splat(a);
+      c00 = f32x4.add(c00, f32x4.mul(av, b0));
+      c01 = f32x4.add(c01, f32x4.mul(av, b1));
+      av = v128.load32_splat(a, 4);
+      c10 = f32x4.add(c10, f32x4.mul(av, b0));
+      c11 = f32x4.add(c11, f32x4.mul(av, b1));
+      av = v128.load32_splat(a, 8);
+      c20 = f32x4.add(c20, f32x4.mul(av, b0));
+      c21 = f32x4.add(c21, f32x4.mul(av, b1));
+      av = v128.load32_splat(a, 12);
+      c30 = f32x4.add(c30, f32x4.mul(av, b0));
+      c31 = f32x4.add(c31, f32x4.mul(av, b1));
+      a += 16;
+      bRows += 4;
+    }
   }
   const c1 = c + ldc;
   const c2 = c1 + ldc;
@@ -102,9 +151,20 @@ export const B_IM2COL_T: i32 = 2;
 }
 
 /** A partial tile (rows < 4 or columns < 8): compute the full tile aside, then add the valid part. */
-function edgeTile(kc: i32, a: usize, b: usize, c: usize, ldc: usize, accumulate: bool, mr: i32, nr: i32): void {
+export function edgeTile(
+  kc: i32,
+  a: usize,
+  b: usize,
+  c: usize,
+  ldc: usize,
+  accumulate: bool,
+  init: usize,
+  bRows: usize,
+  mr: i32,
+  nr: i32,
+): void {
   const tile = threadScratch() + TILE;
-  kernel4x8(kc, a, b, tile, <usize>(NR * 4), false);
+  kernel4x8(kc, a, b, tile, <usize>(NR * 4), false, init, bRows);
   for (let i = 0; i < mr; i++) {
     const row = c + <usize>i * ldc;
     const src = tile + <usize>(i * NR * 4);
@@ -134,7 +194,7 @@ function edgeTile(kc: i32, a: usize, b: usize, c: usize, ldc: usize, accumulate:
  * Pack rows [i0, i0+mc) x columns [p0, p0+kc) of A (A[i, p] = a[i·rs + p·cs]) into MR-row
  * panels: panel q holds kc groups of MR values (rows past m are zeros).
  */
-function packA(a: usize, rs: i32, cs: i32, m: i32, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
+export function packA(a: usize, rs: i32, cs: i32, m: i32, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
   for (let ir = 0; ir < mc; ir += MR) {
     const rows = min(MR, m - (i0 + ir));
     let out = dst + <usize>(ir * kc * 4);
@@ -227,7 +287,7 @@ function packBMatrix(desc: usize, bOff: i32, n: i32, p0: i32, kc: i32, j0: i32, 
 }
 
 /** im2col rows p = (c, a, e), columns = output pixels, packed into NR-column panels. */
-function packBIm2col(desc: usize, bOff: i32, n: i32, p0: i32, kc: i32, j0: i32, nc: i32, dst: usize): void {
+export function packBIm2col(desc: usize, bOff: i32, n: i32, p0: i32, kc: i32, j0: i32, nc: i32, dst: usize): void {
   const x = <usize>field(desc, 1) + (<usize>bOff << 2);
   const H = field(desc, 2);
   const W = field(desc, 3);
@@ -430,8 +490,8 @@ function macroKernel(aPack: usize, bPack: usize, mc: i32, nc: i32, kc: i32, c: u
       const mr = min(MR, mc - ir);
       const ap = aPack + <usize>(ir * kc * 4);
       const cp = c + <usize>ir * ldcBytes + (<usize>jr << 2);
-      if (mr == MR && nr == NR) kernel4x8(kc, ap, bp, cp, ldcBytes, acc);
-      else edgeTile(kc, ap, bp, cp, ldcBytes, acc, mr, nr);
+      if (mr == MR && nr == NR) kernel4x8(kc, ap, bp, cp, ldcBytes, acc, 0, 0);
+      else edgeTile(kc, ap, bp, cp, ldcBytes, acc, 0, 0, mr, nr);
     }
   }
 }

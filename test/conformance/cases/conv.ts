@@ -50,6 +50,44 @@ export const convCases: OpCase[] = [
     inputs: [{ shape: [1, 2, 5, 5] }, { shape: [2, 2, 3, 3] }],
     run: ([x, w]) => T.conv2d(x, w, null, { padding: [2, 0, 1, 1], padMode: 'replicate' }),
   },
+  // Wide rows: the wasm conv2d reads 8-pixel panels inside the image in place (stride 1) or
+  // packs them by offset (other strides), the rest per element; K deeper than one pass and
+  // more output channels than one row block take further paths.
+  {
+    name: 'conv2d wide rows [2,3,6,37] * [5,3,3,3] + bias, padding 1',
+    inputs: [{ shape: [2, 3, 6, 37] }, { shape: [5, 3, 3, 3] }, { shape: [5] }],
+    run: ([x, w, b]) => T.conv2d(x, w, b, { padding: 1 }),
+  },
+  {
+    name: 'conv2d wide rows, stride 2 [1,3,9,45] * [6,3,3,3] + bias, padding 1',
+    inputs: [{ shape: [1, 3, 9, 45] }, { shape: [6, 3, 3, 3] }, { shape: [6] }],
+    run: ([x, w, b]) => T.conv2d(x, w, b, { stride: 2, padding: 1 }),
+  },
+  {
+    name: 'conv2d wide rows, stride 3, dilation 2 [1,4,14,60] * [6,4,3,3], padding 2',
+    inputs: [{ shape: [1, 4, 14, 60] }, { shape: [6, 4, 3, 3] }],
+    run: ([x, w]) => T.conv2d(x, w, null, { stride: 3, dilation: 2, padding: 2 }),
+  },
+  {
+    name: 'conv2d wide rows, dilation [2,3] [1,3,12,40] * [9,3,3,3], padding [2,3]',
+    inputs: [{ shape: [1, 3, 12, 40] }, { shape: [9, 3, 3, 3] }],
+    run: ([x, w]) => T.conv2d(x, w, null, { dilation: [2, 3], padding: [2, 3] }),
+  },
+  {
+    name: 'conv2d wide rows, groups 2 [2,8,5,24] * [6,4,3,3] + bias, padding 1',
+    inputs: [{ shape: [2, 8, 5, 24] }, { shape: [6, 4, 3, 3] }, { shape: [6] }],
+    run: ([x, w, b]) => T.conv2d(x, w, b, { groups: 2, padding: 1 }),
+  },
+  {
+    name: 'conv2d deep k (70 channels 3x3) [1,70,4,20] * [6,70,3,3] + bias, padding 1',
+    inputs: [{ shape: [1, 70, 4, 20] }, { shape: [6, 70, 3, 3] }, { shape: [6] }],
+    run: ([x, w, b]) => T.conv2d(x, w, b, { padding: 1 }),
+  },
+  {
+    name: 'conv2d 133 output channels [1,3,5,20] * [133,3,2,2] + bias',
+    inputs: [{ shape: [1, 3, 5, 20] }, { shape: [133, 3, 2, 2] }, { shape: [133] }],
+    run: ([x, w, b]) => T.conv2d(x, w, b),
+  },
   {
     name: 'conv2d 1x1 [2,7,5,5] * [3,7,1,1] + bias',
     inputs: [{ shape: [2, 7, 5, 5] }, { shape: [3, 7, 1, 1] }, { shape: [3] }],
