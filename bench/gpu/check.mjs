@@ -1,6 +1,8 @@
 // WebGPU against js on one adapter: the probe's adapter facts (features, raised limits), then
 // matmul and conv2d on seeded inputs, odd shapes included (tile edges, batches, strides, a
-// 9×9 kernel, bias), each compared element by element with the js reference kernels.
+// 9×9 kernel, bias), and the row kernels that switch to a workgroup per row for long rows
+// (softmax, reductions, argmax, cross-entropy, norms) and resize, each compared element by
+// element with the js reference kernels.
 // bench:ops times but does not compare; this is its correctness half on a real GPU, where
 // workgroup-memory races and barrier mistakes that CPU emulation hides would show.
 //
@@ -17,6 +19,7 @@ await dist('backends/node.js');
 const core = await dist('core/index.js');
 const { seededData } = await dist('bench/harness.js');
 const { conv2d, matmul, probeBackend, setBackend, tensor } = core;
+const T = core;
 
 const probe = await probeBackend('webgpu');
 console.log(JSON.stringify({ adapter: probe.available ? probe.details : null, reason: probe.reason }));
@@ -108,6 +111,43 @@ const cases = [
   ['conv2d', [[2, 5, 13, 11], [7, 5, 3, 3], [7]], { padding: 0, bias: true }],
 ];
 
+// Row kernels and resize: [name, input shapes, run]. Shapes straddle the 256-element switch to
+// a workgroup per row, with strided (non-last-axis) rows too.
+const rowCases = [
+  ['softmax last axis [64,4099]', [[64, 4099]], ([x]) => T.softmax(x)],
+  ['softmax last axis [4096,33] (short rows)', [[4096, 33]], ([x]) => T.softmax(x)],
+  ['logSoftmax axis 0 [3000,257] (strided rows)', [[3000, 257]], ([x]) => T.logSoftmax(x, 0)],
+  ['sum last axis [128,65536]', [[128, 65536]], ([x]) => T.sum(x, -1)],
+  ['sum all [1,4194304]', [[1, 4194304]], ([x]) => T.sum(x)],
+  ['max axis 1 [32,1000,7]', [[32, 1000, 7]], ([x]) => T.max(x, 1)],
+  ['logsumexp last axis [64,10007]', [[64, 10007]], ([x]) => T.logsumexp(x, -1)],
+  ['variance last axis [64,10007]', [[64, 10007]], ([x]) => T.variance(x, -1)],
+  ['argmax last axis [64,50000]', [[64, 50000]], ([x]) => T.cast(T.argmax(x, -1), 'f32')],
+  [
+    'crossEntropy [64,32000] (none)',
+    [[64, 32000]],
+    ([x]) =>
+      T.crossEntropy(
+        x,
+        T.tensor(
+          Int32Array.from({ length: 64 }, (_, i) => (i * 4999) % 32000),
+          [64],
+          'i32',
+        ),
+        { reduction: 'none' },
+      ),
+  ],
+  ['instanceNorm [1,32,512,512]', [[1, 32, 512, 512]], ([x]) => T.instanceNorm(x)],
+  ['layerNorm [64,4099]', [[64, 4099]], ([x]) => T.layerNorm(x)],
+  ['resize nearest ×2 [1,64,512,512]', [[1, 64, 512, 512]], ([x]) => T.resize(x, [1024, 1024], { mode: 'nearest' })],
+  [
+    'resize bilinear [2,3,257,129] → 300×500',
+    [[2, 3, 257, 129]],
+    ([x]) => T.resize(x, [300, 500], { mode: 'bilinear' }),
+  ],
+];
+for (const [name, shapes, run] of rowCases) cases.push([name, shapes, { run }]);
+
 async function runOn(backend, op, shapes, opts, seed) {
   await setBackend(backend);
   const xs = shapes.map((s, i) =>
@@ -121,8 +161,9 @@ async function runOn(backend, op, shapes, opts, seed) {
     ),
   );
   try {
-    const y =
-      op === 'matmul'
+    const y = opts.run
+      ? opts.run(xs)
+      : op === 'matmul'
         ? matmul(xs[0], xs[1])
         : conv2d(xs[0], xs[1], opts.bias ? xs[2] : null, { padding: opts.padding, stride: opts.stride ?? 1 });
     try {
@@ -137,7 +178,9 @@ async function runOn(backend, op, shapes, opts, seed) {
 
 let failed = 0;
 for (const [op, shapes, opts] of cases) {
-  const what = `${op} ${shapes.map((s) => `[${s}]`).join('x')}${opts.stride ? ` stride ${opts.stride}` : ''}`;
+  const what = opts.run
+    ? op
+    : `${op} ${shapes.map((s) => `[${s}]`).join('x')}${opts.stride ? ` stride ${opts.stride}` : ''}`;
   const t0 = performance.now();
   try {
     const ref = await runOn('js', op, shapes, opts, 42);

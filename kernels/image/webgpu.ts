@@ -2,6 +2,7 @@
  * WebGPU resize and its gradient (resize.wgsl). The per-axis tap tables are built on the
  * host with the reference's formulas and uploaded with the op; the gradient reads them
  * inverted (per input index: the outputs that read it), so it gathers instead of scattering.
+ * Both run on a grid of (column, row, plane), each axis capped at MAX_GROUPS workgroups.
  */
 import type { GpuKernel, GpuKernelTable, WebGPUBackend, Wide } from '../../backends/webgpu/backend.js';
 import { type ShaderVariant, wgsl } from '../../backends/webgpu/shaders.js';
@@ -10,6 +11,13 @@ import type { ResizeAttrs, ResizeGradAttrs } from './image.js';
 import { resizeTaps as axisTaps, type Tap } from './taps.js';
 
 const RESIZE = wgsl(new URL('./resize.wgsl', import.meta.url));
+
+/** resize.wgsl's workgroup: 32 columns (a coalesced row segment) by 8 rows. */
+const WG_X = 32;
+const WG_Y = 8;
+
+/** Workgroups per grid dimension (WebGPU's default limit); the shader loops over the rest. */
+const MAX_GROUPS = 65535;
 
 /** Per input index, the (output index, weight) pairs that read it, weight-0 taps left out. */
 function inverse(taps: readonly Tap[], inSize: number): [number, number][][] {
@@ -54,15 +62,17 @@ function run(
   y: Wide,
 ) {
   const [n, c, h, w] = inShape;
+  const [oh, ow] = attrs.size;
   const t = tables(h, w, attrs);
+  // The forward walks output pixels, the gradient input pixels.
+  const [rows, cols] = entry === 'resize' ? [oh, ow] : [h, w];
+  const groups = (count: number, per: number) => Math.min(Math.ceil(count / per), MAX_GROUPS);
   gpu.dispatch({
     shader: RESIZE,
     entry,
-    uniforms: new Uniforms()
-      .u32(n * c, h, w, attrs.size[0], attrs.size[1], y.size)
-      .u32(t.colsAt, t.rowCsrAt, t.colCsrAt, 0, 0, 0),
+    uniforms: new Uniforms().u32(n * c, h, w, oh, ow, 0).u32(t.colsAt, t.rowCsrAt, t.colCsrAt, 0, 0, 0),
     bindings: [x.buffer, gpu.uploadTemp(t.data), y.buffer],
-    threads: y.size,
+    workgroups: [groups(cols, WG_X), groups(rows, WG_Y), groups(n * c, 1)],
   });
 }
 

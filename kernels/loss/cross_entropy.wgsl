@@ -1,6 +1,10 @@
-// crossEntropy over the last axis of logits [R, C] with i32 targets [R], and its gradient:
-// one thread per row. A target outside [0, C) that is not ignore_index contributes nothing;
-// the single-thread `check` pass stores it in the status buffer (thrown by the next read).
+// crossEntropy over the last axis of logits [R, C] with i32 targets [R], and its gradient.
+// A target outside [0, C) that is not ignore_index contributes nothing; the single-thread
+// `check` pass stores it in the status buffer (thrown by the next read).
+// `forward` and `backward` give each row a thread (barrier-free, for CPU-emulated adapters
+// and few classes); `forward_wide` and `backward_wide` give each row a workgroup, with its
+// max and sums as trees in workgroup memory: a vocabulary of tens of thousands of classes
+// over a few hundred rows would otherwise leave a real GPU almost entirely idle.
 
 struct Params {
   rows: u32,
@@ -102,6 +106,101 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   let lse = log_sum_exp(base);
   let uniform_q = p.eps / f32(p.classes);
   for (var c = 0u; c < p.classes; c++) {
+    let q = select(0.0, 1.0 - p.eps, i32(c) == t) + uniform_q;
+    y[base + c] = g[r] * (exp(logits[base + c] - lse) - q);
+  }
+}
+
+const WG: u32 = 256u;
+var<workgroup> partial: array<f32, 256>;
+
+// Every thread's `v` combined (the larger, or the sum), returned to all of them.
+fn workgroup_fold(lid: u32, v: f32, take_max: bool) -> f32 {
+  partial[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+    if (lid < s) {
+      let b = partial[lid + s];
+      partial[lid] = select(partial[lid] + b, max(partial[lid], b), take_max);
+    }
+    workgroupBarrier();
+  }
+  let total = partial[0];
+  // Nobody may overwrite partial[0] for the next fold before every thread has read it.
+  workgroupBarrier();
+  return total;
+}
+
+fn wide_log_sum_exp(base: u32, lid: u32) -> f32 {
+  // -inf: the identity of the max, for threads past the end of a row shorter than WG
+  var ninf = 0xff800000u;
+  var m = bitcast<f32>(ninf);
+  for (var c = lid; c < p.classes; c += WG) {
+    m = max(m, logits[base + c]);
+  }
+  m = workgroup_fold(lid, m, true);
+  var s = 0.0;
+  for (var c = lid; c < p.classes; c += WG) {
+    s += exp(logits[base + c] - m);
+  }
+  return m + log(workgroup_fold(lid, s, false));
+}
+
+@compute @workgroup_size(256)
+fn forward_wide(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  // The row and its target are the same for the whole workgroup, so returning early keeps
+  // the barriers uniform.
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= p.rows) {
+    return;
+  }
+  let t = target_class(r);
+  if (t < 0) {
+    if (lid == 0u) {
+      y[r] = 0.0;
+    }
+    return;
+  }
+  let base = r * p.classes;
+  let lse = wide_log_sum_exp(base, lid);
+  var smoothing = 0.0;
+  if (p.eps > 0.0) {
+    var sum = 0.0;
+    for (var c = lid; c < p.classes; c += WG) {
+      sum += logits[base + c];
+    }
+    smoothing = p.eps * (lse - workgroup_fold(lid, sum, false) / f32(p.classes));
+  }
+  if (lid == 0u) {
+    y[r] = (1.0 - p.eps) * (lse - logits[base + u32(t)]) + smoothing;
+  }
+}
+
+@compute @workgroup_size(256)
+fn backward_wide(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= p.rows) {
+    return;
+  }
+  let base = r * p.classes;
+  let t = target_class(r);
+  if (t < 0) {
+    for (var c = lid; c < p.classes; c += WG) {
+      y[base + c] = 0.0;
+    }
+    return;
+  }
+  let lse = wide_log_sum_exp(base, lid);
+  let uniform_q = p.eps / f32(p.classes);
+  for (var c = lid; c < p.classes; c += WG) {
     let q = select(0.0, 1.0 - p.eps, i32(c) == t) + uniform_q;
     y[base + c] = g[r] * (exp(logits[base + c] - lse) - q);
   }

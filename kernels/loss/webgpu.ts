@@ -1,7 +1,8 @@
 /**
- * WebGPU crossEntropy and its gradient: one thread per row (cross_entropy.wgsl). Targets
- * the host knows are checked at the call, as the reference does; targets computed on the
- * GPU are checked there and reported by the next read.
+ * WebGPU crossEntropy and its gradient (cross_entropy.wgsl): a row of WIDE_ROW classes or
+ * more gets a workgroup (the `_wide` entries), a shorter one a thread. Targets the host
+ * knows are checked at the call, as the reference does; targets computed on the GPU are
+ * checked there and reported by the next read.
  */
 import {
   type GpuKernel,
@@ -15,6 +16,7 @@ import { Uniforms } from '../../backends/webgpu/uniforms.js';
 import type { KernelTensor, TensorInfo } from '../../core/backend.js';
 import { ShapeError } from '../../core/errors.js';
 import { sizeOf } from '../../core/shape.js';
+import { lineGroups, workgroupPerLine } from '../reduce/webgpu.js';
 import type { CrossEntropyAttrs } from './loss.js';
 
 const CROSS_ENTROPY = wgsl(new URL('./cross_entropy.wgsl', import.meta.url));
@@ -82,12 +84,13 @@ function run(
       workgroups: [1],
     });
   }
+  // Rows of logits are contiguous: only their length decides.
+  const wide = workgroupPerLine(classes, rows, true);
   gpu.dispatch({
     shader: CROSS_ENTROPY,
-    entry,
     uniforms: uniforms(),
     bindings: [lv.buffer, tv.buffer, gv?.buffer ?? null, y.buffer],
-    threads: rows,
+    ...(wide ? { entry: `${entry}_wide`, workgroups: lineGroups(rows) } : { entry, threads: rows }),
   });
   return [y.finish()];
 }
@@ -103,7 +106,9 @@ export const gpuKernels: GpuKernelTable = { crossEntropy, crossEntropyGrad };
 export function gpuVariants(): ShaderVariant[] {
   return [
     { shader: CROSS_ENTROPY, entry: 'forward' },
+    { shader: CROSS_ENTROPY, entry: 'forward_wide' },
     { shader: CROSS_ENTROPY, entry: 'backward' },
+    { shader: CROSS_ENTROPY, entry: 'backward_wide' },
     { shader: CROSS_ENTROPY, entry: 'check' },
   ];
 }

@@ -1,9 +1,13 @@
-// Reductions over any set of axes, one thread per output: the kept axes locate the block,
-// the reduced axes are walked through their strides (dimensions merged on the host, so
-// usually rank 1). Barrier-free. The entry points share the uniform block and the walk:
+// Reductions over any set of axes: the kept axes locate an output's block, the reduced axes
+// are walked through their strides (dimensions merged on the host, so usually rank 1). The
+// entry points share the uniform block and the walk:
 // - `fold`: one-pass reductions (sum, mean, prod, max, min), specialised by the @param lines.
 // - `logsumexp` (max first, then the sum of exp(x - max)) and `variance` (mean first, then
 //   squared deviations: stable for large offsets): two passes, f32 only.
+// Each comes in two shapes, chosen per call (webgpu.ts): one thread per output, barrier-free
+// (CPU-emulated adapters; short or numerous blocks), and `_wide`, one workgroup per output
+// with the partial results combined as a tree in workgroup memory. A real GPU reducing a few
+// long rows one thread each leaves all but a handful of its thousands of threads idle.
 
 alias T = f32; // @param T
 alias A = f32; // @param A
@@ -32,6 +36,7 @@ fn start(v: T) -> A { return A(v); } // @param START
 fn step(acc: A, v: T) -> A { return acc + A(v); } // @param STEP
 fn finish(acc: A, count: u32) -> T { return T(acc); } // @param FINISH
 fn empty() -> T { return T(0); } // @param EMPTY
+fn combine(a: A, b: A) -> A { return a + b; } // @param COMBINE
 
 fn at4(v: array<vec4<u32>, 2>, a: u32) -> u32 {
   return v[a / 4u][a % 4u];
@@ -50,6 +55,10 @@ fn base_of(o: u32) -> u32 {
 }
 
 fn offset_of(r: u32) -> u32 {
+  // One merged axis (the usual case) needs no division per element.
+  if (p.rrank == 1u) {
+    return r * p.rstrides[0].x;
+  }
   var rem = r;
   var at = 0u;
   for (var d = i32(p.rrank) - 1; d >= 0; d--) {
@@ -141,4 +150,132 @@ fn variance(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     q += d * d;
   }
   y[o] = T(q / max(f32(p.count) - p.correction, 0.0));
+}
+
+const WG: u32 = 256u;
+var<workgroup> partial: array<A, 256>;
+var<workgroup> partial_f: array<f32, 256>;
+
+fn wide_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return wid.x + wid.y * nwg.x;
+}
+
+@compute @workgroup_size(256)
+fn fold_wide(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  // Uniform across the workgroup, so returning early keeps the barriers uniform too.
+  let o = wide_index(wid, nwg);
+  if (o >= p.n) {
+    return;
+  }
+  if (p.count == 0u) {
+    if (lid == 0u) {
+      y[o] = empty();
+    }
+    return;
+  }
+  let base = base_of(o);
+  // A fold has no identity element in general (max of i32), so only threads that read
+  // something take part in the tree.
+  let used = min(p.count, WG);
+  var acc: A;
+  if (lid < used) {
+    acc = start(x[base + offset_of(lid)]);
+    for (var r = lid + WG; r < p.count; r += WG) {
+      acc = step(acc, x[base + offset_of(r)]);
+    }
+  }
+  partial[lid] = acc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+    if (lid < s && lid + s < used) {
+      partial[lid] = combine(partial[lid], partial[lid + s]);
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    y[o] = finish(partial[0], p.count);
+  }
+}
+
+fn larger(a: f32, b: f32) -> f32 {
+  return select(a, b, b > a || b != b);
+}
+
+// Every thread's `v` combined (the larger, NaN winning, or the sum), returned to all of them.
+fn workgroup_fold(lid: u32, v: f32, take_max: bool) -> f32 {
+  partial_f[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+    if (lid < s) {
+      let b = partial_f[lid + s];
+      partial_f[lid] = select(partial_f[lid] + b, larger(partial_f[lid], b), take_max);
+    }
+    workgroupBarrier();
+  }
+  let total = partial_f[0];
+  // Nobody may overwrite partial_f[0] for the next fold before every thread has read it.
+  workgroupBarrier();
+  return total;
+}
+
+@compute @workgroup_size(256)
+fn logsumexp_wide(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let o = wide_index(wid, nwg);
+  if (o >= p.n) {
+    return;
+  }
+  let base = base_of(o);
+  // -inf: the identity of the max, and the logsumexp of nothing
+  var ninf = 0xff800000u;
+  var m = bitcast<f32>(ninf);
+  for (var r = lid; r < p.count; r += WG) {
+    m = larger(m, load(base + offset_of(r)));
+  }
+  m = workgroup_fold(lid, m, true);
+  var s = 0.0;
+  for (var r = lid; r < p.count; r += WG) {
+    s += exp(load(base + offset_of(r)) - m);
+  }
+  s = workgroup_fold(lid, s, false);
+  if (lid == 0u) {
+    // +-inf or NaN: the result is m itself (as the host computes it). Deciding only here
+    // keeps every thread on the same barriers (m came from workgroup memory).
+    y[o] = T(select(m + log(s), m, m != m || abs(m) > 3.4028234e38));
+  }
+}
+
+@compute @workgroup_size(256)
+fn variance_wide(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let o = wide_index(wid, nwg);
+  if (o >= p.n) {
+    return;
+  }
+  let base = base_of(o);
+  let first = load(base);
+  var s = 0.0;
+  for (var r = lid; r < p.count; r += WG) {
+    s += load(base + offset_of(r)) - first;
+  }
+  let mean = first + workgroup_fold(lid, s, false) / f32(p.count);
+  var q = 0.0;
+  for (var r = lid; r < p.count; r += WG) {
+    let d = load(base + offset_of(r)) - mean;
+    q += d * d;
+  }
+  q = workgroup_fold(lid, q, false);
+  if (lid == 0u) {
+    y[o] = T(q / max(f32(p.count) - p.correction, 0.0));
+  }
 }

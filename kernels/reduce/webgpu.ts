@@ -1,7 +1,8 @@
 /**
- * WebGPU kernels for reductions: one thread per output walks its reduced block through
- * strides (no transpose, no barriers: fine on CPU-emulated adapters; a workgroup-parallel
- * variant for long rows on real GPUs is future work). f16 accumulates in f32.
+ * WebGPU kernels for reductions: each output's reduced block is walked through strides (no
+ * transpose), by one thread (barrier-free: CPU-emulated adapters run barriers 10-20× slower)
+ * or, for long blocks, by a workgroup of 256 (the `_wide` entries, tree-combined in workgroup
+ * memory). `workgroupPerLine` decides; softmax uses it too. f16 accumulates in f32.
  */
 import type { GpuKernel, GpuKernelTable, GpuStorage, WebGPUBackend, WideType } from '../../backends/webgpu/backend.js';
 import { type ShaderVariant, wgsl } from '../../backends/webgpu/shaders.js';
@@ -13,6 +14,31 @@ import type { ArgAttrs, ReduceAttrs, VarianceAttrs } from './reduce.js';
 
 const REDUCE = wgsl(new URL('./reduce.wgsl', import.meta.url));
 const ARG = wgsl(new URL('./arg.wgsl', import.meta.url));
+
+/** From this many elements on, a line is folded by a workgroup of 256 threads rather than by one. */
+export const WIDE_ROW = 256;
+
+/**
+ * Lines from which a thread each already keeps a large GPU busy (an H100 holds ~270k threads
+ * in flight). It matters only for strided lines: there neighbouring threads read neighbouring
+ * words (one line each), while a workgroup per line reads one word per cache line. A guess
+ * from that arithmetic, not a measurement.
+ */
+const MANY_LINES = 1 << 16;
+
+/** Workgroups per grid dimension (WebGPU's default limit); more lines spill into y. */
+const MAX_GROUPS_X = 65535;
+
+/** Whether `lines` lines of `length` elements each (contiguous or strided) get a workgroup each. */
+export function workgroupPerLine(length: number, lines: number, contiguous: boolean): boolean {
+  return length >= WIDE_ROW && lines > 0 && (contiguous || lines < MANY_LINES);
+}
+
+/** A workgroup per line: x first, overflow in y (the `_wide` entries read wid.x + wid.y * nwg.x). */
+export function lineGroups(lines: number): [number, number] {
+  const x = Math.min(lines, MAX_GROUPS_X);
+  return [x, Math.ceil(lines / x)];
+}
 
 type OnePass = 'sum' | 'mean' | 'prod' | 'max' | 'min';
 
@@ -46,13 +72,22 @@ const FOLDS: Record<OnePass, Fold> = {
   },
 };
 
-function foldVariant(name: OnePass, type: WideType): ShaderVariant {
+/** How `_wide` merges two threads' accumulators (NaN wins for max and min, as in `step`). */
+const COMBINE: Record<OnePass, string> = {
+  sum: 'return a + b;',
+  mean: 'return a + b;',
+  prod: 'return a * b;',
+  max: 'return select(a, b, b > a || b != b);',
+  min: 'return select(a, b, b < a || b != b);',
+};
+
+function foldVariant(name: OnePass, type: WideType, wide: boolean): ShaderVariant {
   const f = FOLDS[name];
   // A constant NaN is a shader-creation error: the mean of nothing is NaN through a var.
   const empty = name === 'mean' ? 'var nan = 0x7fc00000u; return bitcast<T>(nan);' : f.empty;
   return {
     shader: REDUCE,
-    entry: 'fold',
+    entry: wide ? 'fold_wide' : 'fold',
     params: {
       T: `alias T = ${type};`,
       A: `alias A = ${type};`,
@@ -60,6 +95,7 @@ function foldVariant(name: OnePass, type: WideType): ShaderVariant {
       STEP: `fn step(acc: A, v: T) -> A { ${f.step} }`,
       FINISH: `fn finish(acc: A, count: u32) -> T { ${f.finish} }`,
       EMPTY: `fn empty() -> T { ${empty} }`,
+      COMBINE: `fn combine(a: A, b: A) -> A { ${COMBINE[name]} }`,
     },
   };
 }
@@ -74,7 +110,7 @@ function reduceUniforms(
   axes: readonly number[],
   outputs: number,
   correction: number,
-): Uniforms {
+): { uniforms: Uniforms; count: number; contiguous: boolean } {
   const strides = contiguousStrides(shape);
   const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const k = collapse(
@@ -86,13 +122,14 @@ function reduceUniforms(
     [axes.map((i) => strides[i])],
   );
   const count = sizeOf(axes.map((i) => shape[i]));
-  return new Uniforms()
+  const uniforms = new Uniforms()
     .u32(outputs, k.shape.length, r.shape.length, count)
     .u32Array(k.shape)
     .u32Array(k.strides[0])
     .u32Array(r.shape)
     .u32Array(r.strides[0])
     .f32(correction, 0, 0, 0);
+  return { uniforms, count, contiguous: r.strides[0].length === 0 || r.strides[0][r.strides[0].length - 1] === 1 };
 }
 
 function run(
@@ -100,29 +137,36 @@ function run(
   x: KernelTensor<GpuStorage>,
   out: TensorInfo,
   axes: readonly number[],
-  variant: (type: WideType) => ShaderVariant,
+  variant: (type: WideType, wide: boolean) => ShaderVariant,
   correction = 0,
 ): GpuStorage[] {
   const src = gpu.wide(x);
   const y = gpu.output(out);
-  const uniforms = reduceUniforms(x.shape, axes, y.size, correction);
-  gpu.dispatch({ ...variant(src.type), uniforms, bindings: [src.buffer, y.buffer], threads: y.size });
+  const { uniforms, count, contiguous } = reduceUniforms(x.shape, axes, y.size, correction);
+  const wide = workgroupPerLine(count, y.size, contiguous);
+  gpu.dispatch({
+    ...variant(src.type, wide),
+    uniforms,
+    bindings: [src.buffer, y.buffer],
+    ...(wide ? { workgroups: lineGroups(y.size) } : { threads: y.size }),
+  });
   return [y.finish()];
 }
 
 function onePass(name: OnePass): GpuKernel<ReduceAttrs> {
-  return ([x], { axes }, [out], gpu) => run(gpu, x, out, axes, (t) => foldVariant(name, t));
+  return ([x], { axes }, [out], gpu) => run(gpu, x, out, axes, (t, wide) => foldVariant(name, t, wide));
 }
 
 const logsumexp: GpuKernel<ReduceAttrs> = ([x], { axes }, [out], gpu) =>
-  run(gpu, x, out, axes, () => ({ shader: REDUCE, entry: 'logsumexp' }));
+  run(gpu, x, out, axes, (_, wide) => ({ shader: REDUCE, entry: wide ? 'logsumexp_wide' : 'logsumexp' }));
 
 const variance: GpuKernel<VarianceAttrs> = ([x], { axes, correction }, [out], gpu) =>
-  run(gpu, x, out, axes, () => ({ shader: REDUCE, entry: 'variance' }), correction);
+  run(gpu, x, out, axes, (_, wide) => ({ shader: REDUCE, entry: wide ? 'variance_wide' : 'variance' }), correction);
 
-function argVariant(type: WideType, better: '>' | '<'): ShaderVariant {
+function argVariant(type: WideType, better: '>' | '<', wide: boolean): ShaderVariant {
   return {
     shader: ARG,
+    ...(wide ? { entry: 'wide' } : {}),
     params: { T: `alias T = ${type};`, BETTER: `fn better(a: T, b: T) -> bool { return a ${better} b; }` },
   };
 }
@@ -137,14 +181,16 @@ function argKernel(better: '>' | '<'): GpuKernel<ArgAttrs> {
       kept.map((i) => x.shape[i]),
       [kept.map((i) => strides[i])],
     );
+    const count = x.shape[axis];
+    const wide = workgroupPerLine(count, y.size, strides[axis] === 1);
     gpu.dispatch({
-      ...argVariant(src.type, better),
+      ...argVariant(src.type, better, wide),
       uniforms: new Uniforms()
-        .u32(y.size, k.shape.length, x.shape[axis], strides[axis])
+        .u32(y.size, k.shape.length, count, strides[axis])
         .u32Array(k.shape)
         .u32Array(k.strides[0]),
       bindings: [src.buffer, y.buffer],
-      threads: y.size,
+      ...(wide ? { workgroups: lineGroups(y.size) } : { threads: y.size }),
     });
     return [y.finish()];
   };
@@ -165,9 +211,12 @@ export const gpuKernels: GpuKernelTable = {
 export function gpuVariants(): ShaderVariant[] {
   const out: ShaderVariant[] = [];
   for (const t of ['f32', 'i32'] as const) {
-    for (const name of Object.keys(FOLDS) as OnePass[]) out.push(foldVariant(name, t));
-    out.push(argVariant(t, '>'), argVariant(t, '<'));
+    for (const wide of [false, true]) {
+      for (const name of Object.keys(FOLDS) as OnePass[]) out.push(foldVariant(name, t, wide));
+      out.push(argVariant(t, '>', wide), argVariant(t, '<', wide));
+    }
   }
-  out.push({ shader: REDUCE, entry: 'logsumexp' }, { shader: REDUCE, entry: 'variance' });
+  for (const entry of ['logsumexp', 'variance'])
+    out.push({ shader: REDUCE, entry }, { shader: REDUCE, entry: `${entry}_wide` });
   return out;
 }

@@ -1,5 +1,10 @@
-// softmax and logSoftmax along one axis of [outer, dim, inner]: one thread per line
-// (max, then the sum of exp(x - max), then the outputs). Barrier-free.
+// softmax and logSoftmax along one axis of [outer, dim, inner], in two shapes chosen per
+// call (webgpu.ts):
+// - `softmax`, `log_softmax`: one thread per line (max, then the sum of exp(x - max), then
+//   the outputs). Barrier-free, for CPU-emulated adapters and short or numerous lines.
+// - `softmax_wide`, `log_softmax_wide`: one workgroup per line, with the max and the sum as
+//   trees in workgroup memory. A real GPU given a few long lines (a vocabulary-sized
+//   softmax) otherwise leaves all but a handful of its thousands of threads idle.
 
 struct Params {
   lines: u32,
@@ -18,16 +23,22 @@ struct Line {
   sum: f32,
 }
 
-fn line(l: u32) -> Line {
+fn line_start(l: u32) -> u32 {
   let o = l / p.inner;
   let i = l % p.inner;
-  let start = o * p.dim * p.inner + i;
+  return o * p.dim * p.inner + i;
+}
+
+// The larger of a and b, NaN winning (as on the host).
+fn larger(a: f32, b: f32) -> f32 {
+  return select(a, b, b > a || b != b);
+}
+
+fn line(l: u32) -> Line {
+  let start = line_start(l);
   var m = x[start];
   for (var j = 1u; j < p.dim; j++) {
-    let v = x[start + j * p.inner];
-    if (v > m || v != v) {
-      m = v;
-    }
+    m = larger(m, x[start + j * p.inner]);
   }
   var s = 0.0;
   for (var j = 0u; j < p.dim; j++) {
@@ -62,6 +73,78 @@ fn log_softmax(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   let s = line(l);
   let log_sum = log(s.sum);
   for (var j = 0u; j < p.dim; j++) {
+    let at = s.start + j * p.inner;
+    y[at] = x[at] - s.max - log_sum;
+  }
+}
+
+const WG: u32 = 256u;
+var<workgroup> partial: array<f32, 256>;
+
+// Every thread's `v` combined (the larger, or the sum), returned to all of them.
+fn workgroup_fold(lid: u32, v: f32, take_max: bool) -> f32 {
+  partial[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+    if (lid < s) {
+      let b = partial[lid + s];
+      partial[lid] = select(partial[lid] + b, larger(partial[lid], b), take_max);
+    }
+    workgroupBarrier();
+  }
+  let total = partial[0];
+  // Nobody may overwrite partial[0] for the next fold before every thread has read it.
+  workgroupBarrier();
+  return total;
+}
+
+fn wide_line(l: u32, lid: u32) -> Line {
+  let start = line_start(l);
+  // -inf: the identity of the max, for threads past the end of a line shorter than WG
+  var ninf = 0xff800000u;
+  var m = bitcast<f32>(ninf);
+  for (var j = lid; j < p.dim; j += WG) {
+    m = larger(m, x[start + j * p.inner]);
+  }
+  m = workgroup_fold(lid, m, true);
+  var s = 0.0;
+  for (var j = lid; j < p.dim; j += WG) {
+    s += exp(x[start + j * p.inner] - m);
+  }
+  return Line(start, m, workgroup_fold(lid, s, false));
+}
+
+@compute @workgroup_size(256)
+fn softmax_wide(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  // Uniform across the workgroup, so returning early keeps the barriers uniform too.
+  let l = wid.x + wid.y * nwg.x;
+  if (l >= p.lines) {
+    return;
+  }
+  let s = wide_line(l, lid);
+  for (var j = lid; j < p.dim; j += WG) {
+    let at = s.start + j * p.inner;
+    y[at] = exp(x[at] - s.max) / s.sum;
+  }
+}
+
+@compute @workgroup_size(256)
+fn log_softmax_wide(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let l = wid.x + wid.y * nwg.x;
+  if (l >= p.lines) {
+    return;
+  }
+  let s = wide_line(l, lid);
+  let log_sum = log(s.sum);
+  for (var j = lid; j < p.dim; j += WG) {
     let at = s.start + j * p.inner;
     y[at] = x[at] - s.max - log_sum;
   }

@@ -1,8 +1,9 @@
 /**
  * Both kernel variants of matmul and conv2d on whatever adapter runs the tests: the
  * conformance cases of the family, plus shapes that span several tiles and ragged edges,
- * each forced to 'tiled' and to 'blocked'; and the norm shader's two entry points, chosen
- * by row length. Oracle: the js reference in f64 on the same inputs (the conformance
+ * each forced to 'tiled' and to 'blocked'; and the row kernels' two shapes (a thread or a
+ * workgroup per row: norms, softmax, reductions, arg, cross entropy), chosen by row length
+ * and layout. Oracle: the js reference in f64 on the same inputs (the conformance
  * harness's oracle).
  */
 import { describe, expect, it } from 'vitest';
@@ -143,6 +144,134 @@ if (!avail.available && !required) {
         expect(ran(entry === 'wide' ? 'main' : 'wide')).toBe(0);
         const want = await oracle(c, values);
         expect(compare(got[0], want[0], DEFAULT_TOL.f32)).toBeNull();
+      });
+    }
+  });
+
+  // Each case runs exactly one dispatch of `entry` and none of `other` in `file`.
+  const rowKernels: [file: string, entry: string, other: string, c: OpCase][] = [
+    [
+      'softmax/softmax.wgsl',
+      'softmax',
+      'softmax_wide',
+      { name: 'softmax rows of 255', inputs: [{ shape: [3, 255] }], run: ([x]) => T.softmax(x) },
+    ],
+    [
+      'softmax/softmax.wgsl',
+      'softmax_wide',
+      'softmax',
+      { name: 'softmax rows of 256', inputs: [{ shape: [3, 256] }], run: ([x]) => T.softmax(x) },
+    ],
+    [
+      'softmax/softmax.wgsl',
+      'log_softmax_wide',
+      'log_softmax',
+      {
+        name: 'logSoftmax of 7 strided lines of 300',
+        inputs: [{ shape: [300, 7] }],
+        run: ([x]) => T.logSoftmax(x, 0),
+      },
+    ],
+    [
+      'reduce/reduce.wgsl',
+      'fold',
+      'fold_wide',
+      { name: 'sum of rows of 255', inputs: [{ shape: [3, 255] }], run: ([x]) => T.sum(x, 1) },
+    ],
+    [
+      'reduce/reduce.wgsl',
+      'fold_wide',
+      'fold',
+      { name: 'max of rows of 256', inputs: [{ shape: [3, 256] }], run: ([x]) => T.max(x, 1) },
+    ],
+    [
+      'reduce/reduce.wgsl',
+      'fold_wide',
+      'fold',
+      {
+        name: 'mean over two unmerged axes, 297 each',
+        inputs: [{ shape: [9, 3, 33] }],
+        run: ([x]) => T.mean(x, [0, 2]),
+      },
+    ],
+    [
+      'reduce/reduce.wgsl',
+      'logsumexp_wide',
+      'logsumexp',
+      { name: 'logsumexp of all 1000', inputs: [{ shape: [1000] }], run: ([x]) => T.logsumexp(x) },
+    ],
+    [
+      'reduce/reduce.wgsl',
+      'variance_wide',
+      'variance',
+      {
+        name: 'variance of 7 strided columns of 300 near 100',
+        inputs: [{ shape: [300, 7], kind: 'uniform', range: [99, 101] }],
+        run: ([x]) => T.variance(x, 0),
+      },
+    ],
+    [
+      'reduce/arg.wgsl',
+      'main',
+      'wide',
+      { name: 'argmax of rows of 255', inputs: [{ shape: [3, 255] }], run: ([x]) => T.argmax(x, 1) },
+    ],
+    [
+      'reduce/arg.wgsl',
+      'wide',
+      'main',
+      {
+        name: 'argmin of rows of 600 with ties',
+        inputs: [{ shape: [3, 600], kind: 'int', range: [0, 3] }],
+        run: ([x]) => T.argmin(x, 1),
+      },
+    ],
+    [
+      'loss/cross_entropy.wgsl',
+      'forward',
+      'forward_wide',
+      {
+        name: 'crossEntropy over 255 classes',
+        inputs: [{ shape: [3, 255] }, { shape: [3], dtype: 'i32', kind: 'int', range: [0, 255] }],
+        run: ([x, t]) => T.crossEntropy(x, t, { reduction: 'none' }),
+      },
+    ],
+    [
+      'loss/cross_entropy.wgsl',
+      'forward_wide',
+      'forward',
+      {
+        name: 'crossEntropy over 256 classes, smoothed',
+        inputs: [{ shape: [3, 256] }, { shape: [3], dtype: 'i32', kind: 'int', range: [0, 256] }],
+        run: ([x, t]) => T.crossEntropy(x, t, { reduction: 'none', labelSmoothing: 0.1 }),
+      },
+    ],
+    [
+      'loss/cross_entropy.wgsl',
+      'backward_wide',
+      'backward',
+      {
+        name: 'crossEntropyGrad over 300 classes, ignoring 1',
+        inputs: [{ shape: [5, 300] }, { shape: [5], dtype: 'i32', kind: 'int', range: [0, 3] }, { shape: [5] }],
+        run: ([x, t, g]) => T.run1(T.crossEntropyGradOp, [x, t, g], { ignoreIndex: 1, labelSmoothing: 0 }),
+      },
+    ],
+  ];
+
+  describe('webgpu row kernels: a thread or a workgroup per row', () => {
+    for (const [file, entry, other, c] of rowKernels) {
+      it(`${c.name}: ${file} entry ${entry}`, async () => {
+        await T.setBackend('webgpu');
+        const before = gpu.dispatchesByEntry();
+        const values = caseValues(c, 'f32', c.name.length);
+        const got = await evaluate(c, values, 'f32');
+        const after = gpu.dispatchesByEntry();
+        const ran = (e: string) => (after[`kernels/${file}#${e}`] ?? 0) - (before[`kernels/${file}#${e}`] ?? 0);
+        expect(ran(entry)).toBe(1);
+        expect(ran(other)).toBe(0);
+        const want = await oracle(c, values);
+        const tol = got[0].dtype === 'i32' ? 0 : DEFAULT_TOL.f32;
+        expect(compare(got[0], want[0], tol)).toBeNull();
       });
     }
   });

@@ -62,6 +62,25 @@ export const imageCases: OpCase[] = [
       ),
     grad: true,
   },
+  // WebGPU runs resize on a grid of 32×8-pixel workgroups per plane: outputs spanning
+  // several in both directions, with ragged edges.
+  {
+    name: 'resize nearest ×2 [1,3,33,40] → [66,80]',
+    inputs: [{ shape: [1, 3, 33, 40] }],
+    run: ([x]) => T.resize(x, [66, 80]),
+  },
+  {
+    name: 'resize bilinear [2,1,7,257] → [17,300]',
+    inputs: [{ shape: [2, 1, 7, 257] }],
+    run: ([x]) => T.resize(x, [17, 300], { mode: 'bilinear' }),
+  },
+  {
+    // More planes than one grid dimension holds (65535 workgroups): the shader loops over the rest.
+    name: 'resize nearest of 65537 planes [1,65537,1,1] → [2,1]',
+    inputs: [{ shape: [1, 65537, 1, 1] }],
+    run: ([x]) => T.resize(x, [2, 1]),
+    dtypes: ['f32'],
+  },
   {
     name: 'resize expanded batch [3,2,4,4] → [8,8] bilinear',
     inputs: [{ shape: [3, 2, 4, 4], layout: 'expanded' }],
@@ -94,6 +113,29 @@ imageCases.push(
         inputShape: [2, 1, 7, 4],
       }),
     grad: true,
+  },
+  {
+    name: 'resizeGrad bilinear half pixel [1,2,17,70] into [1,2,33,45]',
+    inputs: [{ shape: [1, 2, 17, 70] }],
+    run: ([g]) =>
+      T.run1(T.resizeGradOp, [g], {
+        size: [17, 70],
+        mode: 'bilinear',
+        coordinate: 'halfPixel',
+        inputShape: [1, 2, 33, 45],
+      }),
+  },
+  {
+    name: 'resizeGrad nearest of 65537 planes [1,65537,2,1] into [1,65537,1,1]',
+    inputs: [{ shape: [1, 65537, 2, 1] }],
+    run: ([g]) =>
+      T.run1(T.resizeGradOp, [g], {
+        size: [2, 1],
+        mode: 'nearest',
+        coordinate: 'asymmetric',
+        inputShape: [1, 65537, 1, 1],
+      }),
+    dtypes: ['f32'],
   },
 );
 

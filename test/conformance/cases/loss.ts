@@ -53,6 +53,29 @@ export const lossCases: OpCase[] = [
     run: ([x, t]) => T.crossEntropy(x, t, { reduction: 'none', labelSmoothing: 0.3 }),
     grad: true,
   },
+  // Rows of 256+ classes get a workgroup each on WebGPU.
+  {
+    name: 'crossEntropy mean [3,256]',
+    inputs: [{ shape: [3, 256] }, targets([3], 256)],
+    run: ([x, t]) => T.crossEntropy(x, t),
+    grad: true,
+  },
+  {
+    name: 'crossEntropy none, label smoothing 0.2 with ignoreIndex 0, [7,1000]',
+    inputs: [{ shape: [7, 1000] }, targets([7], 3)],
+    run: ([x, t]) => T.crossEntropy(x, t, { reduction: 'none', labelSmoothing: 0.2, ignoreIndex: 0 }),
+    grad: true,
+  },
+  {
+    name: 'crossEntropy of logits in [-1000, 1000], [3,777]',
+    inputs: [{ shape: [3, 777], kind: 'uniform', range: [-1000, 1000] }, targets([3], 777)],
+    run: ([x, t]) => T.crossEntropy(x, t, { reduction: 'none' }),
+  },
+  {
+    name: 'crossEntropyGrad smoothed, ignoring 1, [7,257]',
+    inputs: [{ shape: [7, 257] }, targets([7], 3), { shape: [7] }],
+    run: ([x, t, g]) => T.run1(T.crossEntropyGradOp, [x, t, g], { ignoreIndex: 1, labelSmoothing: 0.1 }),
+  },
   {
     name: 'crossEntropy of one class [7,1]',
     inputs: [{ shape: [7, 1] }, targets([7], 1)],
