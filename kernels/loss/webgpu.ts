@@ -11,12 +11,12 @@ import {
   registerStatus,
   type WebGPUBackend,
 } from '../../backends/webgpu/backend.js';
+import { lineGroups, workgroupPerLine } from '../../backends/webgpu/lines.js';
 import { type ShaderVariant, wgsl } from '../../backends/webgpu/shaders.js';
 import { Uniforms } from '../../backends/webgpu/uniforms.js';
 import type { KernelTensor, TensorInfo } from '../../core/backend.js';
 import { ShapeError } from '../../core/errors.js';
 import { sizeOf } from '../../core/shape.js';
-import { lineGroups, workgroupPerLine } from '../reduce/webgpu.js';
 import type { CrossEntropyAttrs } from './loss.js';
 
 const CROSS_ENTROPY = wgsl(new URL('./cross_entropy.wgsl', import.meta.url));

@@ -1,9 +1,10 @@
 /**
  * WebGPU kernels for the norm family: one row-normalisation shader (norm.wgsl) with the
  * scale/shift indexing of each norm passed as (mod, mul, div, jmul), mirroring ref.ts.
- * Rows of WIDE_ROW elements or more get a workgroup each (entry `wide`), shorter ones a thread.
+ * Long rows get a workgroup each (entry `wide`), short ones a thread (backends/webgpu/lines.ts).
  */
 import type { GpuKernel, GpuKernelTable, GpuStorage, WebGPUBackend } from '../../backends/webgpu/backend.js';
+import { lineGroups, workgroupPerLine } from '../../backends/webgpu/lines.js';
 import { type ShaderVariant, wgsl } from '../../backends/webgpu/shaders.js';
 import { Uniforms } from '../../backends/webgpu/uniforms.js';
 import type { KernelTensor, TensorInfo } from '../../core/backend.js';
@@ -16,12 +17,6 @@ const NORM = wgsl(new URL('./norm.wgsl', import.meta.url));
 type ParamIndex = readonly [mod: number, mul: number, div: number, jmul: number];
 
 const COLUMN: ParamIndex = [1, 0, 1, 1];
-
-/** From this row length on, a row is summed by a workgroup of 256 threads rather than by one. */
-export const WIDE_ROW = 256;
-
-/** Workgroups per grid dimension (WebGPU's default limit); more rows spill into y. */
-const MAX_GROUPS_X = 65535;
 
 interface Rows {
   readonly rows: number;
@@ -44,8 +39,7 @@ function normalize(
   const [scale, shift] = flags.map((f) => (f ? gpu.wide(inputs[next++]) : null));
   const y = gpu.output(out);
   const dummy = x.buffer;
-  const wide = r.length >= WIDE_ROW && r.rows > 0;
-  const groupsX = Math.min(r.rows, MAX_GROUPS_X);
+  const wide = workgroupPerLine(r.length, r.rows, true);
   gpu.dispatch({
     shader: NORM,
     uniforms: new Uniforms()
@@ -55,7 +49,7 @@ function normalize(
       .u32(...r.scaleAt)
       .u32(...r.shiftAt),
     bindings: [x.buffer, scale?.buffer ?? dummy, shift?.buffer ?? dummy, y.buffer],
-    ...(wide ? { entry: 'wide', workgroups: [groupsX, Math.ceil(r.rows / groupsX)] } : { threads: r.rows }),
+    ...(wide ? { entry: 'wide', workgroups: lineGroups(r.rows) } : { threads: r.rows }),
   });
   return [y.finish()];
 }

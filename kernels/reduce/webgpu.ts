@@ -5,6 +5,7 @@
  * memory). `workgroupPerLine` decides; softmax uses it too. f16 accumulates in f32.
  */
 import type { GpuKernel, GpuKernelTable, GpuStorage, WebGPUBackend, WideType } from '../../backends/webgpu/backend.js';
+import { lineGroups, workgroupPerLine } from '../../backends/webgpu/lines.js';
 import { type ShaderVariant, wgsl } from '../../backends/webgpu/shaders.js';
 import { collapse } from '../../backends/webgpu/strides.js';
 import { Uniforms } from '../../backends/webgpu/uniforms.js';
@@ -14,31 +15,6 @@ import type { ArgAttrs, ReduceAttrs, VarianceAttrs } from './reduce.js';
 
 const REDUCE = wgsl(new URL('./reduce.wgsl', import.meta.url));
 const ARG = wgsl(new URL('./arg.wgsl', import.meta.url));
-
-/** From this many elements on, a line is folded by a workgroup of 256 threads rather than by one. */
-export const WIDE_ROW = 256;
-
-/**
- * Lines from which a thread each already keeps a large GPU busy (an H100 holds ~270k threads
- * in flight). It matters only for strided lines: there neighbouring threads read neighbouring
- * words (one line each), while a workgroup per line reads one word per cache line. A guess
- * from that arithmetic, not a measurement.
- */
-const MANY_LINES = 1 << 16;
-
-/** Workgroups per grid dimension (WebGPU's default limit); more lines spill into y. */
-const MAX_GROUPS_X = 65535;
-
-/** Whether `lines` lines of `length` elements each (contiguous or strided) get a workgroup each. */
-export function workgroupPerLine(length: number, lines: number, contiguous: boolean): boolean {
-  return length >= WIDE_ROW && lines > 0 && (contiguous || lines < MANY_LINES);
-}
-
-/** A workgroup per line: x first, overflow in y (the `_wide` entries read wid.x + wid.y * nwg.x). */
-export function lineGroups(lines: number): [number, number] {
-  const x = Math.min(lines, MAX_GROUPS_X);
-  return [x, Math.ceil(lines / x)];
-}
 
 type OnePass = 'sum' | 'mean' | 'prod' | 'max' | 'min';
 

@@ -4,10 +4,10 @@
  * `workgroupPerLine` decides, as for the reductions.
  */
 import type { GpuKernel, GpuKernelTable } from '../../backends/webgpu/backend.js';
+import { lineGroups, workgroupPerLine } from '../../backends/webgpu/lines.js';
 import { type ShaderVariant, wgsl } from '../../backends/webgpu/shaders.js';
 import { Uniforms } from '../../backends/webgpu/uniforms.js';
 import { sizeOf } from '../../core/shape.js';
-import { lineGroups, workgroupPerLine } from '../reduce/webgpu.js';
 import type { SoftmaxAttrs } from './softmax.js';
 
 const SOFTMAX = wgsl(new URL('./softmax.wgsl', import.meta.url));
