@@ -26,7 +26,7 @@
 # Rehearse it on a CPU-only machine (SwiftShader; every number then says "CPU-emulated"):
 #   EAI_GPU_REHEARSE=1 EAI_BENCH_ALLOW_EMULATED=1 OPS_SIZES=32,64 STYLE_SIZES=32 RUNS=2 \
 #     VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json bash bench/gpu/device-run.sh
-# Knobs: OPS_SIZES, STYLE_SIZES, RUNS (bench:ops), STYLE_RUNS, STYLE_THREADS, the *_TIMEOUT values below.
+# Knobs: SKIP_OPS=1, OPS_SIZES, STYLE_SIZES, RUNS (bench:ops), STYLE_RUNS, STYLE_THREADS, the *_TIMEOUT values below.
 set -uo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -115,9 +115,10 @@ grep -q '"emulated":true' "$WORK/adapter.json" && other=tiled
 step "check-$other" "$CHECK_TIMEOUT" env EAI_WEBGPU_VARIANT=$other "$NODE" bench/gpu/check.mjs >"$OUT/check-$other.jsonl"
 cat "$OUT/check-$other.jsonl"
 
-# 2. bench:ops, webgpu against js in the same process.
+# 2. bench:ops, webgpu against js in the same process (SKIP_OPS=1 skips it: the js baseline
+#    alone takes a minute and a half of a short device window).
 cp bench/RESULTS.md "$OUT/RESULTS.md"
-step bench-ops "$OPS_TIMEOUT" "$NODE" bin/efficientai-toolkit.js bench:ops --backends webgpu,js --ops matmul,conv2d \
+[ "${SKIP_OPS:-0}" = 1 ] || step bench-ops "$OPS_TIMEOUT" "$NODE" bin/efficientai-toolkit.js bench:ops --backends webgpu,js --ops matmul,conv2d \
   --sizes "$OPS_SIZES" --runs "$RUNS" --warmup 3 --budget-s 30 --json --out "$WORK/out" \
   --write-results --results-file "$OUT/RESULTS.md" --results-section webgpu-ops >"$OUT/ops.json"
 
