@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import '../../backends/node.js';
 import { loadNativeAddon, nativePoolStats } from '../../backends/native/index.js';
 import { runReference } from '../../backends/native/kernel.js';
-import { HostArrayPool, poolCapFromEnv } from '../../backends/native/pool.js';
+import { defaultPoolCap, HostArrayPool, poolCapFromEnv } from '../../backends/native/pool.js';
 import { nativeStorage } from '../../backends/native/storage.js';
 import * as T from '../../core/index.js';
 
@@ -70,7 +70,9 @@ describe('HostArrayPool', () => {
   });
 
   it('reads its cap from EAI_NATIVE_POOL_MB and names the variable when it is not a size', () => {
-    expect(poolCapFromEnv({})).toBe(256 * 1024 * 1024);
+    expect(poolCapFromEnv({})).toBe(defaultPoolCap());
+    expect(defaultPoolCap(4 * 1024 ** 3)).toBe(512 * 1024 ** 2); // an eighth of a 4 GiB machine
+    expect(defaultPoolCap(64 * 1024 ** 3)).toBe(1024 ** 3); // at most 1 GiB
     expect(poolCapFromEnv({ EAI_NATIVE_POOL_MB: '0' })).toBe(0);
     expect(poolCapFromEnv({ EAI_NATIVE_POOL_MB: '1.5' })).toBe(1.5 * 1024 * 1024);
     expect(() => poolCapFromEnv({ EAI_NATIVE_POOL_MB: 'lots' })).toThrow(/EAI_NATIVE_POOL_MB='lots'.*megabytes/);
