@@ -15,6 +15,7 @@
 import { UsageError } from '../../core/errors.js';
 import * as T from '../../core/index.js';
 import { nodeAttr, type OnnxModel, type OnnxNode, type OnnxTensor } from '../../core/io/onnx.js';
+import { chain, type Release, releaser } from '../layer-chain.js';
 
 interface ConvSpec {
   readonly inC: number;
@@ -138,15 +139,15 @@ export class TransformerNet {
     return T.instanceNorm(x, scale, shift, eps);
   }
 
-  /** conv → instance norm → relu; `free` releases each input (x too, unless kept) once read. */
-  #block(x: T.Tensor, i: number, free: (t: T.Tensor) => void, keepInput = false): T.Tensor {
-    const c = this.#conv(x, i);
-    if (!keepInput) free(x);
-    const n = this.#norm(c, i);
-    free(c);
-    const y = T.relu(n);
-    free(n);
-    return y;
+  /** conv → instance norm → relu, releasing each intermediate (and x, unless kept) once read. */
+  #block(x: T.Tensor, i: number, release: Release): T.Tensor {
+    return chain(
+      x,
+      release,
+      (t) => this.#conv(t, i),
+      (t) => this.#norm(t, i),
+      T.relu,
+    );
   }
 
   /**
@@ -160,36 +161,30 @@ export class TransformerNet {
     if (x.shape[2] < 5 || x.shape[3] < 5) {
       throw new T.ShapeError(`TransformerNet: input must be at least 5×5 pixels, got ${x.shape[3]}×${x.shape[2]}`);
     }
-    // Each activation is freed as soon as the next layer has read it: held to the end of the
-    // scope, a 1024² image's 40-odd activations would take gigabytes, and freed arrays are
-    // what the next layer's output reuses. A gradient tape is unaffected: it holds its own
-    // references to the storages it saved.
-    const free = (t: T.Tensor): void => {
-      if (t !== x) t.dispose();
-    };
     return T.tidy(() => {
-      let y = this.#block(x, 0, free); // 9×9 → 32
-      y = this.#block(y, 1, free); // 3×3 /2 → 64
-      y = this.#block(y, 2, free); // 3×3 /2 → 128
+      const release = releaser(x);
+      let y = this.#block(x, 0, release); // 9×9 → 32
+      y = this.#block(y, 1, release); // 3×3 /2 → 64
+      y = this.#block(y, 2, release); // 3×3 /2 → 128
       for (let r = 0; r < 5; r++) {
         const i = 3 + 2 * r;
-        const c = this.#conv(this.#block(y, i, free, true), i + 1);
-        const inner = this.#norm(c, i + 1);
-        free(c);
+        // The block's input stays alive for the skip connection.
+        const inner = chain(
+          this.#block(y, i, releaser(x, y)),
+          release,
+          (t) => this.#conv(t, i + 1),
+          (t) => this.#norm(t, i + 1),
+        );
         const sum = T.add(y, inner);
-        free(y);
-        free(inner);
+        release(y);
+        release(inner);
         y = sum;
       }
       for (const i of [13, 14]) {
-        const [h, w] = [y.shape[2], y.shape[3]];
-        const up = T.resize(y, [2 * h, 2 * w], { mode: 'nearest' });
-        free(y);
-        y = this.#block(up, i, free);
+        y = chain(y, release, (t) => T.resize(t, [2 * t.shape[2], 2 * t.shape[3]], { mode: 'nearest' }));
+        y = this.#block(y, i, release);
       }
-      const out = this.#conv(y, 15); // 9×9 → 3, no norm, no activation
-      free(y);
-      return out;
+      return chain(y, release, (t) => this.#conv(t, 15)); // 9×9 → 3, no norm, no activation
     });
   }
 

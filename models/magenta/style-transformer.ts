@@ -29,6 +29,7 @@
  */
 import * as T from '../../core/index.js';
 import type { Conv2DOptions, TfliteModel } from '../../core/io/tflite.js';
+import { chain, releaser } from '../layer-chain.js';
 import { STYLE_VECTOR_SIZE } from './style-predictor.js';
 import { type FloatOp, ohwiToOihw, TfliteFloatGraph } from './tflite-float-graph.js';
 
@@ -351,16 +352,36 @@ export class StyleTransformer {
     }
     return T.tidy(() => {
       const params = T.linear(style, this.#styleWeight, this.#styleBias);
+      const release = releaser(content, style, params);
       let y = content;
-      for (const c of this.#contract) y = T.relu(this.#conv(y, c));
+      for (const c of this.#contract) y = chain(y, release, (t) => this.#conv(t, c), T.relu);
       for (const r of this.#residual) {
-        const h = T.relu(this.#norm(this.#conv(y, r.conv1), params, r.norm1));
-        y = T.add(y, this.#norm(this.#conv(h, r.conv2), params, r.norm2));
+        // y stays alive for the skip connection.
+        const h = chain(
+          y,
+          releaser(content, y),
+          (t) => this.#conv(t, r.conv1),
+          (t) => this.#norm(t, params, r.norm1),
+          T.relu,
+          (t) => this.#conv(t, r.conv2),
+          (t) => this.#norm(t, params, r.norm2),
+        );
+        const sum = T.add(y, h);
+        release(y);
+        release(h);
+        y = sum;
       }
       for (const [i, e] of this.#expand.entries()) {
-        if (e.upsample !== 1) y = T.resize(y, [e.upsample * y.shape[2], e.upsample * y.shape[3]], { mode: 'nearest' });
-        y = this.#norm(this.#conv(y, e.conv), params, e.norm);
-        y = i === this.#expand.length - 1 ? T.sigmoid(y) : T.relu(y);
+        const last = i === this.#expand.length - 1;
+        y = chain(
+          y,
+          release,
+          (t) =>
+            e.upsample === 1 ? t : T.resize(t, [e.upsample * t.shape[2], e.upsample * t.shape[3]], { mode: 'nearest' }),
+          (t) => this.#conv(t, e.conv),
+          (t) => this.#norm(t, params, e.norm),
+          last ? T.sigmoid : T.relu,
+        );
       }
       return y;
     });
