@@ -1,8 +1,11 @@
 // A fork-join thread pool sized to the cores. One job runs at a time: parallelFor
 // from a second caller (a synchronous op while an async matmul holds the pool) or from
 // inside a task runs inline instead of waiting, so nothing can deadlock or stall.
-// Workers spin for a few tens of microseconds after a job before sleeping: one GEMM is
-// several fork-joins in a row, and waking a sleeping thread costs more than that.
+// Workers spin for a millisecond after a job before sleeping: a model's forward pass is a
+// stream of fork-joins with JS between them, and on a VM a worker that sleeps lets its vCPU
+// halt — waking it again took milliseconds, during which two threads ran slower than one
+// (measured: 2-thread 512² GEMMs after 15 ms idle ran at 1-thread speed for three calls).
+// A millisecond covers the gaps inside a forward pass; onnxruntime's pools spin ~25 ms.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -31,7 +34,7 @@ inline void cpuRelax() {
 #endif
 }
 
-constexpr auto kSpin = std::chrono::microseconds(50);
+constexpr auto kSpin = std::chrono::microseconds(1000);
 
 size_t defaultThreads() {
   const char* env = std::getenv("EAI_NATIVE_THREADS");
