@@ -923,38 +923,10 @@ Napi::Value Conv2dWeightGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// conv2d on a libuv worker: x, w, bias and y stay referenced until the promise settles.
-class ConvWorker : public Napi::AsyncWorker {
- public:
-  ConvWorker(Napi::Env env, ConvArgs args, const Napi::CallbackInfo& info)
-      : Napi::AsyncWorker(env, "eai.conv2dAsync"), args_(args), deferred_(Napi::Promise::Deferred::New(env)) {
-    for (size_t i = 0; i < 4; i++) {
-      if (info[i].IsObject()) keep_[i] = Napi::Persistent(info[i].As<Napi::Object>());
-    }
-  }
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      conv2dRun(args_.G, args_.x, args_.w, args_.bias, args_.y);
-    } catch (const std::exception& e) {
-      SetError(std::string("conv2dAsync: ") + e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(keep_[3].Value()); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  ConvArgs args_;
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference keep_[4];
-};
-
+// conv2d on a libuv worker thread; x, w, bias and y stay alive until it settles with y.
 Napi::Value Conv2dAsync(const Napi::CallbackInfo& info) {
   ConvArgs a = parseConv(info, "conv2dAsync", false);
-  auto* worker = new ConvWorker(info.Env(), a, info);
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  return queueOnWorker(info, "conv2dAsync", 4, 3, [a] { conv2dRun(a.G, a.x, a.w, a.bias, a.y); });
 }
 
 }  // namespace

@@ -461,37 +461,10 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// The same product on a libuv worker thread: the event loop keeps running, and the
-// three typed arrays stay referenced (so alive and not collected) until it settles.
-class MatmulWorker : public Napi::AsyncWorker {
- public:
-  MatmulWorker(Napi::Env env, Batched job, const Napi::CallbackInfo& info)
-      : Napi::AsyncWorker(env, "eai.matmulAsync"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {
-    for (size_t i = 0; i < 3; i++) keep_[i] = Napi::Persistent(info[i].As<Napi::Object>());
-  }
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      job_.run();
-    } catch (const std::exception& e) {
-      SetError(std::string("matmulAsync: ") + e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(keep_[2].Value()); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Batched job_;
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference keep_[3];
-};
-
+// The same product on a libuv worker thread; a, b and c stay alive until it settles with c.
 Napi::Value MatmulAsync(const Napi::CallbackInfo& info) {
   Batched job = parse(info, "matmulAsync");
-  auto* worker = new MatmulWorker(info.Env(), std::move(job), info);
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  return queueOnWorker(info, "matmulAsync", 3, 2, [job = std::move(job)] { job.run(); });
 }
 
 }  // namespace

@@ -168,6 +168,53 @@ struct GemmShape {
 void sgemm(const GemmShape& g, bool parallel = true);
 const char* gemmKernelName();
 
+// ---------------------------------------------------------------- async work
+
+// Runs `work` on a libuv worker thread and returns a promise: the event loop keeps running,
+// and the first `keep` arguments (the typed arrays the work reads and writes) stay referenced,
+// so alive and uncollected, until it settles. Resolves with argument `result` (the output);
+// an exception in `work` rejects with "name: message".
+template <typename Work>
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  PromiseWorker(const Napi::CallbackInfo& info, const char* name, size_t keep, size_t result, Work work)
+      : Napi::AsyncWorker(info.Env(), name),
+        name_(name),
+        result_(result),
+        work_(std::move(work)),
+        deferred_(Napi::Promise::Deferred::New(info.Env())) {
+    for (size_t i = 0; i < keep && i < info.Length(); i++) {
+      keep_.push_back(info[i].IsObject() ? Napi::Persistent(info[i].As<Napi::Object>()) : Napi::ObjectReference());
+    }
+  }
+  void Execute() override {
+    try {
+      work_();
+    } catch (const std::exception& e) {
+      SetError(name_ + ": " + e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(keep_[result_].Value()); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+ private:
+  std::string name_;
+  size_t result_;
+  Work work_;
+  Napi::Promise::Deferred deferred_;
+  std::vector<Napi::ObjectReference> keep_;
+};
+
+// Queue `work` (validated arguments already captured) and return its promise; see PromiseWorker.
+template <typename Work>
+Napi::Value queueOnWorker(const Napi::CallbackInfo& info, const char* name, size_t keep, size_t result, Work work) {
+  auto* worker = new PromiseWorker<Work>(info, name, keep, result, std::move(work));
+  Napi::Promise promise = worker->promise();
+  worker->Queue();  // libuv owns the worker now and deletes it after OnOK/OnError
+  return promise;
+}
+
 // ---------------------------------------------------------------- families
 
 void InitCore(Napi::Env env, Napi::Object exports);
