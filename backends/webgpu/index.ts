@@ -23,7 +23,7 @@ import * as rope from '../../kernels/rope/webgpu.js';
 import * as softmax from '../../kernels/softmax/webgpu.js';
 import { type GpuStorage, WebGPUBackend, type WebGPUOptions, webgpuKernels } from './backend.js';
 import { type AdapterReport, type GpuEnvironment, requestAdapter, requestDevice } from './device.js';
-import { declaredShaders } from './shaders.js';
+import { declaredShaders, withIncludes } from './shaders.js';
 
 /** One entry per kernel family: adding a family's kernels/<family>/webgpu.ts adds it here. */
 export const gpuFamilies = {
@@ -79,7 +79,8 @@ export function createWebGPUPlugin(env: GpuEnvironment, options: WebGPUOptions =
       // the adapter for the same reason, so a retry probes a fresh one.
       const refs = declaredShaders();
       const texts = await Promise.all(refs.map((r) => env.loadSource(r.url)));
-      const sources = new Map(refs.map((r, i) => [r.name, texts[i]]));
+      const files = new Map(refs.map((r, i) => [r.name, texts[i]]));
+      const sources = new Map(refs.map((r, i) => [r.name, withIncludes(r.name, texts[i], (path) => files.get(path))]));
       let device: GPUDevice;
       try {
         device = await requestDevice(report);

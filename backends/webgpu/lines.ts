@@ -5,6 +5,10 @@
  * instance norms; a workgroup per short line wastes most of it, and CPU-emulated adapters run
  * barriers 10-20× slower, so short lines keep the barrier-free kernel.
  */
+import { wgsl } from './shaders.js';
+
+/** The workgroup folds (WG, larger, workgroup_fold) the wide entry points `// @include`. */
+export const WORKGROUP_WGSL = wgsl(new URL('./wgsl/workgroup.wgsl', import.meta.url));
 
 /** From this many elements on, a line gets a workgroup of 256 threads rather than one. */
 export const WIDE_ROW = 256;

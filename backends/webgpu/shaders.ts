@@ -3,8 +3,10 @@
  * import.meta.url))` (a form bundlers follow), the backend loads them all when it is
  * created, and `specialize` fills a source's `// @param NAME` lines for one variant.
  *
- * Every .wgsl file is valid WGSL as written (its @param lines hold a default), so the
- * validation test compiles the files themselves and every variant the kernels declare.
+ * Every .wgsl file is valid WGSL as written together with the files it `// @include`s (its
+ * @param lines hold a default), so the validation test compiles the files themselves and every
+ * variant the kernels declare. WGSL has no imports; includes let the row kernels share one
+ * workgroup fold (backends/webgpu/wgsl/workgroup.wgsl) instead of a copy each.
  */
 
 export interface ShaderRef {
@@ -63,6 +65,34 @@ export function specialize(source: string, params: Readonly<Record<string, strin
     if (!used.has(key)) throw new Error(`specialize: the shader has no '// @param ${key}' line`);
   }
   return lines.join('\n');
+}
+
+const INCLUDE_LINE = /^\s*\/\/\s*@include\s+(\S+)\s*$/;
+
+/**
+ * `source` (the file `name`) with each file named by a `// @include PATH` line appended after its
+ * last line, once: WGSL module-scope declarations may follow their use, so compiler messages keep
+ * the file's own line numbers. PATH is repository-relative, as ShaderRef.name; `read` returns
+ * a loaded file's text. Included files include nothing themselves.
+ * @throws Error naming both files when an included one is not loaded or includes another.
+ */
+export function withIncludes(name: string, source: string, read: (path: string) => string | undefined): string {
+  const parts = [source];
+  const seen = new Set<string>();
+  for (const line of source.split('\n')) {
+    const path = INCLUDE_LINE.exec(line)?.[1];
+    if (path === undefined || seen.has(path)) continue;
+    seen.add(path);
+    const text = read(path);
+    if (text === undefined) {
+      throw new Error(`${name}: '// @include ${path}' names a file that is not loaded (declare it with wgsl())`);
+    }
+    if (text.split('\n').some((l) => INCLUDE_LINE.test(l))) {
+      throw new Error(`${name}: included ${path} has an @include of its own; includes do not nest`);
+    }
+    parts.push(`// ---- included from ${path}`, text);
+  }
+  return parts.join('\n');
 }
 
 /** Cache key of a variant: shader, entry point and parameters. */

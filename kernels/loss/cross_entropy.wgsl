@@ -5,6 +5,7 @@
 // and few classes); `forward_wide` and `backward_wide` give each row a workgroup, with its
 // max and sums as trees in workgroup memory: a vocabulary of tens of thousands of classes
 // over a few hundred rows would otherwise leave a real GPU almost entirely idle.
+// @include backends/webgpu/wgsl/workgroup.wgsl
 
 struct Params {
   rows: u32,
@@ -111,25 +112,6 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   }
 }
 
-const WG: u32 = 256u;
-var<workgroup> partial: array<f32, 256>;
-
-// Every thread's `v` combined (the larger, or the sum), returned to all of them.
-fn workgroup_fold(lid: u32, v: f32, take_max: bool) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) {
-      let b = partial[lid + s];
-      partial[lid] = select(partial[lid] + b, max(partial[lid], b), take_max);
-    }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  // Nobody may overwrite partial[0] for the next fold before every thread has read it.
-  workgroupBarrier();
-  return total;
-}
 
 fn wide_log_sum_exp(base: u32, lid: u32) -> f32 {
   // -inf: the identity of the max, for threads past the end of a row shorter than WG

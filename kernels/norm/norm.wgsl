@@ -9,6 +9,7 @@
 // an instance norm of a 1024² image has 32 rows of a million elements, which one thread per
 // row leaves to 32 threads of a GPU with thousands (it took 96% of a style network's time on
 // an H100). Its tree sums also round less than one long serial sum.
+// @include backends/webgpu/wgsl/workgroup.wgsl
 
 struct Params {
   rows: u32,
@@ -75,24 +76,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
 }
 
-const WG: u32 = 256u;
-var<workgroup> partial: array<f32, 256>;
-
-// The sum of every thread's `v`, returned to all of them (a tree in workgroup memory).
-fn workgroup_sum(lid: u32, v: f32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) {
-      partial[lid] += partial[lid + s];
-    }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  // Nobody may overwrite partial[0] for the next sum before every thread has read it.
-  workgroupBarrier();
-  return total;
-}
 
 @compute @workgroup_size(256)
 fn wide(
@@ -114,14 +97,14 @@ fn wide(
     for (var j = lid; j < p.length; j += WG) {
       s += x[base + j] - first;
     }
-    mu = first + workgroup_sum(lid, s) / n;
+    mu = first + workgroup_fold(lid, s, false) / n;
   }
   var acc = 0.0;
   for (var j = lid; j < p.length; j += WG) {
     let d = x[base + j] - mu;
     acc += d * d;
   }
-  let inv = 1.0 / sqrt(workgroup_sum(lid, acc) / n + p.eps);
+  let inv = 1.0 / sqrt(workgroup_fold(lid, acc, false) / n + p.eps);
   for (var j = lid; j < p.length; j += WG) {
     y[base + j] = affine(r, j, (x[base + j] - mu) * inv);
   }

@@ -8,6 +8,7 @@
 // (CPU-emulated adapters; short or numerous blocks), and `_wide`, one workgroup per output
 // with the partial results combined as a tree in workgroup memory. A real GPU reducing a few
 // long rows one thread each leaves all but a handful of its thousands of threads idle.
+// @include backends/webgpu/wgsl/workgroup.wgsl
 
 alias T = f32; // @param T
 alias A = f32; // @param A
@@ -152,9 +153,7 @@ fn variance(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   y[o] = T(q / max(f32(p.count) - p.correction, 0.0));
 }
 
-const WG: u32 = 256u;
 var<workgroup> partial: array<A, 256>;
-var<workgroup> partial_f: array<f32, 256>;
 
 fn wide_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return wid.x + wid.y * nwg.x;
@@ -201,26 +200,7 @@ fn fold_wide(
   }
 }
 
-fn larger(a: f32, b: f32) -> f32 {
-  return select(a, b, b > a || b != b);
-}
 
-// Every thread's `v` combined (the larger, NaN winning, or the sum), returned to all of them.
-fn workgroup_fold(lid: u32, v: f32, take_max: bool) -> f32 {
-  partial_f[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) {
-      let b = partial_f[lid + s];
-      partial_f[lid] = select(partial_f[lid] + b, larger(partial_f[lid], b), take_max);
-    }
-    workgroupBarrier();
-  }
-  let total = partial_f[0];
-  // Nobody may overwrite partial_f[0] for the next fold before every thread has read it.
-  workgroupBarrier();
-  return total;
-}
 
 @compute @workgroup_size(256)
 fn logsumexp_wide(

@@ -5,6 +5,7 @@
 // - `softmax_wide`, `log_softmax_wide`: one workgroup per line, with the max and the sum as
 //   trees in workgroup memory. A real GPU given a few long lines (a vocabulary-sized
 //   softmax) otherwise leaves all but a handful of its thousands of threads idle.
+// @include backends/webgpu/wgsl/workgroup.wgsl
 
 struct Params {
   lines: u32,
@@ -29,10 +30,6 @@ fn line_start(l: u32) -> u32 {
   return o * p.dim * p.inner + i;
 }
 
-// The larger of a and b, NaN winning (as on the host).
-fn larger(a: f32, b: f32) -> f32 {
-  return select(a, b, b > a || b != b);
-}
 
 fn line(l: u32) -> Line {
   let start = line_start(l);
@@ -78,25 +75,6 @@ fn log_softmax(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   }
 }
 
-const WG: u32 = 256u;
-var<workgroup> partial: array<f32, 256>;
-
-// Every thread's `v` combined (the larger, or the sum), returned to all of them.
-fn workgroup_fold(lid: u32, v: f32, take_max: bool) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) {
-      let b = partial[lid + s];
-      partial[lid] = select(partial[lid] + b, larger(partial[lid], b), take_max);
-    }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  // Nobody may overwrite partial[0] for the next fold before every thread has read it.
-  workgroupBarrier();
-  return total;
-}
 
 fn wide_line(l: u32, lid: u32) -> Line {
   let start = line_start(l);

@@ -1,6 +1,6 @@
 /**
  * Every WGSL source compiles on a real WebGPU device (Dawn in Node): each .wgsl file as
- * written, and every specialisation the kernels declare, with failures reported as
+ * written (with the files it includes), and every specialisation the kernels declare, with failures reported as
  * file:line:col. A deliberately broken fixture proves the check can fail.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import '../../backends/node.js';
 import { backendVariants, type WebGPUBackend } from '../../backends/webgpu/backend.js';
 import { gpuFamilies } from '../../backends/webgpu/index.js';
-import { declaredShaders, type ShaderVariant } from '../../backends/webgpu/shaders.js';
+import { declaredShaders, type ShaderVariant, withIncludes } from '../../backends/webgpu/shaders.js';
 import { checkPipeline, checkSource, checkVariant } from '../../backends/webgpu/validate.js';
 import * as T from '../../core/index.js';
 
@@ -26,6 +26,12 @@ function wgslFiles(dir: string): string[] {
 }
 
 const sourceFiles = [...wgslFiles(join(root, 'kernels')), ...wgslFiles(join(root, 'backends/webgpu'))].sort();
+
+/** A file's text with its `// @include`s appended, as the backend loads it. */
+function source(file: string): string {
+  const read = (path: string) => readFileSync(join(root, path), 'utf8');
+  return withIncludes(file, read(file), read);
+}
 
 function allVariants(): ShaderVariant[] {
   return [...backendVariants(), ...Object.values(gpuFamilies).flatMap((f) => f.gpuVariants())];
@@ -46,10 +52,10 @@ if (!avail.available && !required) {
     const backend = (await T.initBackend('webgpu')) as unknown as WebGPUBackend;
     const device = backend.device;
 
-    it('each file as written', async () => {
+    it('each file as written, with its includes', async () => {
       const failures: string[] = [];
       for (const file of sourceFiles) {
-        const error = await checkSource(device, file, readFileSync(join(root, file), 'utf8'));
+        const error = await checkSource(device, file, source(file));
         if (error) failures.push(error);
       }
       expect(failures.join('\n')).toBe('');
@@ -60,7 +66,7 @@ if (!avail.available && !required) {
       const variants = allVariants();
       expect(variants.length).toBeGreaterThan(50);
       for (const v of variants) {
-        const error = await checkVariant(device, v, readFileSync(join(root, v.shader.name), 'utf8'));
+        const error = await checkVariant(device, v, source(v.shader.name));
         if (error) failures.push(error);
       }
       expect(failures.join('\n')).toBe('');
@@ -73,7 +79,7 @@ if (!avail.available && !required) {
         const key = `${v.shader.name}#${v.entry ?? 'main'}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        const error = await checkPipeline(device, v, readFileSync(join(root, v.shader.name), 'utf8'));
+        const error = await checkPipeline(device, v, source(v.shader.name));
         if (error) failures.push(error);
       }
       expect(seen.size).toBeGreaterThan(20);
