@@ -58,6 +58,18 @@ export async function measureParallelism(threads: number, ms = 300): Promise<num
   return (used.user + used.system) / 1000 / wall;
 }
 
+/**
+ * The report line on how many CPU-seconds per second the largest thread count really gets here
+ * (null for one thread): thread scaling cannot show on a shared or busy machine, and says so.
+ */
+export async function parallelismNote(threads: readonly number[]): Promise<string | null> {
+  const most = Math.max(...threads);
+  if (most <= 1) return null;
+  const got = await measureParallelism(most);
+  const line = `${most} busy threads got ${got.toFixed(2)} CPU-seconds per second on this machine before the run`;
+  return got < 0.85 * most ? `${line}: the machine is shared or busy, so thread scaling cannot show fully here` : line;
+}
+
 export interface QuietOptions {
   /** Length of one sampling window, ms. */
   readonly windowMs?: number;

@@ -10,7 +10,7 @@ import { loadNativeAddon } from '../backends/native/loader.js';
 import type { Tensor } from '../core/index.js';
 import { dispose, getBackendName, setBackend, tensor } from '../core/index.js';
 import { makeRecord, withBaseline, withRatio } from './harness.js';
-import { machineInfo, measureParallelism, quietHandovers } from './machine.js';
+import { machineInfo, parallelismNote, quietHandovers } from './machine.js';
 import { OP_BENCHES, type OpCase } from './ops.js';
 import { JS_SINGLE_RUN_FLOPS } from './ops-suite.js';
 import { conv2dModel, matmulModel } from './peers/onnx-model.js';
@@ -162,14 +162,8 @@ export async function runPeersSuite(o: PeersSuiteOptions): Promise<BenchReport> 
     else unavailable.push({ backend: name, reason: s.reason });
   }
   const js = o.js ? await backendStatus('js') : undefined;
-  const most = Math.max(...o.threads);
-  if (most > 1) {
-    const got = await measureParallelism(most);
-    const line = `${most} busy threads got ${got.toFixed(2)} CPU-seconds per second on this machine before the run`;
-    notes.push(
-      got < 0.85 * most ? `${line}: the machine is shared or busy, so thread scaling cannot show fully here` : line,
-    );
-  }
+  const parallelism = await parallelismNote(o.threads);
+  if (parallelism) notes.push(parallelism);
 
   const runners = new Map<string, PeerRunner>();
   const key = (name: PeerName, t: number): string => `${name} ${t}`;

@@ -12,7 +12,7 @@ import { getBackendName, setBackend } from '../core/index.js';
 import { TransformerNet } from '../models/fast-style/transformer-net.js';
 import { MAX_SIZE, MIN_SIZE } from '../projects/style-transfer/pipeline.js';
 import { makeRecord, withBaseline, withRatio } from './harness.js';
-import { machineInfo, measureParallelism, quietHandovers } from './machine.js';
+import { machineInfo, parallelismNote, quietHandovers } from './machine.js';
 import type { OpCase } from './ops.js';
 import { JS_SINGLE_RUN_FLOPS } from './ops-suite.js';
 import { matmulModel } from './peers/onnx-model.js';
@@ -155,14 +155,8 @@ export async function runStyleSuite(o: StyleSuiteOptions): Promise<BenchReport> 
     if (s.available) statuses.push(s);
     else unavailable.push({ backend: name, reason: s.reason });
   }
-  const most = Math.max(...o.threads);
-  if (most > 1) {
-    const got = await measureParallelism(most);
-    const line = `${most} busy threads got ${got.toFixed(2)} CPU-seconds per second on this machine before the run`;
-    notes.push(
-      got < 0.85 * most ? `${line}: the machine is shared or busy, so thread scaling cannot show fully here` : line,
-    );
-  }
+  const parallelism = await parallelismNote(o.threads);
+  if (parallelism) notes.push(parallelism);
 
   const runners = new Map<string, PeerRunner>();
   const sessions = new Map<string, Promise<PeerSession>>();
