@@ -6,17 +6,10 @@ import { summarize } from '../../bench/stats.js';
 import { barChart, escapeHtml, htmlReport } from '../../bench/writers/html.js';
 import { jsonReport, reportStem } from '../../bench/writers/json.js';
 import { markdownReport, peersSummary } from '../../bench/writers/markdown.js';
+import { testMachine } from '../helpers/bench.js';
 
-const machine: MachineInfo = {
-  cpu: 'Test CPU <9000>',
-  cores: 2,
-  cpuFeatures: 'avx2 fma',
-  os: 'Linux 6.0',
-  arch: 'x64',
-  node: 'v20.0.0',
-  loadAverage: 0.5,
-  date: '2025-01-02T03:04:05.678Z',
-};
+// Angle brackets in the CPU name: the HTML writer must escape them.
+const machine: MachineInfo = testMachine({ cpu: 'Test CPU <9000>' });
 
 const swiftshader = {
   description: 'SwiftShader driver 5.0.0',
