@@ -37,9 +37,7 @@ import {
   canSetThreads,
   measureOnBackend,
   OriginalThreads,
-  type PoolWatch,
-  setBackendThreads,
-  warmupAfter,
+  threadedTurns,
 } from './toolkit.js';
 
 export { splitRuns };
@@ -216,21 +214,13 @@ export async function runPeersSuite(o: PeersSuiteOptions): Promise<BenchReport> 
         for (const status of statuses) {
           // A backend whose count cannot be set runs once, at its own count, not once per requested count.
           if (!settable.get(status.name) && t !== o.threads[0]) continue;
-          const watch: PoolWatch = { generation: null };
+          const turn = threadedTurns(status, t, originals);
           contestants.push(
             contestant(status.name, 'toolkit', t, async (warmup, runs) => {
-              const setting = await setBackendThreads(status, t);
-              originals.note(status.name, setting);
-              const run = await measureOnBackend(status, c, 'f32', {
-                runs,
-                warmup: warmupAfter(setting, warmup, watch),
-                signal: o.signal,
-              });
-              return {
-                samples: [...run.measurement.samples],
-                notes: [...(setting.note ? [setting.note] : []), ...run.notes],
-                threads: setting.threads ?? t,
-              };
+              const { run, notes, threads } = await turn(warmup, (w) =>
+                measureOnBackend(status, c, 'f32', { runs, warmup: w, signal: o.signal }),
+              );
+              return { samples: [...run.measurement.samples], notes, threads: threads ?? t };
             }),
           );
         }

@@ -46,9 +46,7 @@ import {
   canSetThreads,
   measureOnBackend,
   OriginalThreads,
-  type PoolWatch,
-  setBackendThreads,
-  warmupAfter,
+  threadedTurns,
 } from './toolkit.js';
 import { REFERENCE_NOTE } from './writers/markdown.js';
 
@@ -347,29 +345,29 @@ function toolkitContestant(
   netOn: (name: BackendName) => Promise<TransformerNet>,
   originals: OriginalThreads,
 ): Contestant {
-  const watch: PoolWatch = { generation: null };
+  const turn = threadedTurns(status, threads, originals);
   const label = status.name === 'webgpu' || status.name === 'js' ? status.name : `${status.name} ${threads}t`;
   return contestant(
     status.name,
     'toolkit',
     threads ?? 0,
     async (warmup, runs, budgetMs) => {
-      const setting = threads === null ? null : await setBackendThreads(status, threads);
-      if (setting) originals.note(status.name, setting);
-      await netOn(status.name);
       let output: Float32Array | undefined;
-      const run = await measureOnBackend(
-        status,
-        c,
-        'f32',
-        { warmup: warmupAfter(setting, warmup, watch), runs, signal: o.signal, budgetMs },
-        { onOutput: (v) => (output = v) },
-      );
+      const done = await turn(warmup, async (w) => {
+        await netOn(status.name);
+        return measureOnBackend(
+          status,
+          c,
+          'f32',
+          { warmup: w, runs, signal: o.signal, budgetMs },
+          { onOutput: (v) => (output = v) },
+        );
+      });
       return {
-        samples: [...run.measurement.samples],
+        samples: [...done.run.measurement.samples],
         output,
-        notes: [...(setting?.note ? [setting.note] : []), ...run.notes],
-        ...(setting?.threads ? { threads: setting.threads } : {}),
+        notes: done.notes,
+        ...(done.threads ? { threads: done.threads } : {}),
       };
     },
     label,

@@ -182,6 +182,37 @@ export class OriginalThreads {
   }
 }
 
+/** What one turn of a toolkit contestant gives back: its run, the thread notes, the count in effect. */
+export interface ThreadedTurn {
+  readonly run: ToolkitRun;
+  /** The thread-setting note (if any), then the run's own notes. */
+  readonly notes: string[];
+  readonly threads: number | null;
+}
+
+/**
+ * The turns of one toolkit contestant of a round-robin suite at `threads` (null: a backend with
+ * no count, WebGPU): each sets the count (remembered in `originals` for the suite to restore),
+ * adds a warm-up when the pool was rebuilt since this contestant's last turn, then measures.
+ */
+export function threadedTurns(
+  status: BackendStatus,
+  threads: number | null,
+  originals: OriginalThreads,
+): (warmup: number, measure: (warmup: number) => Promise<ToolkitRun>) => Promise<ThreadedTurn> {
+  const watch: PoolWatch = { generation: null };
+  return async (warmup, measure) => {
+    const setting = threads === null ? null : await setBackendThreads(status, threads);
+    if (setting) originals.note(status.name, setting);
+    const run = await measure(warmupAfter(setting, warmup, watch));
+    return {
+      run,
+      notes: [...(setting?.note ? [setting.note] : []), ...run.notes],
+      threads: setting?.threads ?? threads,
+    };
+  };
+}
+
 /**
  * Give `status.name` `threads` threads for the next measurements. Backends without a thread
  * control run at their own count and the note says so (js is single-threaded by design).
