@@ -4,8 +4,10 @@
  * else size and format), and is then renamed into place, so the cache never holds a half-written model.
  * @module
  */
+
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { UsageError } from '../../core/errors.js';
 import { fsyncDir } from '../atomic-write.js';
 import type { Logger } from '../log.js';
 import { defaultCacheDir, type Env } from '../paths.js';
@@ -346,6 +348,12 @@ export async function downloadModelFile(
       };
     }
     opts.logger?.warn('cached copy failed verification; downloading it again', { path: dest, problem: v.problem });
+  }
+  if (file.url === null) {
+    throw new UsageError(
+      `model "${entry.name}" file ${file.path} has no download: ${file.urlNote ?? 'no official copy exists'} ` +
+        `Put the folder ${entry.folder}/ under EAI_MODELS_DIR instead.`,
+    );
   }
   return downloadToFile(file.url, dest, { sha256: file.sha256, size: file.size, format: file.format }, opts);
 }

@@ -7,7 +7,16 @@
 import { open, readFile } from 'node:fs/promises';
 
 /** File formats the registry knows. */
-export type ModelFormat = 'onnx' | 'tflite' | 'llama2c' | 'llama2c-tokenizer' | 'safetensors' | 'text';
+export type ModelFormat =
+  | 'onnx'
+  | 'tflite'
+  | 'llama2c'
+  | 'llama2c-tokenizer'
+  | 'safetensors'
+  | 'text'
+  | 'json'
+  | 'pth'
+  | 'sentencepiece';
 
 /** A file is not the format it should be; the message says what was found. */
 export class FormatError extends Error {
@@ -203,6 +212,27 @@ export async function checkFormat(path: string, format: ModelFormat): Promise<vo
     case 'llama2c-tokenizer': {
       const why = checkTokenizer(await readFile(path));
       if (why) fail(path, format, why);
+      return;
+    }
+    case 'json': {
+      try {
+        JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await readFile(path)));
+      } catch (e) {
+        fail(path, format, `not valid UTF-8 JSON (${(e as Error).message})`);
+      }
+      return;
+    }
+    case 'pth': {
+      // torch.save writes a zip archive (PyTorch >= 1.6) or, in the legacy format, a pickle (protocol 2+).
+      const zip = head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
+      const pickle = head[0] === 0x80 && head[1] >= 2 && head[1] <= 5;
+      if (!zip && !pickle) fail(path, format, 'neither a zip archive (PK\\x03\\x04) nor a pickle (\\x80 + protocol)');
+      return;
+    }
+    case 'sentencepiece': {
+      // A serialized ModelProto: field 1 (pieces) is a length-delimited message, tag byte 0x0a.
+      if (head[0] !== 0x0a)
+        fail(path, format, `first byte 0x${head[0].toString(16)} is not a ModelProto pieces field (0x0a)`);
       return;
     }
     case 'text': {

@@ -19,8 +19,13 @@ export type { ModelFormat } from './formats.js';
 export interface ModelFile {
   /** File name inside the model's folder (same in `EAI_MODELS_DIR` and in the cache). */
   readonly path: string;
-  /** Official download URL. */
-  readonly url: string;
+  /**
+   * Official download URL, or `null` where no official copy of this file exists (a file converted or
+   * generated for the reference folder); `urlNote` then says where it came from and how to make it.
+   */
+  readonly url: string | null;
+  /** Why `url` is `null`. */
+  readonly urlNote?: string;
   /** SHA-256 (hex) of the file at `url`, or `null` when it is not known (see `sha256Note`). */
   readonly sha256: string | null;
   /** Where `sha256` was read from. */
@@ -157,6 +162,55 @@ const TINYLLAMAS_NOTE =
   'the reference copy in ../shared/models came from a GitHub mirror (see its NOTICE), so its checksum is recorded ' +
   'only as localSha256.';
 
+/** A file of a reference folder that has no official download (converted or generated here). */
+function localOnly(
+  path: string,
+  localSha256: string,
+  localSize: number,
+  format: ModelFormat,
+  urlNote: string,
+  notes?: string,
+): ModelFile {
+  return {
+    path,
+    url: null,
+    urlNote,
+    sha256: null,
+    sha256Note:
+      'no official copy of this file exists, so there is no official checksum; localSha256 is the reference copy',
+    localSha256,
+    localSize,
+    format,
+    ...(notes ? { notes } : {}),
+  };
+}
+
+const STORIES_HF_NOTE =
+  'Converted from stories260K.bin (and tok512.model) for ../shared/models; no Hugging Face-layout copy of stories260K ' +
+  'is published. Its NOTICE gives the conversion (wq/wk permuted to rotate_half order, other tensors copied).';
+
+const CLIP_HF = 'https://huggingface.co/openai/clip-vit-large-patch14/resolve/main';
+const CLIP_NOTE =
+  'Hugging Face serves this file through Git LFS or as plain text without a published checksum; the reference copy ' +
+  'is byte-identical to the Stable Diffusion v1.x tokenizer/ folder (see its NOTICE), recorded as localSha256.';
+function clipFile(path: string, localSha256: string, localSize: number, format: ModelFormat): ModelFile {
+  return { path, url: `${CLIP_HF}/${path}`, sha256: null, sha256Note: CLIP_NOTE, localSha256, localSize, format };
+}
+const CLIP_WRITTEN =
+  'Written for ../shared/models with the standard CLIPTokenizer settings (bos 49406, eos = pad = unk 49407, ' +
+  'lower case, 77 tokens); the file of the same name on Hugging Face differs in bytes.';
+
+const TINY_SD_NOTE =
+  'Generated for ../shared/models with random, seeded weights (architecture and format tests only); see its NOTICE. ' +
+  'Real Stable Diffusion weights are the sd-1.5 and sd-2.1-base entries.';
+function tinySd(path: string, localSha256: string, localSize: number, format: ModelFormat): ModelFile {
+  return localOnly(path, localSha256, localSize, format, TINY_SD_NOTE);
+}
+
+const PTH_NOTE =
+  'Converted for ../shared/models from the ONNX weights by PyTorch 1.13 (see its NOTICE). pytorch/examples ' +
+  'distributes the originals as saved_models.zip from its download script (download_saved_models.py).';
+
 /** Every known model. */
 export const MODELS: readonly ModelEntry[] = [
   fastStyle(
@@ -281,6 +335,213 @@ export const MODELS: readonly ModelEntry[] = [
     license: 'MIT',
     licenseUrl: 'https://github.com/karpathy/llama2.c/blob/master/LICENSE',
     notes: 'karpathy/tinyllamas on Hugging Face (model card: license mit).',
+  },
+  {
+    name: 'stories260K-hf',
+    folder: 'stories260K-hf',
+    description:
+      'stories260K in Hugging Face Llama layout (config.json, model.safetensors F32 with tied embeddings, ' +
+      'tokenizer.json, tokenizer_config.json with a plain-text chat template for tests).',
+    files: [
+      localOnly(
+        'config.json',
+        'eb7a44d0ee7018ccb7d91d97ba61f664eadf8d15140454e31e2a2f95a9e309f6',
+        652,
+        'json',
+        STORIES_HF_NOTE,
+      ),
+      localOnly(
+        'model.safetensors',
+        '407a7c581bdd66972383ce9ad24857713fb98786d06ea564a2fe9b34ebe77dfd',
+        1044992,
+        'safetensors',
+        STORIES_HF_NOTE,
+      ),
+      localOnly(
+        'tokenizer.json',
+        '834f73ada0950d4e2aa5bdabc954565df5ce6a4d33cfe71da44c902f7cadbe20',
+        19573,
+        'json',
+        STORIES_HF_NOTE,
+      ),
+      localOnly(
+        'tokenizer_config.json',
+        '3e2fc1a27ead8671c2a965e5d6e82d15a491722011644eeb5d66876956715ac9',
+        1329,
+        'json',
+        STORIES_HF_NOTE,
+        'Its chat_template was added for tests; stories260K never saw chat data.',
+      ),
+      localOnly(
+        'generation_config.json',
+        '92f3a85a5e02f33b8010e7e26cded4625604921626dfe0a34273987b4f7f111a',
+        75,
+        'json',
+        STORIES_HF_NOTE,
+      ),
+      localOnly(
+        'special_tokens_map.json',
+        '6fa06efa2785e450051989a6f8fb4416b10149ded485ddd3f127a40734f5cfd0',
+        414,
+        'json',
+        STORIES_HF_NOTE,
+      ),
+      localOnly(
+        'tokenizer.model',
+        'fec6aa960a1fb3ebf71d26f9b0e486afcbd76c34cf0fbfb93e21126ca9f778d3',
+        7522,
+        'sentencepiece',
+        STORIES_HF_NOTE,
+      ),
+    ],
+    license: 'MIT',
+    licenseUrl: 'https://github.com/karpathy/llama2.c/blob/master/LICENSE',
+    notes: 'Same weights as stories260K; karpathy/tinyllamas on Hugging Face (model card: license mit).',
+  },
+  {
+    name: 'clip-tokenizer',
+    folder: 'clip-tokenizer',
+    description:
+      'CLIP BPE text tokenizer (49408 tokens) of openai/clip-vit-large-patch14: the tokenizer/ of Stable Diffusion v1.x.',
+    files: [
+      clipFile('vocab.json', 'e089ad92ba36837a0d31433e555c8f45fe601ab5c221d4f607ded32d9f7a4349', 1059962, 'json'),
+      clipFile('merges.txt', '9fd691f7c8039210e0fced15865466c65820d09b63988b0174bfe25de299051a', 524619, 'text'),
+      {
+        ...clipFile(
+          'tokenizer_config.json',
+          'd9ce3db5b36020edd5af0c05a4d0fa1465c2b2bbc42de4df89a5682dfe06766d',
+          274,
+          'json',
+        ),
+        notes: CLIP_WRITTEN,
+      },
+      {
+        ...clipFile(
+          'special_tokens_map.json',
+          '841c138373f4f9dd8a6b07a2e4d19b1e62b5364d7e09c41762bab5f7b851eb7f',
+          133,
+          'json',
+        ),
+        notes: CLIP_WRITTEN,
+      },
+    ],
+    license: 'MIT',
+    licenseUrl: 'https://github.com/openai/CLIP/blob/main/LICENSE',
+  },
+  {
+    name: 'tiny-sd',
+    folder: 'tiny-sd',
+    description:
+      'A tiny Stable Diffusion 1.x pipeline with random seeded weights in the exact diffusers layout (CLIP text 1.6 M, ' +
+      'UNet 1.4 M, VAE 1.7 M parameters; f32 and fp16): for architecture and format tests, not for art.',
+    files: [
+      tinySd('model_index.json', '30bb915019b23d95fd313eae2867becce37e4997b4fd62baf683a9f039be86d9', 557, 'json'),
+      tinySd(
+        'scheduler/scheduler_config.json',
+        '3e203cce668b715430b692062b2f48e4100c6218b93354bfb700e8acdd39b64b',
+        315,
+        'json',
+      ),
+      tinySd(
+        'text_encoder/config.json',
+        'ee85f225cb461293413235457c8e62005f54a03b37c3ccffdddce122be64854b',
+        597,
+        'json',
+      ),
+      tinySd(
+        'text_encoder/model.safetensors',
+        'a0e136fe028af2de77ebc1f643e77ae0b903607123abb86871246aff69a2671c',
+        6480316,
+        'safetensors',
+      ),
+      tinySd(
+        'text_encoder/model.fp16.safetensors',
+        '32cb862b2d1d0e6ec3a60756d3674579905974210e069ef1b748bdfef501dd93',
+        3245258,
+        'safetensors',
+      ),
+      tinySd(
+        'tokenizer/vocab.json',
+        'e089ad92ba36837a0d31433e555c8f45fe601ab5c221d4f607ded32d9f7a4349',
+        1059962,
+        'json',
+      ),
+      tinySd(
+        'tokenizer/merges.txt',
+        '9fd691f7c8039210e0fced15865466c65820d09b63988b0174bfe25de299051a',
+        524619,
+        'text',
+      ),
+      tinySd(
+        'tokenizer/tokenizer_config.json',
+        'd9ce3db5b36020edd5af0c05a4d0fa1465c2b2bbc42de4df89a5682dfe06766d',
+        274,
+        'json',
+      ),
+      tinySd(
+        'tokenizer/special_tokens_map.json',
+        '841c138373f4f9dd8a6b07a2e4d19b1e62b5364d7e09c41762bab5f7b851eb7f',
+        133,
+        'json',
+      ),
+      tinySd('unet/config.json', '88e2e27c2ab38214345577e47fbd23dabe961f49180dc2889e5b5efa824f9a67', 1648, 'json'),
+      tinySd(
+        'unet/diffusion_pytorch_model.safetensors',
+        'd0c136aee4f621429a065cf2bdc71cc1ce98bcf1f8ee7e973b3f037ab62b60b8',
+        5742160,
+        'safetensors',
+      ),
+      tinySd(
+        'unet/diffusion_pytorch_model.fp16.safetensors',
+        '869f6644965a64ff28dc30655316f30557bd13072a22cf1157dd311b15d29b6c',
+        2888024,
+        'safetensors',
+      ),
+      tinySd('vae/config.json', '35146eee1f34cdf52d684b70c0389eaa2d75f3f38cded9d388809c28fc003f18', 760, 'json'),
+      tinySd(
+        'vae/diffusion_pytorch_model.safetensors',
+        '8760912a0e36c3ea635cefd2a0df7a749ac268612d5e22e0effa5e37f7090066',
+        6956820,
+        'safetensors',
+      ),
+      tinySd(
+        'vae/diffusion_pytorch_model.fp16.safetensors',
+        '0f544cee3e448db389a5a66066c10a0fb6eb918dc453daf5a43e8963a6180070',
+        3491414,
+        'safetensors',
+      ),
+      tinySd('README.md', 'fb35e9a5ddf0c27baaa3ad59656c0717523fd9fc0e61abc56d2fc122ddbf1809', 3427, 'text'),
+      tinySd('NOTICE', 'b4e0400babc2141e6ddd9a373c8b276c2b2fd951136fe049d662b1ef58ef4c17', 2973, 'text'),
+      tinySd('LICENSE', '5d1526179a57fb039135694539392effe8762d1b1ea0584f02583ac69d245790', 1699, 'text'),
+    ],
+    license: 'CC0-1.0',
+    licenseUrl: 'https://creativecommons.org/publicdomain/zero/1.0/',
+    notes: 'Weights CC0 (generated); tokenizer/ is OpenAI CLIP (MIT), the same files as clip-tokenizer.',
+  },
+  {
+    name: 'fast-neural-style-pth',
+    folder: 'fast-neural-style-pth',
+    description:
+      'The candy and mosaic fast-style networks as PyTorch state dicts (pytorch/examples TransformerNet key names): ' +
+      'candy in the zip format, mosaic in the legacy pickle format with InstanceNorm running statistics.',
+    files: [
+      localOnly(
+        'candy.pth',
+        '9fba5742d4c676fe974e901fe6f210c6c524b9e3fb794185d1557f47fddec0c5',
+        6733291,
+        'pth',
+        PTH_NOTE,
+      ),
+      localOnly(
+        'mosaic.pth',
+        'cea6847195d0b215a80c232f15571360699e3cdb89af59cfd85389ecd2b51688',
+        6741539,
+        'pth',
+        PTH_NOTE,
+      ),
+    ],
+    license: 'BSD-3-Clause',
+    licenseUrl: 'https://github.com/pytorch/examples/blob/main/LICENSE',
   },
   {
     name: 'mobilenet-v2-1.0-224-quant',

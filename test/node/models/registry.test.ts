@@ -29,11 +29,12 @@ describe('registry entries', () => {
     expect(new Set(names).size).toBe(names.length);
     expect(listModels()).toBe(MODELS);
     for (const m of MODELS) {
-      expect(['BSD-3-Clause', 'Apache-2.0', 'MIT']).toContain(m.license);
+      expect(['BSD-3-Clause', 'Apache-2.0', 'MIT', 'CC0-1.0']).toContain(m.license);
       expect(m.licenseUrl).toMatch(/^https:\/\//);
       expect(m.files.length).toBeGreaterThan(0);
       for (const f of m.files) {
-        expect(f.url).toMatch(/^https:\/\/[^\s]+$/);
+        if (f.url === null) expect(f.urlNote?.length ?? 0).toBeGreaterThan(20);
+        else expect(f.url).toMatch(/^https:\/\/[^\s]+$/);
         if (f.sha256 === null) {
           // An unknown checksum must say why, and must not claim a source or an official size.
           expect(f.sha256Note?.length ?? 0).toBeGreaterThan(20);
@@ -98,7 +99,7 @@ describe('the real files under ../shared/models', () => {
         await checkFormat(r.path, r.file.format);
       }
     }
-    expect(seen.size).toBe(14);
+    expect(seen.size).toBe(14 + 7 + 4 + 18 + 2);
   });
 
   it('do not verify against the official checksum where the local copy was rebuilt', async () => {
@@ -106,5 +107,15 @@ describe('the real files under ../shared/models', () => {
     const v = await verifyModelFile(r.file, r.path, 'official');
     expect(v.ok).toBe(false);
     expect(v.problem).toContain('size 6725424 bytes, expected 6728029');
+  });
+});
+
+describe('files without an official download', () => {
+  it('refuse to download, saying where the file came from', async () => {
+    const { downloadModel } = await import('../../../node/models/download.js');
+    await expect(downloadModel('tiny-sd', { cacheDir: '/nonexistent-cache' })).rejects.toThrow(
+      /model "tiny-sd" file model_index.json has no download: Generated for/,
+    );
+    await expect(downloadModel('tiny-sd', { cacheDir: '/nonexistent-cache' })).rejects.toBeInstanceOf(UsageError);
   });
 });
