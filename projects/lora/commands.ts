@@ -125,7 +125,8 @@ const serveOptions = [
   {
     name: 'api-key',
     type: 'string',
-    description: 'Require Authorization: Bearer KEY on every request (default: the EAI_API_KEY environment variable)',
+    description:
+      'Require Authorization: Bearer KEY on every request (or set EAI_LORA__SERVE__API_KEY, which keeps the key out of the process list)',
     valueName: 'key',
   },
   {

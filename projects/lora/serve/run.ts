@@ -14,13 +14,12 @@ const EXIT_INTERRUPTED = 130;
 const EXIT_TERMINATED = 143;
 
 export async function runServe(args: ServeArgs, ctx: CommandContext): Promise<number> {
-  const apiKey = args['api-key'] ?? (ctx.env.EAI_API_KEY || undefined);
   const server = await start({
     model: args.model,
     tokenizer: args.tokenizer,
     host: args.host,
     port: args.port,
-    apiKey,
+    apiKey: args['api-key'],
     maxConcurrency: args['max-concurrency'],
     maxQueue: args['max-queue'],
     maxTokens: args['max-tokens'],

@@ -166,7 +166,7 @@ export async function start(options: StartOptions): Promise<RunningServer> {
     if (!options.apiKey && !isLoopback(host)) {
       log.warn(
         `listening on ${host} without --api-key: anyone who can reach this machine can use the model; ` +
-          'set --api-key (or EAI_API_KEY) to require Authorization: Bearer',
+          'set --api-key (or EAI_LORA__SERVE__API_KEY) to require Authorization: Bearer',
       );
     }
     const address = app.server.address() as AddressInfo;

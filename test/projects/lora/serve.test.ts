@@ -409,6 +409,25 @@ describe('lora:serve with --api-key', () => {
   });
 });
 
+describe('lora:serve shutting down', () => {
+  it('close() past its drain time aborts the stream in flight with an error event and frees its cache', async () => {
+    const server = await start({ model: lm, port: 0 });
+    const stream = await clientFor(server).completions.create({
+      model: MODEL,
+      prompt: 'Once upon a time',
+      max_tokens: 400,
+      stream: true,
+    });
+    let closed: Promise<void> | undefined;
+    const read = (async () => {
+      for await (const _ of stream) closed ??= server.close({ drainTimeoutMs: 50 });
+    })();
+    await expect(read).rejects.toThrow(/shutting down/);
+    await closed;
+    expect(T.memory().tensors).toBe(baseline);
+  });
+});
+
 describe('lora:serve under load', () => {
   it('answers 429 with Retry-After when every slot and the queue are taken', async () => {
     const server = await serve({ maxConcurrency: 1, maxQueue: 1 });
