@@ -27,11 +27,6 @@ export interface RefConfig {
   readonly attentionFactor?: number;
 }
 
-/** θ_j = base^(-2j/d). */
-export function plainInvFreq(base: number, headDim: number): number[] {
-  return Array.from({ length: headDim / 2 }, (_, j) => base ** (-(2 * j) / headDim));
-}
-
 /** y[o] = Σ_i W[o, i]·x[i] + b[o]. */
 function matvec(w: RefTensor, x: readonly number[], b?: RefTensor): number[] {
   const [out, inF] = w.shape;

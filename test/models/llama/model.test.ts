@@ -27,7 +27,7 @@ import {
   writeHfFolder,
   writeLlama2c,
 } from '../../helpers/llama-files.js';
-import { plainInvFreq, type RefConfig, referenceLogits } from '../../helpers/llama-reference.js';
+import { type RefConfig, referenceLogits } from '../../helpers/llama-reference.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'llama-model-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
