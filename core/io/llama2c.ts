@@ -271,6 +271,16 @@ function sizeMismatch(file: string, h: Llama2cHeader, actual: number, expected: 
   );
 }
 
+/**
+ * Checks that a file of `size` bytes whose first bytes are `head` (256 of them, or the whole file) is a whole
+ * checkpoint, without reading the weights; returns its header. For quick file checks (downloads).
+ */
+export function checkLlama2cSize(file: string, head: Uint8Array, size: number): Llama2cHeader {
+  const header = parseLlama2cHeader(file, head.subarray(0, V1_HEADER_BYTES));
+  layout(file, header, size);
+  return header;
+}
+
 /** Parses a whole checkpoint held in memory. */
 export function parseLlama2c(file: string, bytes: Uint8Array): Llama2cCheckpoint {
   const header = parseLlama2cHeader(file, bytes.subarray(0, V1_HEADER_BYTES));

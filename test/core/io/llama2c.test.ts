@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bytesSource } from '../../../core/io/bytes.js';
-import { Llama2cError, parseLlama2c, readLlama2c } from '../../../core/io/llama2c.js';
+import { checkLlama2cSize, Llama2cError, parseLlama2c, readLlama2c } from '../../../core/io/llama2c.js';
 import { llama2cWeightSource } from '../../../models/llama/load.js';
 import { randomWeights, type TinyShape, writeLlama2c } from '../../helpers/llama-files.js';
 import { expectReaderError, modelsDir } from '../../helpers/model-files.js';
@@ -40,6 +40,15 @@ describe('llama2.c checkpoints', () => {
     const tables = 2 * 512 * 4 * 4;
     expect(ck.tensors.get('rms_final')!.data[63]).toBe(
       new DataView(bytes.buffer, bytes.byteOffset).getFloat32(bytes.length - tables - 4, true),
+    );
+  });
+
+  it('sizes a checkpoint from its header alone: stories260K holds 264128 floats; a separate classifier adds vocab·dim', () => {
+    const head = (vocab: number) => new Uint8Array(new Int32Array([64, 172, 5, 8, 4, vocab, 512]).buffer);
+    expect(checkLlama2cSize('s.bin', head(512), 28 + 4 * 264128).sharedClassifier).toBe(true);
+    expect(checkLlama2cSize('s.bin', head(-512), 28 + 4 * (264128 + 512 * 64)).sharedClassifier).toBe(false);
+    expect(() => checkLlama2cSize('s.bin', head(512), 28 + 4 * 264128 + 1)).toThrow(
+      /implies 1056540 bytes but the file has 1056541/,
     );
   });
 
