@@ -8,7 +8,7 @@ import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import '../../backends/node.js';
 import { backendVariants, type WebGPUBackend } from '../../backends/webgpu/backend.js';
-import { gpuFamilies } from '../../backends/webgpu/index.js';
+import { families } from '../../backends/webgpu/families.js';
 import { declaredShaders, type ShaderVariant, withIncludes } from '../../backends/webgpu/shaders.js';
 import { checkPipeline, checkSource, checkVariant } from '../../backends/webgpu/validate.js';
 import * as T from '../../core/index.js';
@@ -34,7 +34,7 @@ function source(file: string): string {
 }
 
 function allVariants(): ShaderVariant[] {
-  return [...backendVariants(), ...Object.values(gpuFamilies).flatMap((f) => f.gpuVariants())];
+  return [...backendVariants(), ...Object.values(families).flatMap((f) => f.gpuVariants())];
 }
 
 it('every .wgsl file in the tree is declared by a kernel module', () => {
