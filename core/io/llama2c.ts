@@ -158,8 +158,11 @@ export function parseLlama2cHeader(file: string, head: Uint8Array): Llama2cHeade
   };
 }
 
-/** Where every array of a checkpoint lies, in file order, and the file size that implies. */
-function layout(file: string, h: Llama2cHeader): { segments: Segment[]; size: number } {
+/**
+ * Where every array of a checkpoint lies, in file order. Throws when the file's `actual` size differs from
+ * what the header implies, as soon as the arrays run past it (a corrupt n_layers must not plan billions).
+ */
+function layout(file: string, h: Llama2cHeader, actual: number): Segment[] {
   const { dim, hiddenDim: hidden, nLayers: L, nHeads, nKvHeads, vocabSize: V, seqLen } = h;
   const headSize = dim / nHeads;
   const kvDim = headSize * nKvHeads;
@@ -171,7 +174,8 @@ function layout(file: string, h: Llama2cHeader): { segments: Segment[]; size: nu
       throw new Llama2cError(`${file}: ${name} has ${n} values, not a multiple of group_size ${h.groupSize}`);
     }
     const bytes = kind === 'q8' ? n + (n / h.groupSize) * 4 : n * 4;
-    if (!Number.isSafeInteger(offset + bytes)) throw new Llama2cError(`${file}: header sizes overflow (${name})`);
+    if (!Number.isSafeInteger(offset + bytes) || offset + bytes > actual)
+      sizeMismatch(file, h, actual, offset + bytes, false);
     segments.push({ name, shape, kind, offset, bytes, layer });
     offset += bytes;
   };
@@ -205,7 +209,8 @@ function layout(file: string, h: Llama2cHeader): { segments: Segment[]; size: nu
     }
   }
   if (!h.sharedClassifier) add('wcls', [V, dim], h.version === 2 ? 'q8' : 'f32');
-  return { segments, size: offset };
+  if (offset !== actual) sizeMismatch(file, h, actual, offset, true);
+  return segments;
 }
 
 function checkFinite(file: string, name: string, data: Float32Array, what = 'weight'): void {
@@ -253,23 +258,33 @@ function collector(header: Llama2cHeader) {
   return { tensors, add };
 }
 
-function checkSize(file: string, header: Llama2cHeader, expected: number, actual: number): void {
-  if (expected === actual) return;
-  const h = header;
+/** The file's size differs from the one its header implies: `expected` bytes, or at least that many. */
+function sizeMismatch(file: string, h: Llama2cHeader, actual: number, expected: number, exact: boolean): never {
   throw new Llama2cError(
     `${file}: the header (v${h.version}: dim ${h.dim}, hidden_dim ${h.hiddenDim}, n_layers ${h.nLayers}, ` +
       `n_heads ${h.nHeads}, n_kv_heads ${h.nKvHeads}, vocab_size ${h.vocabSize}, seq_len ${h.seqLen}, ` +
       `${h.sharedClassifier ? 'shared' : 'separate'} classifier${h.version === 2 ? `, group_size ${h.groupSize}` : ''}) ` +
-      `implies ${expected} bytes but the file has ${actual}` +
-      (actual < expected ? ' (truncated?)' : ' (trailing data, or a header that does not describe these weights)'),
+      `implies ${exact ? '' : 'at least '}${expected} bytes but the file has ${actual}` +
+      (actual < expected
+        ? ' (truncated, or a header that does not describe these weights?)'
+        : ' (trailing data, or a header that does not describe these weights)'),
   );
+}
+
+/**
+ * Checks that a file of `size` bytes whose first bytes are `head` (256 of them, or the whole file) is a whole
+ * checkpoint, without reading the weights; returns its header. For quick file checks (downloads).
+ */
+export function checkLlama2cSize(file: string, head: Uint8Array, size: number): Llama2cHeader {
+  const header = parseLlama2cHeader(file, head.subarray(0, V1_HEADER_BYTES));
+  layout(file, header, size);
+  return header;
 }
 
 /** Parses a whole checkpoint held in memory. */
 export function parseLlama2c(file: string, bytes: Uint8Array): Llama2cCheckpoint {
   const header = parseLlama2cHeader(file, bytes.subarray(0, V1_HEADER_BYTES));
-  const { segments, size } = layout(file, header);
-  checkSize(file, header, size, bytes.length);
+  const segments = layout(file, header, bytes.length);
   const { tensors, add } = collector(header);
   for (const s of segments) {
     if (s.kind !== 'skip')
@@ -281,8 +296,7 @@ export function parseLlama2c(file: string, bytes: Uint8Array): Llama2cCheckpoint
 /** Reads a checkpoint through a ByteSource: the header, then one range per array. */
 export async function readLlama2c(source: ByteSource): Promise<Llama2cCheckpoint> {
   const header = parseLlama2cHeader(source.name, await source.read(0, Math.min(source.size, V1_HEADER_BYTES)));
-  const { segments, size } = layout(source.name, header);
-  checkSize(source.name, header, size, source.size);
+  const segments = layout(source.name, header, source.size);
   const { tensors, add } = collector(header);
   for (const s of segments) {
     if (s.kind !== 'skip')
