@@ -198,7 +198,7 @@ const serve = defineCommand({
   examples: [
     'efficientai-toolkit lora:serve',
     'efficientai-toolkit lora:serve --model ./Llama-3.2-1B-Instruct --port 0 --json',
-    'efficientai-toolkit lora:serve --host 0.0.0.0 --api-key "$(cat ~/.serve-key)" --max-concurrency 2',
+    'EAI_LORA__SERVE__API_KEY=secret efficientai-toolkit lora:serve --host 0.0.0.0 --max-concurrency 2',
     'curl localhost:8080/v1/chat/completions -d \'{"messages": [{"role": "user", "content": "Tell me a story"}], "max_tokens": 50}\'',
   ],
   async run(args, ctx) {

@@ -210,10 +210,11 @@ async function streamAnswer(
 
 function logResult(log: Logger, request: FastifyRequest, result: GenerationResult): void {
   const st = result.stats;
-  log.info(
-    `${request.method} ${request.url}: ${st.promptTokens} prompt + ${st.generatedTokens} generated tokens, ` +
-      `finish ${result.finishReason}, first token after ${st.timeToFirstTokenMs.toFixed(0)} ms, ` +
-      `${st.decodeTokensPerSecond.toFixed(1)} tokens/s`,
-    { prompt_tokens: st.promptTokens, completion_tokens: st.generatedTokens, finish_reason: result.finishReason },
-  );
+  log.info(`${request.method} ${request.url}`, {
+    prompt_tokens: st.promptTokens,
+    completion_tokens: st.generatedTokens,
+    finish_reason: result.finishReason,
+    first_token_ms: Math.round(st.timeToFirstTokenMs),
+    tokens_per_s: Number(st.decodeTokensPerSecond.toFixed(1)),
+  });
 }

@@ -17,8 +17,9 @@ const STORY = ', there was a little girl named Lily. She loved to play outside i
 
 let lm: LoadedLanguageModel;
 let generator: TextGenerator;
-/** Live tensors with only the model loaded. */
+/** Live tensors, and their bytes, with only the model loaded. */
 let baseline: number;
+let baselineBytes: number;
 const servers: RunningServer[] = [];
 
 async function serve(options: Omit<StartOptions, 'model'> = {}): Promise<RunningServer> {
@@ -62,6 +63,7 @@ beforeAll(async () => {
   lm = await loadLanguageModel(MODEL);
   generator = new TextGenerator(lm.model, lm.tokenizer, { chatTemplate: lm.chatTemplate });
   baseline = T.memory().tensors;
+  baselineBytes = T.memory().bytes;
 });
 
 afterAll(async () => {
@@ -512,6 +514,6 @@ describe('lora:serve under load', () => {
     // Cancelled generations held KV caches while they ran, and gave them back.
     expect(peakTensors).toBeGreaterThan(baseline);
     await settled(server);
-    expect(T.memory().tensors).toBe(baseline);
+    expect(T.memory()).toMatchObject({ tensors: baseline, bytes: baselineBytes });
   });
 });
