@@ -181,6 +181,8 @@ describe('lora:serve as a process', () => {
       expect(finish).toBe('length');
       expect(usage?.completion_tokens).toBe(60);
       expect(await exit).toBe(0);
+      // Whether the request was still generating when the signal landed depends on the machine's speed; the
+      // in-process drain test checks that close() waits for it.
       expect(err).toContain('SIGTERM: draining');
     } finally {
       if (!exited) child.kill('SIGKILL');

@@ -412,6 +412,33 @@ describe('lora:serve with --api-key', () => {
 });
 
 describe('lora:serve shutting down', () => {
+  it('close() lets the stream in flight finish, refuses new requests meanwhile, then resolves', async () => {
+    const server = await start({ model: lm, port: 0 });
+    const url = server.url;
+    const want = await oracle('Once upon a time', { maxTokens: 24 });
+    const stream = await clientFor(server).completions.create({
+      model: MODEL,
+      prompt: 'Once upon a time',
+      max_tokens: 24,
+      stream: true,
+    });
+    let text = '';
+    let finish: string | null = null;
+    let closed: Promise<void> | undefined;
+    for await (const chunk of stream) {
+      text += chunk.choices[0].text;
+      finish = chunk.choices[0].finish_reason ?? finish;
+      if (!closed) {
+        // The generation yields to the event loop after every token: it is still running here.
+        closed = server.close();
+        await expect(fetch(`${url}/health`)).rejects.toThrow();
+      }
+    }
+    await closed;
+    expect({ text, finish }).toEqual({ text: want.text, finish: 'length' });
+    expect(T.memory().tensors).toBe(baseline);
+  });
+
   it('close() past its drain time aborts the stream in flight with an error event and frees its cache', async () => {
     const server = await start({ model: lm, port: 0 });
     const stream = await clientFor(server).completions.create({
@@ -443,7 +470,8 @@ describe('lora:serve under load', () => {
         })
         .catch((e: unknown) => e),
     );
-    for (let h = await health(server); h.running + h.waiting < 2; h = await health(server)) {
+    for (let h = await health(server), i = 0; h.running + h.waiting < 2; h = await health(server), i++) {
+      if (i > 1000) throw new Error('the two requests never both reached the server');
       await new Promise((r) => setTimeout(r, 10));
     }
     const refused = await fetch(`${server.url}/v1/completions`, {
