@@ -41,7 +41,7 @@ const generateOptions = [
   {
     name: 'stop',
     type: 'string',
-    description: 'End generation at this text (repeatable)',
+    description: 'End generation at this text',
     repeatable: true,
     valueName: 'text',
   },
