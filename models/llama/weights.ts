@@ -198,38 +198,36 @@ export interface LinearSlot {
   set(linear: Linear): void;
 }
 
+/** Slots for the Linears of one group (a layer's attention or MLP), keyed by field, under `prefix`. */
+function groupSlots<G extends { [K in keyof G]: Linear }>(
+  group: G,
+  prefix: string,
+  names: readonly [keyof G, string][],
+): LinearSlot[] {
+  return names.map(([key, name]) => ({
+    path: `${prefix}.${name}`,
+    get: () => group[key],
+    set: (l: Linear) => {
+      group[key] = l as G[keyof G];
+    },
+  }));
+}
+
 /** Every projection in file order (attention q, k, v, o, then MLP gate, up, down per layer; then lm_head). */
 export function linearSlots(weights: LlamaWeights): LinearSlot[] {
-  const slots: LinearSlot[] = [];
-  weights.layers.forEach((layer, i) => {
-    for (const [key, name] of [
+  const slots = weights.layers.flatMap((layer, i) => [
+    ...groupSlots(layer.attention, `model.layers.${i}.self_attn`, [
       ['q', 'q_proj'],
       ['k', 'k_proj'],
       ['v', 'v_proj'],
       ['o', 'o_proj'],
-    ] as const) {
-      slots.push({
-        path: `model.layers.${i}.self_attn.${name}`,
-        get: () => layer.attention[key],
-        set: (l) => {
-          layer.attention[key] = l;
-        },
-      });
-    }
-    for (const [key, name] of [
+    ]),
+    ...groupSlots(layer.mlp, `model.layers.${i}.mlp`, [
       ['gate', 'gate_proj'],
       ['up', 'up_proj'],
       ['down', 'down_proj'],
-    ] as const) {
-      slots.push({
-        path: `model.layers.${i}.mlp.${name}`,
-        get: () => layer.mlp[key],
-        set: (l) => {
-          layer.mlp[key] = l;
-        },
-      });
-    }
-  });
+    ]),
+  ]);
   slots.push({
     path: 'lm_head',
     get: () => weights.lmHead,

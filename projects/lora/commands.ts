@@ -8,8 +8,14 @@ const MODEL_HELP =
   'A registry name (stories260K, stories260K-hf), a Hugging Face model folder (config.json + safetensors + ' +
   'tokenizer.json), or a llama2.c checkpoint (.bin, its tokenizer found beside it or given with --tokenizer)';
 
-const generateOptions = [
+/** The model and, for a llama2.c checkpoint, its tokenizer: every command that loads a model takes these. */
+const MODEL_OPTIONS = [
   { name: 'model', type: 'string', description: MODEL_HELP, default: 'stories260K', valueName: 'path|name' },
+  { name: 'tokenizer', type: 'path', description: 'Tokenizer for a llama2.c checkpoint (.bin or tokenizer.json)' },
+] as const satisfies readonly OptionSpec[];
+
+const generateOptions = [
+  ...MODEL_OPTIONS,
   { name: 'prompt', type: 'string', description: 'The text to continue', default: 'hello', valueName: 'text' },
   { name: 'max-tokens', type: 'integer', description: 'Most tokens to generate', default: 100, min: 1 },
   { name: 'temp', type: 'number', description: 'Sampling temperature (0: greedy)', default: 0, min: 0 },
@@ -35,7 +41,7 @@ const generateOptions = [
   {
     name: 'stop',
     type: 'string',
-    description: 'End generation at this text (repeatable)',
+    description: 'End generation at this text',
     repeatable: true,
     valueName: 'text',
   },
@@ -47,7 +53,6 @@ const generateOptions = [
     description: 'Keep only the last N positions in the KV cache (rotating cache)',
     min: 2,
   },
-  { name: 'tokenizer', type: 'path', description: 'Tokenizer for a llama2.c checkpoint (.bin or tokenizer.json)' },
 ] as const satisfies readonly OptionSpec[];
 
 const generate = defineCommand({
@@ -74,10 +79,9 @@ const generate = defineCommand({
 });
 
 const perplexityOptions = [
-  { name: 'model', type: 'string', description: MODEL_HELP, default: 'stories260K', valueName: 'path|name' },
+  ...MODEL_OPTIONS,
   { name: 'data', type: 'path', description: 'A text file (paragraphs) or a .jsonl file (records)', required: true },
   { name: 'max-paragraphs', type: 'integer', description: 'Score only the first N paragraphs or records', min: 1 },
-  { name: 'tokenizer', type: 'path', description: 'Tokenizer for a llama2.c checkpoint (.bin or tokenizer.json)' },
 ] as const satisfies readonly OptionSpec[];
 
 const perplexity = defineCommand({

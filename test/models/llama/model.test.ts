@@ -12,11 +12,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import '../../../backends/node.js';
 import * as T from '../../../core/index.js';
 import { parseLlama2c } from '../../../core/io/llama2c.js';
+import type { Linear } from '../../../core/nn/linear.js';
 import { ConfigError, parseHfConfig } from '../../../models/llama/config.js';
-import { RotatingKVCache } from '../../../models/llama/kv-cache.js';
+import { type LayerCache, RotatingKVCache } from '../../../models/llama/kv-cache.js';
 import { llamaFromHf, llamaFromLlama2c } from '../../../models/llama/load.js';
 import type { LlamaModel } from '../../../models/llama/model.js';
 import { ropeFrequencies } from '../../../models/llama/rope.js';
+import { linearSlots } from '../../../models/llama/weights.js';
 import { openHfWeights, readJsonFile } from '../../../node/models/hf-folder.js';
 import {
   type HfFolderOptions,
@@ -145,6 +147,39 @@ describe('Llama forward pass against the float64 reference', () => {
     expect(T.memory().tensors).toBe(0);
   });
 
+  it('takes any Linear in every projection slot (how LoRA and quantized layers drop in)', async () => {
+    await T.setBackend('js');
+    const { model } = await hfModel('slots', SHAPE, randomWeights(SHAPE, 6), {});
+    const before = await logitsOf(model, TOKENS);
+    const slots = linearSlots(model.weights);
+    expect(slots).toHaveLength(SHAPE.layers * 7 + 1);
+    expect(slots[0].path).toBe('model.layers.0.self_attn.q_proj');
+    expect(slots.at(-2)!.path).toBe('model.layers.1.mlp.down_proj');
+    const calls: string[] = [];
+    for (const slot of slots) {
+      const inner = slot.get();
+      const wrapper: Linear = {
+        inFeatures: inner.inFeatures,
+        outFeatures: inner.outFeatures,
+        forward: (x) => {
+          calls.push(slot.path);
+          return inner.forward(x);
+        },
+        parameters: () => inner.parameters(),
+        dispose: () => inner.dispose(),
+      };
+      slot.set(wrapper);
+    }
+    expect(Array.from(await logitsOf(model, TOKENS))).toEqual(Array.from(before));
+    expect(new Set(calls)).toEqual(new Set(slots.map((s) => s.path)));
+    // A projection that changes its output changes the logits.
+    const q0 = slots[0].get();
+    slots[0].set({ ...q0, forward: (x) => T.tidy(() => T.mul(q0.forward(x), 2)) });
+    expect(Array.from(await logitsOf(model, TOKENS))).not.toEqual(Array.from(before));
+    model.dispose();
+    expect(T.memory().tensors).toBe(0);
+  });
+
   it('rejects weights that do not match the config, naming the tensor and file', async () => {
     await T.setBackend('js');
     const dir = join(tmp, 'mismatch');
@@ -165,6 +200,28 @@ describe('Llama forward pass against the float64 reference', () => {
   });
 });
 
+/**
+ * Runs `steps` (token chunks) through the model with `cache`, checking each step's logits (all of its positions,
+ * or the last with lastOnly) against the reference logits of the whole sequence.
+ */
+async function stepThrough(
+  model: LlamaModel,
+  cache: LayerCache[],
+  steps: number[][],
+  want: number[][],
+  lastOnly: boolean,
+) {
+  let at = 0;
+  for (const step of steps) {
+    const out = T.tidy(() => model.forward(T.tensor([step], [1, step.length], 'i32'), { cache, lastOnly }));
+    at += step.length;
+    expect(out.shape).toEqual([1, lastOnly ? 1 : step.length, model.config.vocabSize]);
+    expect(maxDiff(await out.data(), lastOnly ? [want[at - 1]] : want.slice(at - step.length, at))).toBeLessThan(1e-5);
+    out.dispose();
+  }
+  expect(cache[0].offset).toBe(at);
+}
+
 describe('KV caches', () => {
   const longTokens = Array.from({ length: 20 }, (_, i) => (i * 7 + 3) % 40);
 
@@ -182,15 +239,7 @@ describe('KV caches', () => {
     const cache = model.createCache();
     // Prefill 5 tokens in chunks of 3 and 2, then one token at a time.
     const chunks = [longTokens.slice(0, 3), longTokens.slice(3, 5), ...longTokens.slice(5).map((t) => [t])];
-    let at = 0;
-    for (const chunk of chunks) {
-      const out = T.tidy(() => model.forward(T.tensor([chunk], [1, chunk.length], 'i32'), { cache, lastOnly: true }));
-      at += chunk.length;
-      expect(out.shape).toEqual([1, 1, 40]);
-      expect(maxDiff(await out.data(), [want[at - 1]])).toBeLessThan(1e-5);
-      out.dispose();
-    }
-    expect(cache[0].offset).toBe(20);
+    await stepThrough(model, cache, chunks, want, true);
     for (const c of cache) c.dispose();
     model.dispose();
     expect(T.memory().tensors).toBe(0);
@@ -207,16 +256,8 @@ describe('KV caches', () => {
     const want = referenceLogits(refConfig(model), refWeights(loaded), tokens, window);
     const cache = Array.from({ length: SHAPE.layers }, () => new RotatingKVCache(window));
     // A 10-token prefill (longer than the window: masked) and then single tokens.
-    const steps = [tokens.slice(0, 10), ...tokens.slice(10).map((t) => [t])];
-    let at = 0;
-    for (const step of steps) {
-      const out = T.tidy(() => model.forward(T.tensor([step], [1, step.length], 'i32'), { cache }));
-      at += step.length;
-      expect(maxDiff(await out.data(), want.slice(at - step.length, at))).toBeLessThan(1e-5);
-      out.dispose();
-      expect(cache[0].length).toBeLessThanOrEqual(Math.max(window, step.length + window - 1));
-    }
-    expect(cache[0].offset).toBe(24);
+    await stepThrough(model, cache, [tokens.slice(0, 10), ...tokens.slice(10).map((t) => [t])], want, false);
+    expect(cache[0].length).toBe(window);
     for (const c of cache) c.dispose();
     model.dispose();
     expect(T.memory().tensors).toBe(0);
