@@ -105,13 +105,11 @@ const perplexity = defineCommand({
 
 const serveOptions = [
   {
-    name: 'model',
-    type: 'string',
+    ...MODEL_OPTIONS[0],
     description: `${MODEL_HELP}. The default has a chat template, so /v1/chat/completions works`,
     default: 'stories260K-hf',
-    valueName: 'path|name',
   },
-  { name: 'tokenizer', type: 'path', description: 'Tokenizer for a llama2.c checkpoint (.bin or tokenizer.json)' },
+  MODEL_OPTIONS[1],
   {
     name: 'host',
     type: 'string',
