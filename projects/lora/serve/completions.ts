@@ -7,7 +7,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { UsageError } from '../../../core/errors.js';
-import type { Generation, GenerationChunk, GenerationResult, TextGenerator } from '../../../models/llama/generate.js';
+import type { Generation, GenerationResult, TextGenerator } from '../../../models/llama/generate.js';
 import type { Logger } from '../../../node/log.js';
 import { ApiError, invalidRequest } from './errors.js';
 import { QueueFullError, type RequestQueue } from './queue.js';
@@ -58,18 +58,6 @@ function checkModel(model: string | null | undefined, s: ServeState): void {
     param: 'model',
     code: 'model_not_found',
   });
-}
-
-/**
- * The generation's chunks, letting the event loop run after each. On CPU backends a token's forward pass and
- * read-back settle as microtasks, so without this a generation would keep the loop from accepting
- * connections, noticing disconnects or answering /health until it ended.
- */
-async function* paced(generation: Generation): AsyncGenerator<GenerationChunk> {
-  for await (const chunk of generation) {
-    yield chunk;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
 }
 
 /** Aborts when the response's connection closes before the response has been sent in full. */
@@ -162,7 +150,7 @@ async function wholeAnswer(
   reply: FastifyReply,
   s: ServeState,
 ): Promise<GenerationResult | undefined> {
-  for await (const _ of paced(generation));
+  for await (const _ of generation);
   const result = await generation.result;
   if (result.finishReason === 'abort') {
     if (s.shutdown.aborted) throw shuttingDown();
@@ -188,7 +176,7 @@ async function streamAnswer(
   let result: GenerationResult;
   try {
     if (kind === 'chat') await sse.send(chunkBody(kind, meta, '', { first: true, includeUsage }));
-    for await (const chunk of paced(generation)) await sse.send(chunkBody(kind, meta, chunk.text, { includeUsage }));
+    for await (const chunk of generation) await sse.send(chunkBody(kind, meta, chunk.text, { includeUsage }));
     result = await generation.result;
   } catch (e) {
     // The status is already 200: the error goes in the stream, where OpenAI's clients look for it.
