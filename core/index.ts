@@ -39,9 +39,18 @@ export {
   setWarningHandler,
 } from './dispatch.js';
 export * from './dtype.js';
-export { defineOp, type OpDef, opDefinitions, opRunCounts, run1, runOp, type VjpContext } from './engine.js';
+export {
+  defineOp,
+  type OpDef,
+  opDefinitions,
+  opRunCounts,
+  run1,
+  runOp,
+  type SavedTensors,
+  type VjpContext,
+} from './engine.js';
 export * from './errors.js';
 export * from './ops.js';
-export { Rng, setSeed } from './random.js';
+export { defaultRng, Rng, type RngState, setDefaultRng, setSeed } from './random.js';
 export * from './shape.js';
-export { dispose, keep, memory, type NestedArray, Tensor, tidy } from './tensor.js';
+export { dispose, keep, memory, type NestedArray, resetPeakMemory, Tensor, tidy } from './tensor.js';
