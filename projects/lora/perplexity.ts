@@ -6,7 +6,7 @@ import { UsageError } from '../../core/errors.js';
 import { scoreSequence } from '../../models/llama/perplexity.js';
 import { type LoadedLanguageModel, loadLanguageModel } from '../../node/models/language-model.js';
 import type { PerplexityArgs } from './commands.js';
-import { parseJsonl, recordFormat, recordTokens } from './records.js';
+import { parseJsonl, recordFormat, recordTokens } from './data/records.js';
 
 const EXIT_INTERRUPTED = 130;
 
