@@ -111,6 +111,11 @@ export interface CommandSpec<O extends readonly OptionSpec[] = readonly OptionSp
   readonly options: O;
   /** Full command lines, e.g. `efficientai-toolkit lora:train --model ./m`. */
   readonly examples?: readonly string[];
+  /**
+   * The command reads `--config FILE` itself (a file in its own format, e.g. mlx-lm's training YAML): it
+   * declares an option named `config`, and the global config file is not loaded for it.
+   */
+  readonly ownsConfig?: boolean;
   /** Resolves to the exit code (nothing = 0). Throw a UsageError for input the user can fix. */
   // biome-ignore lint/suspicious/noConfusingVoidType: an `async run() {}` returns Promise<void>, which must be accepted.
   run(args: ArgsOf<O>, ctx: CommandContext): Promise<number | void>;

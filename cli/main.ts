@@ -377,8 +377,10 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       return EXIT.ok;
     }
 
+    // A command that owns --config (its own file format) gets the path as its option instead.
+    const ownsConfig = target.kind === 'command' && target.command.ownsConfig === true;
     const config = loadCliConfig({
-      file: g.config as string | undefined,
+      file: ownsConfig ? undefined : (g.config as string | undefined),
       profile: g.profile as string | undefined,
       env,
       projects: discovery.projects,
@@ -390,7 +392,14 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
 
     if (target.kind === 'builtin') return await runBuiltin(s, target.name, rest.slice(1), discovery, backend);
     if (target.kind === 'command')
-      return await runCommand(s, target.project, target.command, rest.slice(1), config, backend ?? 'auto');
+      return await runCommand(
+        s,
+        target.project,
+        target.command,
+        [...rest.slice(1), ...(ownsConfig && g.config !== undefined ? ['--config', g.config as string] : [])],
+        config,
+        backend ?? 'auto',
+      );
     return EXIT.ok;
   } catch (err) {
     return reportError(s, err);

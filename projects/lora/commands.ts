@@ -209,13 +209,122 @@ const serve = defineCommand({
   },
 });
 
+/** mlx-lm's lora options; no defaults here: unset flags fall back to --config, then mlx-lm's defaults. */
+const trainOptions = [
+  {
+    name: 'model',
+    type: 'string',
+    description: `${MODEL_HELP} (default stories260K-hf)`,
+    valueName: 'path|name',
+  },
+  {
+    name: 'data',
+    type: 'string',
+    description:
+      "A folder with train.jsonl, valid.jsonl (and test.jsonl for --test) in mlx-lm's text, completions, chat or tools format, or a data set name (stories-sample, bundled; wikisql, wwdc25-completions from the data folder; default stories-sample)",
+    valueName: 'dir|name',
+  },
+  {
+    name: 'config',
+    type: 'path',
+    description: 'An mlx-lm lora YAML file (its keys: lora_parameters, lr_schedule, ...); flags given override it',
+    valueName: 'file.yaml',
+  },
+  {
+    name: 'fine-tune-type',
+    type: 'enum',
+    choices: ['lora', 'dora', 'full'],
+    description: 'What trains (default lora)',
+  },
+  { name: 'optimizer', type: 'enum', choices: ['adam', 'adamw', 'sgd'], description: "MLX's optimizer (default adam)" },
+  { name: 'iters', type: 'integer', description: 'Training iterations (batches; default 1000)', min: 1 },
+  { name: 'epochs', type: 'integer', description: 'Passes over train.jsonl instead of --iters', min: 1 },
+  { name: 'batch-size', type: 'integer', description: 'Examples per batch (default 4)', min: 1 },
+  { name: 'learning-rate', type: 'number', description: 'Adam learning rate (default 1e-5)', min: 0 },
+  {
+    name: 'num-layers',
+    type: 'integer',
+    description: "Blocks from the top to adapt; -1 for all (default 16, or all of a smaller model's)",
+    min: -1,
+  },
+  { name: 'rank', type: 'integer', description: 'LoRA rank (default 8)', min: 1 },
+  { name: 'scale', type: 'number', description: 'LoRA scale, a plain multiplier (default 20)' },
+  { name: 'dropout', type: 'number', description: 'Dropout on the LoRA branch (default 0)', min: 0, max: 0.999 },
+  {
+    name: 'adapter-path',
+    type: 'string',
+    description: 'Folder for adapters.safetensors (default adapters)',
+    valueName: 'dir',
+  },
+  { name: 'save-every', type: 'integer', description: 'Save the adapter every N iterations (default 100)', min: 1 },
+  {
+    name: 'steps-per-report',
+    type: 'integer',
+    description: 'Report the training loss every N iterations (default 10)',
+    min: 1,
+  },
+  { name: 'steps-per-eval', type: 'integer', description: 'Validation loss every N iterations (default 200)', min: 1 },
+  {
+    name: 'val-batches',
+    type: 'integer',
+    description: 'Validation batches; -1 for all, 0 for none (default 25)',
+    min: -1,
+  },
+  { name: 'max-seq-length', type: 'integer', description: 'Longer examples are truncated (default 2048)', min: 2 },
+  { name: 'mask-prompt', type: 'boolean', description: 'Train only the completion / last message (chat, completions)' },
+  { name: 'grad-checkpoint', type: 'boolean', description: 'Recompute each block in the backward pass (less memory)' },
+  { name: 'grad-accumulation-steps', type: 'integer', description: 'Batches per update (default 1)', min: 1 },
+  {
+    name: 'max-grad-norm',
+    type: 'number',
+    description: 'Clip the global gradient norm (default: no clipping)',
+    min: 0,
+  },
+  {
+    name: 'seed',
+    type: 'integer',
+    description: 'Seed for initialisation, dropout and batch order (default 0)',
+    min: 0,
+  },
+  { name: 'resume-adapter-file', type: 'path', description: 'Start from these adapter weights (adapters.safetensors)' },
+  { name: 'test', type: 'boolean', description: 'Report the test loss and perplexity on test.jsonl at the end' },
+  { name: 'test-batches', type: 'integer', description: 'Test batches; -1 for all (default 500)', min: -1 },
+] as const satisfies readonly OptionSpec[];
+
+const train = defineCommand({
+  name: 'train',
+  summary: 'Fine-tune a model with LoRA, DoRA or full fine-tuning on jsonl data (mlx-lm lora)',
+  description:
+    "mlx-lm's lora command: reads --data DIR (train.jsonl, valid.jsonl, test.jsonl in the text, completions, chat or tools " +
+    "format), adapts the last --num-layers blocks with LoRA (or DoRA, or trains them fully), and trains with MLX's Adam " +
+    "(no bias correction), AdamW or SGD. Defaults are mlx-lm's (batch 4, 1000 iterations, learning rate 1e-5, rank 8, " +
+    "scale 20); --config takes mlx-lm's YAML (lr_schedule, optimizer_config, lora_parameters.keys, ...) and flags override " +
+    'it. Reports the training loss every --steps-per-report and the validation loss every --steps-per-eval; writes ' +
+    "adapters.safetensors and adapter_config.json (mlx-lm's layout) to --adapter-path every --save-every iterations and at " +
+    'the end, atomically. Ctrl-C stops promptly and writes nothing more (exit 130). Loads with lora:generate --adapter-path ' +
+    'and lora:fuse.',
+  options: trainOptions,
+  ownsConfig: true,
+  examples: [
+    'efficientai-toolkit lora-finetuning-mlx:train --epochs 3',
+    'efficientai-toolkit lora:train --model stories260K-hf --data wikisql --iters 200 --learning-rate 1e-3 --adapter-path ./adapters',
+    'efficientai-toolkit lora:train --model ./Llama-3.2-1B-Instruct --data ./chats --mask-prompt --fine-tune-type dora',
+    'efficientai-toolkit lora:train --config lora_config.yaml --iters 50',
+  ],
+  async run(args, ctx) {
+    const { runTrain } = await import('./train/run.js');
+    return runTrain(args, ctx);
+  },
+});
+
 export const project: ProjectSpec = {
   namespace: 'lora',
   aliases: ['lora-finetuning-mlx'],
   summary: 'LoRA, DoRA and QLoRA fine-tuning of Llama-family language models: train, fuse, generate, serve',
-  commands: [generate, perplexity, serve],
+  commands: [generate, perplexity, serve, train],
 };
 
 export type GenerateArgs = ArgsOf<typeof generateOptions>;
 export type PerplexityArgs = ArgsOf<typeof perplexityOptions>;
 export type ServeArgs = ArgsOf<typeof serveOptions>;
+export type TrainArgs = ArgsOf<typeof trainOptions>;

@@ -6,11 +6,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../../../core/errors.js';
-import { defaultDataDir, type Env } from '../../../node/paths.js';
+import { defaultDataDir, type Env, repoRoot } from '../../../node/paths.js';
 import { didYouMean } from '../../../node/suggest.js';
 
 export interface DataSetEntry {
   readonly name: string;
+  /** A folder inside the repository (relative to its root) instead of the data folder. */
+  readonly bundled?: string;
   readonly description: string;
   /** Where the files come from (for a user without the bundled copy). */
   readonly source: string;
@@ -18,6 +20,14 @@ export interface DataSetEntry {
 }
 
 export const DATA_SETS: readonly DataSetEntry[] = [
+  {
+    name: 'stories-sample',
+    bundled: 'projects/lora/data/sample',
+    description:
+      'Tiny TinyStories-style sentences in the text format (32 train / 8 valid / 8 test), written for this repository: the quick default',
+    source: 'this repository',
+    license: 'the repository license',
+  },
   {
     name: 'wikisql',
     description: 'WikiSQL text-to-SQL prompts in the text format (1000 train / 100 valid / 100 test)',
@@ -50,6 +60,7 @@ export function resolveDataDir(spec: string, cwd: string, env: Env): string {
       )} ` + `(known: ${DATA_SETS.map((d) => d.name).join(', ')})`,
     );
   }
+  if (entry.bundled) return join(repoRoot(), entry.bundled);
   const root = defaultDataDir(env);
   const dir = root && join(root, entry.name);
   if (!dir || !existsSync(dir)) {
