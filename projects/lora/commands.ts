@@ -14,8 +14,17 @@ const MODEL_OPTIONS = [
   { name: 'tokenizer', type: 'path', description: 'Tokenizer for a llama2.c checkpoint (.bin or tokenizer.json)' },
 ] as const satisfies readonly OptionSpec[];
 
+/** An adapter from lora:train applied on top of the model (mlx-lm's --adapter-path). */
+const ADAPTER_OPTION = {
+  name: 'adapter-path',
+  type: 'path',
+  description: 'An adapter folder from lora:train (adapters.safetensors + adapter_config.json), applied without fusing',
+  valueName: 'dir',
+} as const satisfies OptionSpec;
+
 const generateOptions = [
   ...MODEL_OPTIONS,
+  ADAPTER_OPTION,
   { name: 'prompt', type: 'string', description: 'The text to continue', default: 'hello', valueName: 'text' },
   { name: 'max-tokens', type: 'integer', description: 'Most tokens to generate', default: 100, min: 1 },
   { name: 'temp', type: 'number', description: 'Sampling temperature (0: greedy)', default: 0, min: 0 },
@@ -69,6 +78,7 @@ const generate = defineCommand({
   examples: [
     'efficientai-toolkit lora:generate --prompt "Once upon a time"',
     'efficientai-toolkit lora:generate --model stories260K-hf --prompt "Once upon a time" --temp 0.8 --top-p 0.9 --seed 1',
+    'efficientai-toolkit lora:generate --model stories260K-hf --adapter-path ./adapters --prompt "Lily found"',
     'efficientai-toolkit lora:generate --model ./Llama-3.2-1B-Instruct --chat --system "Be brief." --prompt "What is RoPE?"',
     'efficientai-toolkit lora:generate --model ./stories15M.bin --tokenizer ./tokenizer.bin --max-tokens 256 --json',
   ],
@@ -80,6 +90,7 @@ const generate = defineCommand({
 
 const perplexityOptions = [
   ...MODEL_OPTIONS,
+  ADAPTER_OPTION,
   { name: 'data', type: 'path', description: 'A text file (paragraphs) or a .jsonl file (records)', required: true },
   { name: 'max-paragraphs', type: 'integer', description: 'Score only the first N paragraphs or records', min: 1 },
 ] as const satisfies readonly OptionSpec[];
@@ -317,14 +328,51 @@ const train = defineCommand({
   },
 });
 
+const fuseOptions = [
+  { ...MODEL_OPTIONS[0], description: `${MODEL_HELP}; must be a Hugging Face folder`, default: 'stories260K-hf' },
+  {
+    name: 'adapter-path',
+    type: 'path',
+    description: 'The adapter folder from lora:train (adapters.safetensors + adapter_config.json)',
+    default: 'adapters',
+    valueName: 'dir',
+  },
+  {
+    name: 'save-path',
+    type: 'path',
+    description: 'Folder for the fused model',
+    default: 'fused_model',
+    valueName: 'dir',
+  },
+] as const satisfies readonly OptionSpec[];
+
+const fuse = defineCommand({
+  name: 'fuse',
+  summary: "Fold an adapter into the model's weights and save a model folder (mlx-lm fuse)",
+  description:
+    "mlx-lm's fuse: each LoRA layer becomes W + scale·Bᵀ·Aᵀ, each DoRA layer (m/‖W'‖ per row)·W', and the model is saved " +
+    'to --save-path as a Hugging Face folder (model.safetensors in float32 with the original tensor names, plus the ' +
+    "source folder's config, tokenizer and license files) that lora:generate --model loads.",
+  options: fuseOptions,
+  examples: [
+    'efficientai-toolkit lora:fuse --model stories260K-hf --adapter-path ./adapters --save-path ./fused',
+    'efficientai-toolkit lora:generate --model ./fused --prompt "Lily found"',
+  ],
+  async run(args, ctx) {
+    const { runFuse } = await import('./fuse.js');
+    return runFuse(args, ctx);
+  },
+});
+
 export const project: ProjectSpec = {
   namespace: 'lora',
   aliases: ['lora-finetuning-mlx'],
   summary: 'LoRA, DoRA and QLoRA fine-tuning of Llama-family language models: train, fuse, generate, serve',
-  commands: [generate, perplexity, serve, train],
+  commands: [generate, perplexity, serve, train, fuse],
 };
 
 export type GenerateArgs = ArgsOf<typeof generateOptions>;
 export type PerplexityArgs = ArgsOf<typeof perplexityOptions>;
 export type ServeArgs = ArgsOf<typeof serveOptions>;
 export type TrainArgs = ArgsOf<typeof trainOptions>;
+export type FuseArgs = ArgsOf<typeof fuseOptions>;
