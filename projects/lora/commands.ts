@@ -297,6 +297,12 @@ const trainOptions = [
     description: 'Seed for initialisation, dropout and batch order (default 0)',
     min: 0,
   },
+  {
+    name: 'resume',
+    type: 'boolean',
+    description:
+      'Continue the run saved in --adapter-path (training_state.safetensors, written every --save-every): same losses as an uninterrupted run',
+  },
   { name: 'resume-adapter-file', type: 'path', description: 'Start from these adapter weights (adapters.safetensors)' },
   { name: 'test', type: 'boolean', description: 'Report the test loss and perplexity on test.jsonl at the end' },
   { name: 'test-batches', type: 'integer', description: 'Test batches; -1 for all (default 500)', min: -1 },

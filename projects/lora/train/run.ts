@@ -14,7 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import type { CommandContext } from '../../../cli/command.js';
 import { UsageError } from '../../../core/errors.js';
 import * as T from '../../../core/index.js';
-import { Rng, setSeed } from '../../../core/random.js';
+import { defaultRng, Rng, setDefaultRng, setSeed } from '../../../core/random.js';
 import { applyAdapters, trainableTree } from '../../../models/llama/adapters.js';
 import { loadLanguageModel } from '../../../node/models/language-model.js';
 import type { TrainArgs } from '../commands.js';
@@ -23,6 +23,7 @@ import { loadSplits, type SplitName } from '../data/load.js';
 import { resolveDataDir } from '../data/registry.js';
 import { loadAdapterWeights, saveAdapterFolder } from './adapter-files.js';
 import { adapterConfigOf, optimizerOf, parseTrainConfig, type TrainConfig } from './config.js';
+import { loadTrainingState, saveTrainingState } from './state.js';
 import { evaluateLoss, Trainer } from './trainer.js';
 
 const EXIT_INTERRUPTED = 130;
@@ -52,6 +53,7 @@ const TOP_LEVEL_FLAGS = [
   'grad-accumulation-steps',
   'max-grad-norm',
   'mask-prompt',
+  'resume',
 ] as const;
 
 async function readYaml(path: string): Promise<Record<string, unknown>> {
@@ -134,8 +136,6 @@ export async function runTrain(args: TrainArgs, ctx: CommandContext): Promise<nu
       },
       warn: (m) => ctx.log.warn(m),
     });
-    const stream = new BatchStream(data.train!, config.batch_size, config.max_seq_length, config.seed);
-    const iters = config.epochs ? config.epochs * stream.batchesPerEpoch : config.iters;
     const validBatches = data.valid
       ? evaluationBatches(data.valid, config.batch_size, config.max_seq_length, config.val_batches)
       : [];
@@ -143,6 +143,18 @@ export async function runTrain(args: TrainArgs, ctx: CommandContext): Promise<nu
     const savedConfig = { ...config, num_layers: numLayers, adapter_path: config.adapter_path };
 
     const optimizer = optimizerOf(config);
+    let start = { iteration: 0, data: { epoch: 0, index: 0 } };
+    if (config.resume) {
+      const saved = await loadTrainingState(adapterPath, tree, optimizer);
+      setDefaultRng(Rng.fromState(saved.rng));
+      start = saved;
+      ctx.log.info(`resuming after iteration ${saved.iteration} from ${adapterPath}`);
+    }
+    const stream = new BatchStream(data.train!, config.batch_size, config.max_seq_length, config.seed, start.data);
+    const iters = config.epochs ? config.epochs * stream.batchesPerEpoch : config.iters;
+    if (start.iteration >= iters) {
+      throw new UsageError(`--resume: the run in ${adapterPath} already did ${start.iteration} of ${iters} iterations`);
+    }
     const trainer = new Trainer(model, tree, optimizer, {
       gradAccumulationSteps: config.grad_accumulation_steps,
       maxGradNorm: config.max_grad_norm,
@@ -162,7 +174,7 @@ export async function runTrain(args: TrainArgs, ctx: CommandContext): Promise<nu
     let windowSteps = 0;
     let windowStart = performance.now();
     const progress = ctx.progress('it');
-    progress.start(iters, 'training');
+    progress.start(iters, 'training', start.iteration);
     T.resetPeakMemory();
     const reportValidation = async (iteration: number) => {
       const v = await validate();
@@ -173,8 +185,8 @@ export async function runTrain(args: TrainArgs, ctx: CommandContext): Promise<nu
     };
     try {
       // As mlx-lm: the validation loss before training, every steps_per_eval iterations, and at the end.
-      if (validBatches.length > 0) await reportValidation(0);
-      for (let it = 1; it <= iters; it++) {
+      if (validBatches.length > 0 && start.iteration === 0) await reportValidation(0);
+      for (let it = start.iteration + 1; it <= iters; it++) {
         if (ctx.signal.aborted) break;
         const step = await trainer.step(stream.next());
         windowLoss += step.loss * step.tokens;
@@ -206,6 +218,11 @@ export async function runTrain(args: TrainArgs, ctx: CommandContext): Promise<nu
             savedConfig,
             `${String(it).padStart(7, '0')}_adapters.safetensors`,
           );
+          await saveTrainingState(adapterPath, tree, optimizer, {
+            iteration: it,
+            data: stream.position,
+            rng: defaultRng().state(),
+          });
           ctx.log.info(`iter ${it}: saved adapter weights to ${adapterPath}/adapters.safetensors and ${checkpoint}`);
         }
       }
