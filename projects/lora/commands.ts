@@ -370,11 +370,44 @@ const fuse = defineCommand({
   },
 });
 
+const testOptions = [
+  { ...MODEL_OPTIONS[0], default: 'stories260K-hf' },
+  ADAPTER_OPTION,
+  {
+    name: 'data',
+    type: 'string',
+    description: 'A folder with test.jsonl (any mlx-lm format) or a data set name',
+    default: 'stories-sample',
+    valueName: 'dir|name',
+  },
+  { name: 'batch-size', type: 'integer', description: 'Examples per batch', default: 4, min: 1 },
+  { name: 'test-batches', type: 'integer', description: 'Batches to score; -1 for all', default: 500, min: -1 },
+  { name: 'max-seq-length', type: 'integer', description: 'Longer examples are truncated', default: 2048, min: 2 },
+  { name: 'mask-prompt', type: 'boolean', description: 'Score only the completion / last message' },
+] as const satisfies readonly OptionSpec[];
+
+const test = defineCommand({
+  name: 'test',
+  summary: 'Test loss and perplexity of a model (and adapter) on test.jsonl',
+  description:
+    "mlx-lm's `lora --test`: test.jsonl batched, padded and masked as in training (a last partial batch is left out, as " +
+    'mlx-lm does), the token-weighted mean cross-entropy over the first --test-batches batches and its exp, the perplexity.',
+  options: testOptions,
+  examples: [
+    'efficientai-toolkit lora:test --adapter-path ./adapters',
+    'efficientai-toolkit lora:test --model stories260K-hf --data wikisql --test-batches -1 --json',
+  ],
+  async run(args, ctx) {
+    const { runTest } = await import('./evaluate.js');
+    return runTest(args, ctx);
+  },
+});
+
 export const project: ProjectSpec = {
   namespace: 'lora',
   aliases: ['lora-finetuning-mlx'],
   summary: 'LoRA, DoRA and QLoRA fine-tuning of Llama-family language models: train, fuse, generate, serve',
-  commands: [generate, perplexity, serve, train, fuse],
+  commands: [generate, perplexity, serve, train, fuse, test],
 };
 
 export type GenerateArgs = ArgsOf<typeof generateOptions>;
@@ -382,3 +415,4 @@ export type PerplexityArgs = ArgsOf<typeof perplexityOptions>;
 export type ServeArgs = ArgsOf<typeof serveOptions>;
 export type TrainArgs = ArgsOf<typeof trainOptions>;
 export type FuseArgs = ArgsOf<typeof fuseOptions>;
+export type TestArgs = ArgsOf<typeof testOptions>;

@@ -34,7 +34,7 @@ describe('formats', () => {
     const d = load(jsonl({ text: 'Once upon a time' }, { text: 'Lily ran', extra: 1 }));
     expect(d.format).toBe('text');
     expect(d.examples[0].ids).toEqual([...tokenizer.encode('Once upon a time'), EOS]);
-    expect(d.examples[0].ids[0]).toBe(tokenizer.bosIds?.[0] ?? 1);
+    expect(d.examples[0].ids[0]).toBe(tokenizer.bosId ?? 1);
     expect(d.examples[1].line).toBe(2);
   });
 

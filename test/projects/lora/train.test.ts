@@ -87,7 +87,25 @@ describe('lora:train', () => {
       '0000008_adapters.safetensors',
       'adapter_config.json',
       'adapters.safetensors',
+      'training_state.safetensors',
     ]);
+
+    // lora:test (batched, padded, masked) agrees with lora:perplexity (each record scored alone).
+    const test = await cli(['lora:test', '--adapter-path', out, '--test-batches', '-1', '--json']);
+    expect(test.code, test.err).toBe(0);
+    const ppl = await cli([
+      'lora:perplexity',
+      '--model',
+      'stories260K-hf',
+      '--adapter-path',
+      out,
+      '--data',
+      join(SAMPLE, 'test.jsonl'),
+      '--json',
+    ]);
+    expect(ppl.code, ppl.err).toBe(0);
+    expect(JSON.parse(test.out).tokens).toBe(JSON.parse(ppl.out).predictedTokens);
+    expect(JSON.parse(test.out).loss).toBeCloseTo(JSON.parse(ppl.out).meanNll, 5);
 
     const lm = await loadLanguageModel('stories260K-hf', { env });
     try {
