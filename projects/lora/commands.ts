@@ -403,11 +403,79 @@ const test = defineCommand({
   },
 });
 
+const optimizeOptions = [
+  { ...MODEL_OPTIONS[0], description: `${MODEL_HELP} (default stories260K-hf)` },
+  {
+    name: 'data',
+    type: 'string',
+    description: 'As lora:train --data (needs valid.jsonl; default stories-sample)',
+    valueName: 'dir|name',
+  },
+  {
+    name: 'config',
+    type: 'path',
+    description: 'mlx-lm lora YAML for every trial, plus an optional search_space: {key: {type, low, high | values}}',
+    valueName: 'file.yaml',
+  },
+  {
+    name: 'trials',
+    type: 'integer',
+    description: 'Trials in the study (a rerun continues to this many)',
+    default: 10,
+    min: 1,
+  },
+  { name: 'iters', type: 'integer', description: 'Training iterations per trial', default: 30, min: 1 },
+  {
+    name: 'steps-per-eval',
+    type: 'integer',
+    description: 'Validation (and pruning) every N iterations',
+    default: 10,
+    min: 1,
+  },
+  {
+    name: 'startup-trials',
+    type: 'integer',
+    description: 'Random trials before TPE; also the trials pruning waits for',
+    default: 3,
+    min: 1,
+  },
+  {
+    name: 'study-path',
+    type: 'path',
+    description: 'Folder for study.json, trial adapters, best.json, report.html',
+    default: 'lora_optimize',
+    valueName: 'dir',
+  },
+  { name: 'seed', type: 'integer', description: 'Seed of the sampler and of every trial', default: 0, min: 0 },
+] as const satisfies readonly OptionSpec[];
+
+const optimize = defineCommand({
+  name: 'optimize',
+  summary: "Search LoRA hyperparameters: TPE sampling, median pruning, a resumable study (the seed's Optuna)",
+  description:
+    'Runs --trials lora:train trials one at a time over a search space (default: learning_rate log-uniform 1e-5..1e-2, rank ' +
+    'in {4, 8, 16}, scale in {10, 20}, dropout 0..0.2; set your own under search_space in --config). The first ' +
+    '--startup-trials draw at random, later ones by TPE from the finished trials; a trial whose validation loss is above the ' +
+    'median of the finished trials at the same iteration is pruned. The objective is the final validation loss. The study ' +
+    'file (STUDY/study.json) is rewritten after every trial: rerun the command to continue a crashed or interrupted study. ' +
+    'Prints a table; writes best.json (parameters, configuration, adapter folder) and report.html (validation curves).',
+  options: optimizeOptions,
+  ownsConfig: true,
+  examples: [
+    'efficientai-toolkit lora-finetuning-mlx:optimize --trials 10',
+    'efficientai-toolkit lora:optimize --model stories260K-hf --data wikisql --trials 20 --iters 100 --study-path ./study',
+  ],
+  async run(args, ctx) {
+    const { runOptimize } = await import('./optimize/run.js');
+    return runOptimize(args, ctx);
+  },
+});
+
 export const project: ProjectSpec = {
   namespace: 'lora',
   aliases: ['lora-finetuning-mlx'],
   summary: 'LoRA, DoRA and QLoRA fine-tuning of Llama-family language models: train, fuse, generate, serve',
-  commands: [generate, perplexity, serve, train, fuse, test],
+  commands: [generate, perplexity, serve, train, fuse, test, optimize],
 };
 
 export type GenerateArgs = ArgsOf<typeof generateOptions>;
@@ -416,3 +484,4 @@ export type ServeArgs = ArgsOf<typeof serveOptions>;
 export type TrainArgs = ArgsOf<typeof trainOptions>;
 export type FuseArgs = ArgsOf<typeof fuseOptions>;
 export type TestArgs = ArgsOf<typeof testOptions>;
+export type OptimizeArgs = ArgsOf<typeof optimizeOptions>;

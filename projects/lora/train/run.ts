@@ -56,7 +56,7 @@ const TOP_LEVEL_FLAGS = [
   'resume',
 ] as const;
 
-async function readYaml(path: string): Promise<Record<string, unknown>> {
+export async function readTrainYaml(path: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -79,7 +79,7 @@ async function readYaml(path: string): Promise<Record<string, unknown>> {
 /** mlx-lm's defaults ← the YAML file ← the flags given. */
 export async function trainConfigFromArgs(args: TrainArgs, cwd: string): Promise<TrainConfig> {
   const configPath = args.config === undefined ? undefined : resolve(cwd, args.config);
-  const raw: Record<string, unknown> = configPath ? await readYaml(configPath) : {};
+  const raw: Record<string, unknown> = configPath ? await readTrainYaml(configPath) : {};
   const given = args as unknown as Record<string, unknown>;
   for (const flag of TOP_LEVEL_FLAGS) {
     const v = given[flag];
@@ -96,15 +96,49 @@ function formatLoss(x: number): string {
   return x.toFixed(3);
 }
 
+/** What a finished run reports (lora:train's --json result). */
+export interface TrainResult {
+  readonly adapterPath: string;
+  readonly adapterFile: string;
+  readonly iterations: number;
+  readonly trainLoss?: number;
+  readonly firstValidLoss?: number;
+  readonly validLoss?: number;
+  readonly test?: { loss: number; perplexity: number };
+  readonly peakMemoryBytes: number;
+  readonly curve: readonly { iteration: number; trainLoss?: number; validLoss?: number; learningRate?: number }[];
+}
+
+export interface TrainHooks {
+  /** True when --num-layers was given (else mlx-lm's default 16 shrinks to a smaller model's block count). */
+  readonly numLayersGiven?: boolean;
+  /** Called with each validation loss; returning true stops the run there (a pruned trial), unsaved. */
+  readonly onValidation?: (iteration: number, loss: number) => boolean;
+}
+
+/** The run's result, 'interrupted' after Ctrl-C, or 'stopped' when onValidation stopped it. */
+export type TrainOutcome = TrainResult | 'interrupted' | 'stopped';
+
 export async function runTrain(args: TrainArgs, ctx: CommandContext): Promise<number> {
   const config = await trainConfigFromArgs(args, ctx.cwd);
+  const outcome = await trainModel(config, ctx, { numLayersGiven: args['num-layers'] !== undefined });
+  if (outcome === 'interrupted' || outcome === 'stopped') return EXIT_INTERRUPTED;
+  ctx.output(outcome, `saved the adapter to ${outcome.adapterFile} (and adapter_config.json beside it)`);
+  return 0;
+}
+
+/** Train with a validated configuration (see the module comment). */
+export async function trainModel(
+  config: TrainConfig,
+  ctx: CommandContext,
+  hooks: TrainHooks = {},
+): Promise<TrainOutcome> {
   setSeed(config.seed);
   const lm = await loadLanguageModel(config.model, { cwd: ctx.cwd, env: ctx.env });
   const { model } = lm;
   try {
     // mlx-lm's num_layers default (16) exceeds small models: with the default, adapt every block.
-    const numLayers =
-      args['num-layers'] === undefined && config.num_layers > model.config.numLayers ? -1 : config.num_layers;
+    const numLayers = !hooks.numLayersGiven && config.num_layers > model.config.numLayers ? -1 : config.num_layers;
     const adapter = adapterConfigOf({ ...config, num_layers: numLayers });
     applyAdapters(model, adapter, new Rng(config.seed));
     const tree = trainableTree(model, adapter);
@@ -176,12 +210,14 @@ export async function runTrain(args: TrainArgs, ctx: CommandContext): Promise<nu
     const progress = ctx.progress('it');
     progress.start(iters, 'training', start.iteration);
     T.resetPeakMemory();
+    let stopped = false;
     const reportValidation = async (iteration: number) => {
       const v = await validate();
       firstValid ??= v;
       lastValid = v;
       curve.push({ iteration, validLoss: v });
       ctx.log.info(`iter ${iteration}: validation loss ${formatLoss(v)}`);
+      if (hooks.onValidation?.(iteration, v)) stopped = true;
     };
     try {
       // As mlx-lm: the validation loss before training, every steps_per_eval iterations, and at the end.
@@ -209,6 +245,7 @@ export async function runTrain(args: TrainArgs, ctx: CommandContext): Promise<nu
         }
         if (validBatches.length > 0 && (it % config.steps_per_eval === 0 || it === iters) && !ctx.signal.aborted) {
           await reportValidation(it);
+          if (stopped) break;
         }
         if (it % config.save_every === 0 && it !== iters) {
           await saveAdapterFolder(adapterPath, tree, savedConfig);
@@ -229,14 +266,18 @@ export async function runTrain(args: TrainArgs, ctx: CommandContext): Promise<nu
       if (ctx.signal.aborted) {
         progress.abort();
         ctx.log.warn('interrupted: nothing more saved (checkpoints written before stay whole)');
-        return EXIT_INTERRUPTED;
+        return 'interrupted';
+      }
+      if (stopped) {
+        progress.abort();
+        return 'stopped';
       }
       progress.done();
     } catch (e) {
       progress.abort();
       if (ctx.signal.aborted) {
         ctx.log.warn('interrupted: nothing more saved (checkpoints written before stay whole)');
-        return EXIT_INTERRUPTED;
+        return 'interrupted';
       }
       throw e;
     } finally {
@@ -251,7 +292,7 @@ export async function runTrain(args: TrainArgs, ctx: CommandContext): Promise<nu
       test = { loss, perplexity: Math.exp(loss) };
       ctx.log.info(`test loss ${formatLoss(loss)}, test perplexity ${test.perplexity.toFixed(3)}`);
     }
-    const result = {
+    return {
       adapterPath,
       adapterFile: weights,
       iterations: iters,
@@ -262,8 +303,6 @@ export async function runTrain(args: TrainArgs, ctx: CommandContext): Promise<nu
       peakMemoryBytes: T.memory().peakBytes,
       curve,
     };
-    ctx.output(result, `saved the adapter to ${weights} (and adapter_config.json beside it)`);
-    return 0;
   } finally {
     lm.dispose();
   }
