@@ -32,7 +32,7 @@ async function want(name: string): Promise<Float32Array> {
   const t = await oracle.readAsCore(name);
   return Float32Array.from(t.data);
 }
-async function wantShape(name: string): Promise<number[]> {
+async function wantShape(name: string): Promise<readonly number[]> {
   return oracle.entry(name).shape;
 }
 
