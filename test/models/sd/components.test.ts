@@ -136,8 +136,7 @@ describe('tiny-sd components', () => {
     const d = await maxDiff(full, tiles);
     expect(d).toBeGreaterThan(0);
     const [a, b] = [await full.data(), await tiles.data()];
-    const mean = (v: ArrayLike<number>) =>
-      (Array.prototype.reduce.call(v, (s: number, x: number) => s + x, 0) as number) / v.length;
+    const mean = (v: ArrayLike<number>) => Array.from(v).reduce((s, x) => s + x, 0) / v.length;
     const [ma, mb] = [mean(a), mean(b)];
     let sab = 0;
     let saa = 0;
