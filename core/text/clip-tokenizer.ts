@@ -81,21 +81,24 @@ export class ClipTokenizer {
       throw new UsageError(`${name}/vocab.json: expected an object mapping tokens to ids`);
     }
     this.#vocab = new Map();
-    for (const [token, id] of Object.entries(vocab)) {
-      if (!Number.isInteger(id) || (id as number) < 0) {
+    const table = vocab as Record<string, unknown>;
+    for (const token in table) {
+      const id = table[token];
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
         throw new UsageError(`${name}/vocab.json: token ${JSON.stringify(token)} has id ${id}; ids are integers ≥ 0`);
       }
-      this.#vocab.set(token, id as number);
+      this.#vocab.set(token, id);
     }
     this.#ranks = new Map();
-    const lines = files.merges.split('\n');
     let rank = 0;
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i].replace(/\r$/, '');
-      if ((i === 0 && line.startsWith('#version')) || line.trim() === '') continue;
-      const parts = line.split(' ');
-      if (parts.length !== 2) {
-        throw new UsageError(`${name}/merges.txt: line ${i + 1} is ${JSON.stringify(line)}; expected two symbols`);
+    let lineNo = 0;
+    for (const raw of files.merges.split('\n')) {
+      lineNo++;
+      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      if ((lineNo === 1 && line.startsWith('#version')) || line === '') continue;
+      const space = line.indexOf(' ');
+      if (space <= 0 || space === line.length - 1 || line.indexOf(' ', space + 1) >= 0) {
+        throw new UsageError(`${name}/merges.txt: line ${lineNo} is ${JSON.stringify(line)}; expected two symbols`);
       }
       if (!this.#ranks.has(line)) this.#ranks.set(line, rank++);
     }
