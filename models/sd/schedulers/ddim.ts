@@ -25,33 +25,30 @@ export function predictOriginal(
   return { x0: T.sub(T.mul(x, sa), T.mul(out, sb)), eps: T.add(T.mul(out, sa), T.mul(x, sb)) };
 }
 
-export class DdimScheduler implements Scheduler {
-  readonly name = 'ddim';
+/**
+ * What DDIM and PNDM share: integer timesteps indexing ᾱ, `prev = t − T/n`, ᾱ below step 0 from
+ * set_alpha_to_one, the UNet input unscaled and `add_noise` in the ᾱ form.
+ */
+export abstract class AlphaScheduler {
   readonly initNoiseSigma = 1;
   readonly spacing: TimestepSpacing;
   timesteps: number[] = [];
-  readonly #alphas: Float32Array;
-  readonly #final: number;
-  readonly #eta: number;
-  readonly #options: SchedulerOptions;
-  #ratio = 0;
+  protected readonly alphas: Float32Array;
+  /** ᾱ "before" timestep 0. */
+  protected readonly final: number;
+  /** T // n: how far one step moves. */
+  protected ratio = 0;
 
-  constructor(
-    readonly config: SchedulerConfig,
-    options: SchedulerOptions = {},
-  ) {
+  constructor(readonly config: SchedulerConfig) {
     this.spacing = config.timestepSpacing ?? 'leading';
-    this.#alphas = alphasCumprod(config);
-    this.#final = config.setAlphaToOne ? 1 : this.#alphas[0];
-    this.#eta = options.eta ?? 0;
-    this.#options = options;
-    if (this.#eta > 0 && !options.rng) throw new T.UsageError('DDIM with eta > 0 needs a random generator');
+    this.alphas = alphasCumprod(config);
+    this.final = config.setAlphaToOne ? 1 : this.alphas[0];
   }
 
   setTimesteps(steps: number): void {
     checkSteps(steps, this.config);
-    this.timesteps = integerTimesteps(this.spacing as TimestepSpacing, steps, this.config);
-    this.#ratio = Math.floor(this.config.numTrainTimesteps / steps);
+    this.timesteps = integerTimesteps(this.spacing, steps, this.config);
+    this.ratio = Math.floor(this.config.numTrainTimesteps / steps);
   }
 
   scaleModelInput(sample: T.Tensor): T.Tensor {
@@ -59,14 +56,27 @@ export class DdimScheduler implements Scheduler {
   }
 
   addNoise(x0: T.Tensor, noise: T.Tensor, i: number): T.Tensor {
-    return addNoiseAlphas(this.#alphas[this.timesteps[i]], x0, noise);
+    return addNoiseAlphas(this.alphas[this.timesteps[i]], x0, noise);
+  }
+}
+
+export class DdimScheduler extends AlphaScheduler implements Scheduler {
+  readonly name = 'ddim';
+  readonly #eta: number;
+  readonly #options: SchedulerOptions;
+
+  constructor(config: SchedulerConfig, options: SchedulerOptions = {}) {
+    super(config);
+    this.#eta = options.eta ?? 0;
+    this.#options = options;
+    if (this.#eta > 0 && !options.rng) throw new T.UsageError('DDIM with eta > 0 needs a random generator');
   }
 
   step(modelOutput: T.Tensor, i: number, sample: T.Tensor): T.Tensor {
     const t = this.timesteps[i];
-    const prev = t - this.#ratio;
-    const a = this.#alphas[t];
-    const aPrev = prev >= 0 ? this.#alphas[prev] : this.#final;
+    const prev = t - this.ratio;
+    const a = this.alphas[t];
+    const aPrev = prev >= 0 ? this.alphas[prev] : this.final;
     const variance = f32(f32(f32(1 - aPrev) / f32(1 - a)) * f32(1 - f32(a / aPrev)));
     const std = f32(this.#eta * Math.sqrt(variance));
     const result = T.tidy(() => {

@@ -8,63 +8,46 @@
  * @module
  */
 import * as T from '../../../core/index.js';
-import { alphasCumprod, checkSteps, integerTimesteps, type SchedulerConfig, type TimestepSpacing } from './config.js';
-import { addNoiseAlphas } from './ddim.js';
+import type { SchedulerConfig } from './config.js';
+import { AlphaScheduler } from './ddim.js';
 import type { Scheduler } from './scheduler.js';
 
 const f32 = Math.fround;
 
-export class PndmScheduler implements Scheduler {
+export class PndmScheduler extends AlphaScheduler implements Scheduler {
   readonly name = 'pndm';
-  readonly initNoiseSigma = 1;
-  readonly spacing: TimestepSpacing;
-  timesteps: number[] = [];
-  readonly #alphas: Float32Array;
-  readonly #final: number;
-  #ratio = 0;
   #counter = 0;
   /** The last (up to four) model outputs, oldest first. */
   #ets: T.Tensor[] = [];
   #curSample: T.Tensor | null = null;
 
-  constructor(readonly config: SchedulerConfig) {
+  constructor(config: SchedulerConfig) {
+    super(config);
     if (config.className === 'PNDMScheduler' && !config.skipPrkSteps) {
       throw new T.UsageError(
         'PNDM with skip_prk_steps false (Runge–Kutta warm-up steps) is not supported; Stable Diffusion configs set it ' +
           'true. Choose another scheduler with --scheduler.',
       );
     }
-    this.spacing = config.timestepSpacing ?? 'leading';
-    this.#alphas = alphasCumprod(config);
-    this.#final = config.setAlphaToOne ? 1 : this.#alphas[0];
   }
 
-  setTimesteps(steps: number): void {
-    checkSteps(steps, this.config);
-    const spaced = integerTimesteps(this.spacing, steps, this.config); // descending
+  override setTimesteps(steps: number): void {
+    super.setTimesteps(steps);
+    const spaced = this.timesteps; // descending
     // diffusers: concat(ts[:-1], ts[-2:-1], ts[-1:])[::-1] over the ascending list = the second one repeated.
     this.timesteps = steps === 1 ? spaced : [spaced[0], spaced[1], ...spaced.slice(1)];
-    this.#ratio = Math.floor(this.config.numTrainTimesteps / steps);
     this.#reset();
-  }
-
-  scaleModelInput(sample: T.Tensor): T.Tensor {
-    return T.reshape(sample, sample.shape);
-  }
-
-  addNoise(x0: T.Tensor, noise: T.Tensor, i: number): T.Tensor {
-    return addNoiseAlphas(this.#alphas[this.timesteps[i]], x0, noise);
   }
 
   step(modelOutput: T.Tensor, i: number, sample: T.Tensor): T.Tensor {
     let t = this.timesteps[i];
-    let prev = t - this.#ratio;
+    let prev = t - this.ratio;
     if (this.#counter !== 1) {
       while (this.#ets.length > 3) this.#ets.shift()?.dispose();
       this.#ets.push(modelOutput);
     } else {
       prev = t;
-      t = t + this.#ratio;
+      t = t + this.ratio;
     }
     const ets = this.#ets;
     const n = ets.length;
@@ -96,8 +79,8 @@ export class PndmScheduler implements Scheduler {
   }
 
   #prevSample(x: T.Tensor, t: number, prev: number, out: T.Tensor): T.Tensor {
-    const a = this.#alphas[t];
-    const aPrev = prev >= 0 ? this.#alphas[prev] : this.#final;
+    const a = this.alphas[t];
+    const aPrev = prev >= 0 ? this.alphas[prev] : this.final;
     const b = f32(1 - a);
     const bPrev = f32(1 - aPrev);
     const e =
