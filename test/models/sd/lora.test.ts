@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../../backends/node.js';
 import * as T from '../../../core/index.js';
 import type { SafetensorsTensor } from '../../../core/io/safetensors.js';
-import { loadStableDiffusion } from '../../../models/sd/load.js';
-import { parseLoraKey } from '../../../models/sd/lora.js';
+import { loadStableDiffusion, type StableDiffusionModel } from '../../../models/sd/load.js';
+import { applyLoras, parseLoraKey } from '../../../models/sd/lora.js';
 import { StableDiffusion } from '../../../models/sd/pipeline.js';
 import { diskFolder } from '../../../node/io/model-folder.js';
 import { loadSafetensorsFile, saveSafetensorsFile } from '../../../node/io/safetensors-file.js';
@@ -59,6 +59,8 @@ function f32(data: Float32Array, shape: number[]): SafetensorsTensor {
 
 describe('style LoRAs', () => {
   let dir: string;
+  /** tiny-sd without LoRAs, loaded once. */
+  let base: StableDiffusionModel;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'sd-lora-'));
     const diffusers: Record<string, SafetensorsTensor> = {};
@@ -76,8 +78,10 @@ describe('style LoRAs', () => {
     await saveSafetensorsFile(join(dir, 'diffusers.safetensors'), diffusers);
     await saveSafetensorsFile(join(dir, 'kohya.safetensors'), kohya);
     await T.setBackend((await T.availableBackendNames()).includes('wasm') ? 'wasm' : 'js');
+    base = await loadStableDiffusion(await diskFolder(TINY_SD));
   });
   afterAll(async () => {
+    new StableDiffusion(base).dispose();
     await rm(dir, { recursive: true, force: true });
     expect(T.memory().tensors).toBe(0);
     await T.setBackend('js');
@@ -115,7 +119,6 @@ describe('style LoRAs', () => {
     it(`${layout} layout, weight ${weight}: every updated weight equals W + ${weight}·${scale}·up·down`, async () => {
       const folder = await diskFolder(TINY_SD);
       const reader = await loadSafetensorsFile(join(dir, `${layout}.safetensors`));
-      const base = await loadStableDiffusion(folder);
       const styled = await loadStableDiffusion(folder, { loras: [{ reader, weight }] });
       await reader.close();
       for (let i = 0; i < MODULES.length; i++) {
@@ -141,7 +144,6 @@ describe('style LoRAs', () => {
       expect(await styled.unet.weights.get(other, [64, 64]).data()).toEqual(
         await base.unet.weights.get(other, [64, 64]).data(),
       );
-      new StableDiffusion(base).dispose();
       new StableDiffusion(styled).dispose();
     });
   }
@@ -172,7 +174,6 @@ describe('style LoRAs', () => {
       const styled = await loadStableDiffusion(await diskFolder(TINY_SD), { loras: [{ reader, weight: 0.7 }] });
       await reader.close();
       const byHand = await loadStableDiffusion(await diskFolder(merged));
-      const base = await loadStableDiffusion(await diskFolder(TINY_SD));
       const lat = T.randomNormal([1, 4, 4, 4], 0, 1, { rng: new T.Rng(1) });
       const ctx = T.randomNormal([1, 77, 32], 0, 1, { rng: new T.Rng(2) });
       const [a, b, c] = [styled, byHand, base].map((m) => m.unet.forward(lat, 400, ctx));
@@ -186,7 +187,7 @@ describe('style LoRAs', () => {
       expect(same).toBeLessThan(1e-4);
       expect(changed).toBeGreaterThan(1e-2);
       T.dispose([lat, ctx, a, b, c]);
-      for (const m of [styled, byHand, base]) new StableDiffusion(m).dispose();
+      for (const m of [styled, byHand]) new StableDiffusion(m).dispose();
     } finally {
       await rm(merged, { recursive: true, force: true });
     }
@@ -198,8 +199,9 @@ describe('style LoRAs', () => {
       'unet.down_blocks.5.attentions.0.to_q.lora_A.weight': f32(new Float32Array(8), [2, 4]),
       'unet.down_blocks.5.attentions.0.to_q.lora_B.weight': f32(new Float32Array(8), [4, 2]),
     });
+    const targets = { unet: base.unet.weights, textEncoder: base.textEncoder.weights };
     let reader = await loadSafetensorsFile(bad);
-    await expect(loadStableDiffusion(await diskFolder(TINY_SD), { loras: [{ reader, weight: 1 }] })).rejects.toThrow(
+    await expect(applyLoras([{ reader, weight: 1 }], targets)).rejects.toThrow(
       /updates down_blocks.5.attentions.0.to_q, which the UNet of this model does not have/,
     );
     await reader.close();
@@ -208,7 +210,7 @@ describe('style LoRAs', () => {
       'lora_te_text_model_encoder_layers_0_self_attn_q_proj.lora_up.weight': f32(new Float32Array(64), [32, 2]),
     });
     reader = await loadSafetensorsFile(bad);
-    await expect(loadStableDiffusion(await diskFolder(TINY_SD), { loras: [{ reader, weight: 1 }] })).rejects.toThrow(
+    await expect(applyLoras([{ reader, weight: 1 }], targets)).rejects.toThrow(
       /text_model.encoder.layers.0.self_attn.q_proj.weight is \[32, 32\] but the LoRA has down \[2, 31\]/,
     );
     await reader.close();
