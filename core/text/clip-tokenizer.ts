@@ -11,7 +11,7 @@
  * Browser-safe: the caller reads the files.
  * @module
  */
-import { UsageError } from '../errors.js';
+import { type EncodeOptions, type Tokenizer, TokenizerError } from './tokenizer.js';
 
 /** CLIP's pre-tokenizer pattern (re.IGNORECASE in the original; the text is lower-cased first anyway). */
 const PATTERN = /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+/giu;
@@ -59,36 +59,52 @@ function parseJson(name: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`${name}: not valid JSON (${(e as Error).message})`);
+    throw new TokenizerError(`${name}: not valid JSON (${(e as Error).message})`);
   }
 }
 
-export class ClipTokenizer {
+export class ClipTokenizer implements Tokenizer {
   readonly #vocab: Map<string, number>;
   readonly #ranks: Map<string, number>;
   readonly #bytes = byteEncoder();
+  readonly #unbytes = new Map(this.#bytes.map((ch, b) => [ch, b]));
+  readonly #tokens: string[] = [];
   readonly #cache = new Map<string, number[]>();
   readonly bos: number;
   readonly eos: number;
   readonly pad: number;
   /** Tokens per prompt, BOS and EOS included (77 for every Stable Diffusion). */
   readonly maxLength: number;
+  readonly vocabSize: number;
+  readonly specialTokens: Readonly<Record<string, string>>;
+
+  get bosId(): number {
+    return this.bos;
+  }
+
+  get eosIds(): readonly number[] {
+    return [this.eos];
+  }
 
   constructor(files: ClipTokenizerFiles) {
     const name = files.name ?? 'tokenizer';
     const vocab = parseJson(`${name}/vocab.json`, files.vocab);
     if (!vocab || typeof vocab !== 'object' || Array.isArray(vocab)) {
-      throw new UsageError(`${name}/vocab.json: expected an object mapping tokens to ids`);
+      throw new TokenizerError(`${name}/vocab.json: expected an object mapping tokens to ids`);
     }
     this.#vocab = new Map();
     const table = vocab as Record<string, unknown>;
     for (const token in table) {
       const id = table[token];
       if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
-        throw new UsageError(`${name}/vocab.json: token ${JSON.stringify(token)} has id ${id}; ids are integers ≥ 0`);
+        throw new TokenizerError(
+          `${name}/vocab.json: token ${JSON.stringify(token)} has id ${id}; ids are integers ≥ 0`,
+        );
       }
       this.#vocab.set(token, id);
+      this.#tokens[id] = token;
     }
+    this.vocabSize = this.#tokens.length;
     this.#ranks = new Map();
     let rank = 0;
     let lineNo = 0;
@@ -98,11 +114,11 @@ export class ClipTokenizer {
       if ((lineNo === 1 && line.startsWith('#version')) || line === '') continue;
       const space = line.indexOf(' ');
       if (space <= 0 || space === line.length - 1 || line.indexOf(' ', space + 1) >= 0) {
-        throw new UsageError(`${name}/merges.txt: line ${lineNo} is ${JSON.stringify(line)}; expected two symbols`);
+        throw new TokenizerError(`${name}/merges.txt: line ${lineNo} is ${JSON.stringify(line)}; expected two symbols`);
       }
       if (!this.#ranks.has(line)) this.#ranks.set(line, rank++);
     }
-    if (this.#ranks.size === 0) throw new UsageError(`${name}/merges.txt: no merges found`);
+    if (this.#ranks.size === 0) throw new TokenizerError(`${name}/merges.txt: no merges found`);
 
     const config = files.tokenizerConfig
       ? (parseJson(`${name}/tokenizer_config.json`, files.tokenizerConfig) as Record<string, unknown>)
@@ -110,24 +126,44 @@ export class ClipTokenizer {
     const map = files.specialTokensMap
       ? (parseJson(`${name}/special_tokens_map.json`, files.specialTokensMap) as Record<string, unknown>)
       : {};
+    const texts: Record<string, string> = {};
     const special = (key: SpecialToken, fallback: string): number => {
       const content = specialContent(map[key]) ?? specialContent(config[key]) ?? fallback;
+      texts[key] = content;
       const id = this.#vocab.get(content);
       if (id === undefined) {
-        throw new UsageError(`${name}: the ${key} ${JSON.stringify(content)} is not in vocab.json`);
+        throw new TokenizerError(`${name}: the ${key} ${JSON.stringify(content)} is not in vocab.json`);
       }
       return id;
     };
     this.bos = special('bos_token', '<|startoftext|>');
     this.eos = special('eos_token', '<|endoftext|>');
     this.pad = special('pad_token', '<|endoftext|>');
+    this.specialTokens = texts;
     const max = config.model_max_length;
     // Some exports write a huge sentinel (1e30) for "no limit"; CLIP's text encoder always takes 77.
     this.maxLength = typeof max === 'number' && Number.isInteger(max) && max >= 2 && max <= 4096 ? max : 77;
   }
 
-  /** BPE ids of `text`, without BOS/EOS or truncation. */
-  encode(text: string): number[] {
+  /** BPE ids of `text`, with BOS and EOS around them unless `addSpecialTokens` is false; never truncated. */
+  encode(text: string, options: EncodeOptions = {}): number[] {
+    const ids = this.#encodeText(text);
+    return options.addSpecialTokens === false ? ids : [this.bos, ...ids, this.eos];
+  }
+
+  /** The text of `ids` without the special tokens: symbols joined, bytes decoded, `</w>` read as a space. */
+  decode(ids: readonly number[]): string {
+    const bytes: number[] = [];
+    for (const id of ids) {
+      if (id === this.bos || id === this.eos || id === this.pad) continue;
+      const token = this.#tokens[id];
+      if (token === undefined) throw new TokenizerError(`tokenizer: id ${id} is not in the vocabulary`);
+      for (const ch of token.replaceAll('</w>', ' ')) bytes.push(ch === ' ' ? 32 : (this.#unbytes.get(ch) ?? 63));
+    }
+    return new TextDecoder().decode(Uint8Array.from(bytes)).trim();
+  }
+
+  #encodeText(text: string): number[] {
     const clean = text.normalize('NFC').replace(/\s+/g, ' ').trim().toLowerCase();
     const ids: number[] = [];
     for (const match of clean.matchAll(PATTERN)) {
@@ -146,7 +182,7 @@ export class ClipTokenizer {
 
   /** `[BOS] + first maxLength−2 ids + [EOS]`, padded to `maxLength` with the pad token. */
   encodePadded(text: string): number[] {
-    const body = this.encode(text).slice(0, this.maxLength - 2);
+    const body = this.#encodeText(text).slice(0, this.maxLength - 2);
     const ids = [this.bos, ...body, this.eos];
     while (ids.length < this.maxLength) ids.push(this.pad);
     return ids;
@@ -183,7 +219,7 @@ export class ClipTokenizer {
     const ids = word.map((w) => {
       const id = this.#vocab.get(w);
       // Every byte symbol (with and without </w>) is in CLIP's vocabulary; a file that lacks one is broken.
-      if (id === undefined) throw new UsageError(`tokenizer: BPE symbol ${JSON.stringify(w)} is not in vocab.json`);
+      if (id === undefined) throw new TokenizerError(`tokenizer: BPE symbol ${JSON.stringify(w)} is not in vocab.json`);
       return id;
     });
     if (this.#cache.size < 10_000) this.#cache.set(token, ids);

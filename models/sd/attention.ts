@@ -11,7 +11,8 @@
  * @module
  */
 import * as T from '../../core/index.js';
-import { GroupNorm, LayerNorm, Linear } from './layers.js';
+import type { Linear } from '../../core/nn/linear.js';
+import { denseLinear, GroupNorm, LayerNorm } from './layers.js';
 import type { Weights } from './weights.js';
 
 /** Query rows per attention call unless the caller says otherwise: 4096 = one 512² SD image's latents. */
@@ -70,10 +71,10 @@ export class Attention {
     if (channels % heads !== 0) {
       throw new T.UsageError(`${w.file}: ${prefix}: ${channels} channels do not split into ${heads} heads`);
     }
-    this.#q = new Linear(w, `${prefix}.to_q`, channels, channels);
-    this.#k = new Linear(w, `${prefix}.to_k`, contextChannels, channels);
-    this.#v = new Linear(w, `${prefix}.to_v`, contextChannels, channels);
-    this.#out = new Linear(w, `${prefix}.to_out.0`, channels, channels);
+    this.#q = denseLinear(w, `${prefix}.to_q`, channels, channels);
+    this.#k = denseLinear(w, `${prefix}.to_k`, contextChannels, channels);
+    this.#v = denseLinear(w, `${prefix}.to_v`, contextChannels, channels);
+    this.#out = denseLinear(w, `${prefix}.to_out.0`, channels, channels);
   }
 
   /** x [B, T, C]; context [B, S, contextChannels] (default x itself). */
@@ -108,8 +109,8 @@ export class TransformerBlock {
     this.#attn2 = new Attention(w, `${prefix}.attn2`, channels, heads, contextChannels);
     this.#norm3 = new LayerNorm(w, `${prefix}.norm3`, channels, 1e-5);
     this.#inner = 4 * channels;
-    this.#ffIn = new Linear(w, `${prefix}.ff.net.0.proj`, channels, 2 * this.#inner);
-    this.#ffOut = new Linear(w, `${prefix}.ff.net.2`, this.#inner, channels);
+    this.#ffIn = denseLinear(w, `${prefix}.ff.net.0.proj`, channels, 2 * this.#inner);
+    this.#ffOut = denseLinear(w, `${prefix}.ff.net.2`, this.#inner, channels);
   }
 
   forward(x: T.Tensor, context: T.Tensor, sliceSize?: number): T.Tensor {

@@ -7,9 +7,10 @@
  * @module
  */
 import * as T from '../../core/index.js';
+import type { Linear } from '../../core/nn/linear.js';
 import { multiHeadAttention } from './attention.js';
 import type { TextEncoderConfig } from './config.js';
-import { LayerNorm, Linear } from './layers.js';
+import { denseLinear, LayerNorm } from './layers.js';
 import type { Weights } from './weights.js';
 
 const P = 'text_model';
@@ -31,13 +32,13 @@ class EncoderLayer {
   ) {
     const { hiddenSize: d, intermediateSize: ff, eps } = config;
     this.#norm1 = new LayerNorm(w, `${prefix}.layer_norm1`, d, eps);
-    this.#q = new Linear(w, `${prefix}.self_attn.q_proj`, d, d);
-    this.#k = new Linear(w, `${prefix}.self_attn.k_proj`, d, d);
-    this.#v = new Linear(w, `${prefix}.self_attn.v_proj`, d, d);
-    this.#out = new Linear(w, `${prefix}.self_attn.out_proj`, d, d);
+    this.#q = denseLinear(w, `${prefix}.self_attn.q_proj`, d, d);
+    this.#k = denseLinear(w, `${prefix}.self_attn.k_proj`, d, d);
+    this.#v = denseLinear(w, `${prefix}.self_attn.v_proj`, d, d);
+    this.#out = denseLinear(w, `${prefix}.self_attn.out_proj`, d, d);
     this.#norm2 = new LayerNorm(w, `${prefix}.layer_norm2`, d, eps);
-    this.#fc1 = new Linear(w, `${prefix}.mlp.fc1`, d, ff);
-    this.#fc2 = new Linear(w, `${prefix}.mlp.fc2`, ff, d);
+    this.#fc1 = denseLinear(w, `${prefix}.mlp.fc1`, d, ff);
+    this.#fc2 = denseLinear(w, `${prefix}.mlp.fc2`, ff, d);
   }
 
   forward(x: T.Tensor): T.Tensor {

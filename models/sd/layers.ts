@@ -5,6 +5,7 @@
  * @module
  */
 import * as T from '../../core/index.js';
+import { DenseLinear, type Linear } from '../../core/nn/linear.js';
 import type { Weights } from './weights.js';
 
 export class Conv2d {
@@ -29,18 +30,9 @@ export class Conv2d {
   }
 }
 
-export class Linear {
-  readonly weight: T.Tensor;
-  readonly bias: T.Tensor | undefined;
-
-  constructor(w: Weights, prefix: string, inF: number, outF: number) {
-    this.weight = w.get(`${prefix}.weight`, [outF, inF]);
-    this.bias = w.maybe(`${prefix}.bias`, [outF]);
-  }
-
-  forward(x: T.Tensor): T.Tensor {
-    return T.linear(x, this.weight, this.bias);
-  }
+/** The layer's [out, in] weight and optional bias as the core's Linear (the Weights keep ownership). */
+export function denseLinear(w: Weights, prefix: string, inF: number, outF: number): Linear {
+  return new DenseLinear(w.get(`${prefix}.weight`, [outF, inF]), w.maybe(`${prefix}.bias`, [outF]), false);
 }
 
 export class GroupNorm {
@@ -107,7 +99,7 @@ export class ResnetBlock {
   ) {
     this.#norm1 = new GroupNorm(w, `${prefix}.norm1`, opts.groups, inC, opts.eps);
     this.#conv1 = new Conv2d(w, `${prefix}.conv1`, inC, outC, 3);
-    this.#timeProj = opts.timeChannels ? new Linear(w, `${prefix}.time_emb_proj`, opts.timeChannels, outC) : undefined;
+    this.#timeProj = opts.timeChannels ? denseLinear(w, `${prefix}.time_emb_proj`, opts.timeChannels, outC) : undefined;
     this.#norm2 = new GroupNorm(w, `${prefix}.norm2`, opts.groups, outC, opts.eps);
     this.#conv2 = new Conv2d(w, `${prefix}.conv2`, outC, outC, 3);
     this.#shortcut = inC !== outC ? new Conv2d(w, `${prefix}.conv_shortcut`, inC, outC, 1) : undefined;

@@ -12,9 +12,10 @@
  * @module
  */
 import * as T from '../../core/index.js';
+import type { Linear } from '../../core/nn/linear.js';
 import { SpatialTransformer } from './attention.js';
 import type { UNetConfig } from './config.js';
-import { Conv2d, Downsample, GroupNorm, Linear, ResnetBlock, Upsample } from './layers.js';
+import { Conv2d, Downsample, denseLinear, GroupNorm, ResnetBlock, Upsample } from './layers.js';
 import type { Weights } from './weights.js';
 
 const f32 = Math.fround;
@@ -82,8 +83,8 @@ export class UNet {
         layers,
       });
 
-    this.#timeIn = new Linear(w, 'time_embedding.linear_1', boc[0], timeDim);
-    this.#timeOut = new Linear(w, 'time_embedding.linear_2', timeDim, timeDim);
+    this.#timeIn = denseLinear(w, 'time_embedding.linear_1', boc[0], timeDim);
+    this.#timeOut = denseLinear(w, 'time_embedding.linear_2', timeDim, timeDim);
     this.#convIn = new Conv2d(w, 'conv_in', c.inChannels, boc[0], 3);
 
     let out = boc[0];

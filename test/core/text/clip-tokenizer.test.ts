@@ -22,15 +22,29 @@ describe('CLIP BPE tokenizer', () => {
   const tok = new ClipTokenizer(files);
 
   it('gives the published CLIP ids', () => {
-    expect([tok.bos, ...tok.encode('a photo of a cat'), tok.eos]).toEqual([49406, 320, 1125, 539, 320, 2368, 49407]);
-    expect(tok.encode('An astronaut riding a horse on Mars')).toEqual([550, 18376, 6765, 320, 4558, 525, 7496]);
+    expect(tok.encode('a photo of a cat')).toEqual([49406, 320, 1125, 539, 320, 2368, 49407]);
+    expect(tok.encode('An astronaut riding a horse on Mars', { addSpecialTokens: false })).toEqual([
+      550, 18376, 6765, 320, 4558, 525, 7496,
+    ]);
+    expect(tok.vocabSize).toBe(49408);
+    expect(tok.specialTokens).toMatchObject({ bos_token: '<|startoftext|>', pad_token: '<|endoftext|>' });
+  });
+
+  it('decodes back to the normalised text (the Tokenizer interface)', () => {
+    expect(tok.decode(tok.encode('An astronaut riding a horse on Mars!'))).toBe(
+      'an astronaut riding a horse on mars !',
+    );
+    expect(tok.decode(tok.encodePadded('café ☕'))).toBe('café ☕');
+    expect(tok.eosIds).toEqual([49407]);
+    expect(tok.bosId).toBe(49406);
   });
 
   it('normalises case and whitespace, splits digits and punctuation as CLIP does', () => {
     expect(tok.encode('  A   PHOTO\tof a\ncat ')).toEqual(tok.encode('a photo of a cat'));
     // Digits are single pieces; "2024" is four of them.
-    expect(tok.encode('2024')).toHaveLength(4);
-    expect(tok.encode("it's")).toEqual([...tok.encode('it'), ...tok.encode("'s")]);
+    const raw = { addSpecialTokens: false };
+    expect(tok.encode('2024', raw)).toHaveLength(4);
+    expect(tok.encode("it's", raw)).toEqual([...tok.encode('it', raw), ...tok.encode("'s", raw)]);
     // Any text encodes (non-ASCII through the byte encoder) and decodes to known ids.
     for (const id of tok.encode('café ☕ 東京')) expect(id).toBeLessThan(49408);
   });
