@@ -18,6 +18,7 @@
  * @module
  */
 import * as T from '../../core/index.js';
+import { yieldToEventLoop } from '../../core/yield.js';
 import type { StableDiffusionModel } from './load.js';
 import { createScheduler, type Scheduler, type SchedulerName } from './schedulers/index.js';
 
@@ -59,8 +60,6 @@ export interface GenerateResult {
   readonly timesteps: readonly number[];
   readonly scheduler: SchedulerName;
 }
-
-const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** Checks a number option, naming it in the error. */
 function checkRange(name: string, value: number, min: number, max: number, integer = false): void {
@@ -177,7 +176,7 @@ export class StableDiffusion {
         // abort request (Ctrl-C) in before the next step.
         await latents.data();
         options.onStep?.(k + 1, timesteps.length, t);
-        await yieldToEvents();
+        await yieldToEventLoop();
       }
       options.signal?.throwIfAborted();
       const decoded = await vae.decode(latents, {
