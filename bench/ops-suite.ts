@@ -115,6 +115,7 @@ export async function runOpsSuite(o: OpsSuiteOptions): Promise<BenchReport> {
               machine,
               adapter: status.adapter,
               notes: [...recordNotes, ...run.notes],
+              fallbacks: run.fallbacks,
             },
             run.measurement,
           );

@@ -305,6 +305,7 @@ export async function runStyleSuite(o: StyleSuiteOptions): Promise<BenchReport> 
               machine,
               adapter: status?.adapter ?? null,
               notes: [...ct.notes, ...(ct === reference ? [REFERENCE_NOTE] : [])],
+              fallbacks: ct.fallbacks,
               check,
             },
             fromSamples(ct.samples, ct.warmup),
@@ -367,6 +368,7 @@ function toolkitContestant(
         samples: [...done.run.measurement.samples],
         output,
         notes: done.notes,
+        fallbacks: done.run.fallbacks,
         ...(done.threads ? { threads: done.threads } : {}),
       };
     },

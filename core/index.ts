@@ -24,7 +24,6 @@ export {
   allOpNames,
   availableBackendNames,
   backendAvailability,
-  fallbackStats,
   getBackendName,
   hasKernel,
   initBackend,
@@ -34,13 +33,22 @@ export {
   registerBackend,
   registerKernel,
   registerKernels,
-  resetFallbackStats,
   setBackend,
-  setWarningHandler,
 } from './dispatch.js';
 export * from './dtype.js';
 export { defineOp, type OpDef, opDefinitions, opRunCounts, run1, runOp, type VjpContext } from './engine.js';
 export * from './errors.js';
+export {
+  type FallbackEntry,
+  type FallbackKind,
+  fallbackLedger,
+  ledgerDelta,
+  recordFallback,
+  resetFallbackLedger,
+  setStrictBackend,
+  setWarningHandler,
+  strictBackend,
+} from './ledger.js';
 export * from './ops.js';
 export { Rng, setSeed } from './random.js';
 export * from './shape.js';

@@ -25,6 +25,7 @@ import type {
 } from '../../core/backend.js';
 import { getBackend, resolveKernel } from '../../core/dispatch.js';
 import { allocHost, bytesPerElement, type DType, type TypedArray } from '../../core/dtype.js';
+import { recordFallback } from '../../core/ledger.js';
 import { sizeOf } from '../../core/shape.js';
 import { gatherStrided, type JsStorage } from '../js/backend.js';
 import type { AdapterReport } from './device.js';
@@ -66,6 +67,9 @@ const STRIDED = wgsl(new URL('./wgsl/strided.wgsl', import.meta.url));
 
 /** The 32-bit element type a kernel binds: f16 computes as f32 (or moves as raw u32 bits), u8 as i32. */
 export type WideType = 'f32' | 'i32' | 'u32';
+
+/** The fallback ledger's reason for ops that run on the host after the device went away. */
+const DEVICE_LOST = 'the GPU device was lost';
 
 const PENDING: Source = { node: { inputs: [], depth: 0, label: 'pending' }, index: 0 };
 
@@ -254,7 +258,6 @@ export class WebGPUBackend implements Backend<GpuStorage> {
   #lost: string | null = null;
   #closing = false;
   readonly #lostPromise: Promise<unknown>;
-  readonly #hostRuns = new Map<string, number>();
   #submits = 0;
   #snapshots: Snapshot[] = [];
   readonly #variants = new Map<string, KernelVariant>();
@@ -592,17 +595,9 @@ export class WebGPUBackend implements Backend<GpuStorage> {
 
   // ------------------------------------------------------------------ running ops
 
+  /** An op that runs the js reference kernel on the host instead of a GPU kernel: into the fallback ledger. */
   #noteHostRun(op: string, why: string): void {
-    const n = this.#hostRuns.get(op) ?? 0;
-    if (n === 0 && !this.#lost) {
-      this.#warn(`[efficientai-toolkit] webgpu runs '${op}' on the host (${why}) (warned once)`);
-    }
-    this.#hostRuns.set(op, n + 1);
-  }
-
-  /** Ops (or configurations) that ran on the host instead of the GPU, with counts. */
-  hostRunStats(): Record<string, number> {
-    return Object.fromEntries(this.#hostRuns);
+    recordFallback(op, 'reference', 'webgpu', 'js', why);
   }
 
   /**
@@ -618,7 +613,10 @@ export class WebGPUBackend implements Backend<GpuStorage> {
     outputs: readonly TensorInfo[],
   ): GpuStorage[] {
     const onHost = () => hostCompute(op, attrs, inputs, outputs);
-    if (this.#lost) return this.#runOnHost(inputs, outputs, onHost());
+    if (this.#lost) {
+      this.#noteHostRun(op, DEVICE_LOST);
+      return this.#runOnHost(inputs, outputs, onHost());
+    }
     if (inputs.some((t) => t.dtype === 'f64') || outputs.some((t) => t.dtype === 'f64')) {
       this.#noteHostRun(op, 'f64 is js-only');
       return this.deferToHost(inputs, outputs, onHost());
@@ -785,7 +783,10 @@ export class WebGPUBackend implements Backend<GpuStorage> {
       gatherStrided({ storage: jsStorage(data), shape, strides, offset, dtype }),
     ];
     const input = { storage: view.storage, shape: [view.storage.size], dtype };
-    if (this.#lost) return this.#runOnHost([input], [info], compute)[0];
+    if (this.#lost) {
+      this.#noteHostRun('contiguous', DEVICE_LOST);
+      return this.#runOnHost([input], [info], compute)[0];
+    }
     if (dtype === 'f64' || shape.length > MAX_RANK) {
       this.#noteHostRun('contiguous', dtype === 'f64' ? 'f64 is js-only' : `rank ${shape.length} > ${MAX_RANK}`);
       return this.deferToHost([input], [info], compute)[0];

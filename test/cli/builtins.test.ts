@@ -141,7 +141,9 @@ describe('info', () => {
             details: { adapter: 'SwiftShader', maxStorageBufferBindingSize: 134217728 },
           },
         }),
-        fallbackStats: () => ({ 'matmul:webgpu->js': 3 }),
+        fallbackLedger: () => [
+          { op: 'matmul', kind: 'fallback', from: 'webgpu', to: 'js', why: 'webgpu has no kernel for it', count: 3 },
+        ],
       },
       '1.0.0',
     );
@@ -149,6 +151,6 @@ describe('info', () => {
     expect(text).toMatch(
       /webgpu\s+unavailable: no adapter\n\s+adapter: SwiftShader\n\s+maxStorageBufferBindingSize: 134217728/,
     );
-    expect(text).toMatch(/matmul:webgpu->js\s+3×/);
+    expect(text).toMatch(/matmul \(fallback\)\s+webgpu -> js, 3×: webgpu has no kernel for it/);
   });
 });

@@ -152,7 +152,7 @@ const api: StyleWorkerApi = {
     const loadStart = performance.now();
     await loadNets(s, request.style.kind === 'named' ? request.style.name : 'image');
     const loadMs = performance.now() - loadStart;
-    T.resetFallbackStats();
+    const ledgerBefore = T.fallbackLedger();
     const result = await s.pipeline.transfer(
       image,
       style,
@@ -168,7 +168,7 @@ const api: StyleWorkerApi = {
       backend: result.backend,
       style: result.style,
       times: { decode: decodeMs, ...result.times, 'load-model': loadMs + result.times['load-model'] },
-      fallbacks: T.fallbackStats(),
+      fallbacks: T.ledgerDelta(ledgerBefore, T.fallbackLedger()),
     };
     return Comlink.transfer(reply, [pixels.buffer]);
   },
