@@ -7,8 +7,8 @@
  */
 
 import { loadNativeAddon } from '../backends/native/loader.js';
-import type { Tensor } from '../core/index.js';
-import { dispose, getBackendName, setBackend, tensor } from '../core/index.js';
+import type { Tensor } from '../index.js';
+import { dispose, getBackendName, setBackend, tensor } from '../index.js';
 import { makeRecord, withBaseline, withRatio } from './harness.js';
 import { machineInfo, parallelismNote, quietHandovers } from './machine.js';
 import { OP_BENCHES, type OpCase } from './ops.js';

@@ -22,7 +22,7 @@ import {
   setBackend,
   type Tensor,
   tensor,
-} from '../core/index.js';
+} from '../index.js';
 import { type Measurement, type MeasureOptions, measure } from './harness.js';
 import type { OpCase } from './ops.js';
 import { type AdapterInfo, adapterFromDetails, EMULATED_LABEL, type UnavailableBackend } from './record.js';

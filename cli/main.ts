@@ -197,7 +197,7 @@ async function runBuiltin(
   parseOptions(rest, [], { context: name, cwd: s.cwd, otherNames: GLOBAL_NAMES });
   const rt = backend ? await useBackend(s, backend) : await s.runtime();
   if (name === 'demo') {
-    const report = await runDemo(await import('../core/index.js'));
+    const report = await runDemo(await import('../index.js'));
     write(s, s.json ? safeJson(report) : formatDemo(report));
     return EXIT.ok;
   }

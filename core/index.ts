@@ -1,11 +1,8 @@
 /**
- * efficientai-toolkit core: tensors, ops, autograd, dispatch. Importing it installs
- * the js backend (always available); other backends register their plug-ins.
+ * The tensor core: tensors, dtypes, shapes, dispatch, the op engine, autograd and the fallback
+ * ledger. It knows no backend and no op family: the package entry (index.ts at the repository
+ * root) installs the js backend and adds every family's ops; backends register their plug-ins.
  */
-import { installJsBackend } from '../backends/js/index.js';
-
-installJsBackend();
-
 export * from './autograd.js';
 export type {
   Availability,
@@ -49,7 +46,6 @@ export {
   setWarningHandler,
   strictBackend,
 } from './ledger.js';
-export * from './ops.js';
 export { Rng, setSeed } from './random.js';
 export * from './shape.js';
 export { dispose, keep, memory, type NestedArray, Tensor, tidy } from './tensor.js';

@@ -8,7 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import '../../backends/node.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { backendSkipReason, titled } from '../helpers/requirements.js';
 import { runCli } from '../helpers/run-cli.js';
 

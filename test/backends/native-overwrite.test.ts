@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import '../../backends/node.js';
 import { loadNativeAddon, setNativePoolPoison } from '../../backends/native/index.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { allCases } from '../conformance/cases/index.js';
 import { caseValues, compare, DEFAULT_TOL, evaluate } from '../conformance/harness.js';
 

@@ -30,7 +30,7 @@ import { createWasmBackend, probeWasm, type WasmPlatform } from '../../backends/
 import { chooseThreads, MAX_WASM_THREADS } from '../../backends/wasm/threads.js';
 import { BROWSER_WORKER_SOURCE } from '../../backends/wasm/worker-source.js';
 import type { KernelTensor } from '../../core/backend.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { wasmKernels as matmulKernels } from '../../kernels/matmul/wasm.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -17,7 +17,7 @@ const skip = chromiumSkipReason();
 
 /** The page's script: every case on webgpu against the js oracle, as conformance.test.ts does. */
 const ENTRY = `
-import * as T from '/core/index.ts';
+import * as T from '/index.ts';
 import { registerBrowserWebGPU } from '/backends/webgpu/browser.ts';
 import { allCases } from '/test/conformance/cases/index.ts';
 import { caseValues, compare, DEFAULT_TOL, evaluate } from '/test/conformance/harness.ts';

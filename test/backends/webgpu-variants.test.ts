@@ -9,7 +9,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import '../../backends/node.js';
 import type { KernelVariant, WebGPUBackend } from '../../backends/webgpu/backend.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { allCases } from '../conformance/cases/index.js';
 import { caseValues, compare, DEFAULT_TOL, evaluate, type OpCase } from '../conformance/harness.js';
 import { backendSkipReason, titled } from '../helpers/requirements.js';

@@ -10,7 +10,7 @@ import { type GpuStorage, SNAPSHOT_DEPTH, type WebGPUBackend } from '../../backe
 import { sizeClass } from '../../backends/webgpu/pool.js';
 import { specialize, wgsl } from '../../backends/webgpu/shaders.js';
 import { Uniforms } from '../../backends/webgpu/uniforms.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { backendSkipReason, titled } from '../helpers/requirements.js';
 
 const avail = await T.probeBackend('webgpu');

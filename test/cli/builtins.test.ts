@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type DoctorDeps, formatDoctor, runDoctor, SIMD_PROBE } from '../../cli/builtins/doctor.js';
 import { collectInfo, formatInfo } from '../../cli/builtins/info.js';
 import type { Runtime } from '../../cli/runtime.js';
-import * as core from '../../core/index.js';
+import * as core from '../../index.js';
 
 const runtime: Runtime = core;
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../backends/node.js';
 import { setWasmThreads } from '../../backends/wasm/index.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { requiredBackends } from '../helpers/requirements.js';
 import { allCases } from './cases/index.js';
 import { caseValues, compare, DEFAULT_TOL, evaluate, type OpCase } from './harness.js';

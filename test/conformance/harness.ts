@@ -3,7 +3,7 @@
  * run on every available backend against the oracle — the same case evaluated by
  * the js reference kernels in f64 on the same (dtype-rounded) inputs.
  */
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 
 export type InputKind =
   /** standard normal */

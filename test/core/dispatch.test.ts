@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { gatherStrided, jsBackend } from '../../backends/js/backend.js';
-import type { Backend, Storage, StridedView } from '../../core/index.js';
-import * as T from '../../core/index.js';
+import type { Backend, Storage, StridedView } from '../../index.js';
+import * as T from '../../index.js';
 
 interface FakeStorage extends Storage {
   readonly backend: 'wasm';

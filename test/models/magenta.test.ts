@@ -17,13 +17,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../backends/node.js';
-import * as T from '../../core/index.js';
 import { type Conv2DOptions, parseTflite, type TfliteModel } from '../../core/io/tflite.js';
+import * as T from '../../index.js';
+import { centerSquare, imageToTensor, resizeImage } from '../../models/image-tensor.js';
 import { STYLE_VECTOR_SIZE, StylePredictor } from '../../models/magenta/style-predictor.js';
 import { StyleTransformer } from '../../models/magenta/style-transformer.js';
 import { readImage } from '../../node/image/codec.js';
 import { defaultImagesDir, defaultModelsDir } from '../../node/paths.js';
-import { centerSquare, imageToTensor, resizeImage } from '../../projects/style-transfer/image-tensor.js';
 import { runOracle } from './tflite-onnx-oracle.js';
 
 const dir = join(defaultModelsDir()!, 'magenta-arbitrary');

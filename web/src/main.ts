@@ -13,7 +13,7 @@ import {
   DEFAULT_STYLE,
   findStyle,
   NAMED_STYLES,
-} from '../../projects/style-transfer/styles.js';
+} from '../../models/styles.js';
 import { type DemoErrorKind, errorKind, errorMessage } from './errors.js';
 import { cacheStorage, MODEL_CACHE, modelFileUrl } from './models.js';
 import {

@@ -1,4 +1,4 @@
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import type { InputSpec, OpCase } from '../harness.js';
 
 /** q [B, Hq, T, D], k [B, Hkv, S, D], v [B, Hkv, S, Dv]. */

@@ -1,4 +1,4 @@
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import type { OpCase } from '../harness.js';
 
 // Sizes stay small: a reference conv costs N·O·(C/groups)·OH·OW·kH·kW multiply-adds.

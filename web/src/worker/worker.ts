@@ -6,7 +6,7 @@
  */
 import * as Comlink from 'comlink';
 import { configureBrowserWasm } from '../../../backends/browser.js';
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import { type StyleChoice, StyleTransferPipeline } from '../../../projects/style-transfer/pipeline.js';
 import { DemoError } from '../errors.js';
 import type {
