@@ -11,14 +11,7 @@
  * - Recovery from device loss (recovery.ts).
  * Kernels see 32-bit elements only; f16 and u8 are widened around them (widen.ts).
  */
-import type {
-  Backend,
-  BackendName,
-  Kernel,
-  KernelTensor,
-  StridedView,
-  TensorInfo,
-} from '../../core/backend.js';
+import type { Backend, BackendName, Kernel, KernelTensor, StridedView, TensorInfo } from '../../core/backend.js';
 import { allocHost, bytesPerElement, type DType, type TypedArray } from '../../core/dtype.js';
 import { recordFallback } from '../../core/ledger.js';
 import { sizeOf } from '../../core/shape.js';
@@ -52,6 +45,11 @@ export function backendVariants(): ShaderVariant[] {
 export const WORKGROUP = 64;
 
 const STRIDED = wgsl(new URL('./wgsl/strided.wgsl', import.meta.url));
+/**
+ * The index walks (at4, strided_offsets, unravel) that strided.wgsl and the broadcasting and
+ * strided kernels `// @include`; declared here, beside its first user, so it is always loaded.
+ */
+export const INDEX_WALK_WGSL = wgsl(new URL('./wgsl/index_walk.wgsl', import.meta.url));
 
 function jsStorage(data: TypedArray): JsStorage {
   return { backend: 'js', data, byteLength: data.byteLength };
