@@ -132,7 +132,10 @@ export async function setBackend(name: string): Promise<BackendName> {
 }
 
 export function getBackendName(): BackendName {
-  if (!current) throw new BackendError('no backend is installed: import the toolkit through core/index.js');
+  if (!current)
+    throw new BackendError(
+      'no backend is installed: import the toolkit through its entry point (index.js at the package root)',
+    );
   return current;
 }
 
