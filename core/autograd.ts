@@ -8,9 +8,8 @@
  * `checkpoint(fn, ...inputs)` keeps only a block's inputs and recomputes the block in the backward pass.
  */
 
-import { add } from '../kernels/elementwise/elementwise.js';
 import { full, zeros } from './creation.js';
-import { currentRecorder, type OpDef, setRecorder, type TapeRecorder } from './engine.js';
+import { currentRecorder, type OpDef, opDefinitions, run1, setRecorder, type TapeRecorder } from './engine.js';
 import { ShapeError } from './errors.js';
 import { defaultRng, Rng, setDefaultRng } from './random.js';
 import { formatShape } from './shape.js';
@@ -25,6 +24,16 @@ interface Node {
   readonly outputs: readonly Tensor[];
   readonly attrs: unknown;
   readonly needsGrad: readonly boolean[];
+}
+
+/**
+ * Sum two gradients of one tensor with the 'add' op (kernels/elementwise), looked up by name so
+ * the core imports no kernel family.
+ */
+function add(a: Tensor, b: Tensor): Tensor {
+  const def = opDefinitions().get('add');
+  if (!def) throw new Error("autograd: no 'add' op is defined; import the toolkit through its entry point (index.js)");
+  return run1(def, [a, b], {});
 }
 
 function alias(t: Tensor): Tensor {

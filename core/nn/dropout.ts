@@ -5,9 +5,10 @@
  * the same mask when it recomputes a block.
  * @module
  */
+
+import { mul } from '../../kernels/ops.js';
 import { fromHost, toHost } from '../creation.js';
 import { ShapeError } from '../errors.js';
-import { mul } from '../ops.js';
 import { defaultRng, type Rng } from '../random.js';
 import { type Tensor, tidy } from '../tensor.js';
 

@@ -11,8 +11,7 @@
  * by its own forward pass) works as it is. `fuse()` folds an adapter into a plain float layer.
  * @module
  */
-import { randomUniform, zeros } from '../creation.js';
-import { DTypeError, ShapeError } from '../errors.js';
+
 import {
   add,
   contiguous,
@@ -27,7 +26,9 @@ import {
   stopGradient,
   sum,
   transpose,
-} from '../ops.js';
+} from '../../kernels/ops.js';
+import { randomUniform, zeros } from '../creation.js';
+import { DTypeError, ShapeError } from '../errors.js';
 import { defaultRng, type Rng } from '../random.js';
 import { formatShape } from '../shape.js';
 import { type Tensor, tidy } from '../tensor.js';

@@ -11,10 +11,11 @@
  * parameter's m/v/momentum tensors) can be saved and restored for an exact resume.
  * @module
  */
+
+import { add, div, mul, sqrt, square, sub, sum } from '../../kernels/ops.js';
 import { zeros } from '../creation.js';
 import { UsageError } from '../errors.js';
 import type { ParameterTree } from '../nn/parameters.js';
-import { add, div, mul, sqrt, square, sub, sum } from '../ops.js';
 import { type Tensor, tidy } from '../tensor.js';
 import type { Schedule } from './schedules.js';
 

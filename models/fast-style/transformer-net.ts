@@ -13,8 +13,8 @@
  * the architecture, so a different network is rejected at load, not run.
  */
 import { UsageError } from '../../core/errors.js';
-import * as T from '../../core/index.js';
 import { nodeAttr, type OnnxModel, type OnnxNode, type OnnxTensor } from '../../core/io/onnx.js';
+import * as T from '../../index.js';
 import { chain, type Release, releaser } from '../layer-chain.js';
 
 interface ConvSpec {

@@ -4,10 +4,10 @@
  * exactly; gradient clipping as MLX's clip_grad_norm.
  */
 import { describe, expect, it } from 'vitest';
-import * as T from '../../core/index.js';
 import { ParameterTree } from '../../core/nn/parameters.js';
 import { Adam, AdamW, clipGradNorm, type Optimizer, SGD } from '../../core/optim/optimizers.js';
 import { buildSchedule, cosineDecay, joinSchedules, linearSchedule } from '../../core/optim/schedules.js';
+import * as T from '../../index.js';
 
 const P0 = [0.5, -1.25, 2, 0.1];
 const GRADS = [
@@ -40,8 +40,9 @@ function reference(update: (p: number, g: number, s: Record<string, number>, lr:
     });
 }
 
-const close = (a: number[][], b: number[][]) =>
-  a.forEach((row, i) => row.forEach((v, j) => expect(v).toBeCloseTo(b[i][j], 12)));
+function close(a: number[][], b: number[][]): void {
+  for (const [i, row] of a.entries()) for (const [j, v] of row.entries()) expect(v).toBeCloseTo(b[i][j], 12);
+}
 
 describe('optimizers (MLX formulas)', () => {
   it('Adam without bias correction (MLX and mlx-lm default)', async () => {

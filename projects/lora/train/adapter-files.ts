@@ -9,10 +9,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../../../core/errors.js';
-import * as T from '../../../core/index.js';
 import type { SafetensorsTensor } from '../../../core/io/safetensors.js';
 import type { ParameterTree } from '../../../core/nn/parameters.js';
 import type { Rng } from '../../../core/random.js';
+import * as T from '../../../index.js';
 import {
   type AdapterConfig,
   applyAdapters,

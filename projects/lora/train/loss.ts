@@ -5,7 +5,7 @@
  * so does this one (documented in docs/lora.md). The mean is over the counted tokens.
  * @module
  */
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import type { CausalLM } from '../../../models/llama/model.js';
 
 /** A padded batch: rows of token ids (right-padded with 0) and, per row, the loss window. */

@@ -7,11 +7,11 @@
  */
 import { join } from 'node:path';
 import { UsageError } from '../../../core/errors.js';
-import * as T from '../../../core/index.js';
 import type { SafetensorsTensor } from '../../../core/io/safetensors.js';
 import type { ParameterTree } from '../../../core/nn/parameters.js';
 import type { Optimizer } from '../../../core/optim/optimizers.js';
 import { Rng, type RngState } from '../../../core/random.js';
+import * as T from '../../../index.js';
 import { loadSafetensorsFile, saveSafetensorsFile } from '../../../node/io/safetensors-file.js';
 import type { StreamPosition } from '../data/batches.js';
 import { toFileTensor } from './adapter-files.js';

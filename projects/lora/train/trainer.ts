@@ -5,9 +5,10 @@
  * norm); evaluation is the token-weighted mean loss over batches. Browser-safe: no files.
  * @module
  */
-import * as T from '../../../core/index.js';
+
 import type { ParameterTree } from '../../../core/nn/parameters.js';
 import { clipGradNorm, type Optimizer } from '../../../core/optim/optimizers.js';
+import * as T from '../../../index.js';
 import { setTraining } from '../../../models/llama/adapters.js';
 import type { LlamaModel } from '../../../models/llama/model.js';
 import { batchLoss, type TokenBatch } from './loss.js';

@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import '../../../backends/node.js';
-import * as T from '../../../core/index.js';
 import { DenseLinear } from '../../../core/nn/linear.js';
 import { DoRALinear, LoRALinear } from '../../../core/nn/lora.js';
+import * as T from '../../../index.js';
 
 const [IN, OUT, R, N] = [7, 5, 3, 4];
 const SCALE = 2.5;
@@ -105,7 +105,7 @@ describe.each(['lora', 'dora'] as const)('%s layer', (kind) => {
     const fused = layer.fuse();
     const yf = fused.forward(x);
     const [a, b] = [await y.data(), await yf.data()];
-    a.forEach((v, i) => expect(b[i]).toBeCloseTo(v, 10));
+    for (const [i, v] of Array.from(a).entries()) expect(b[i]).toBeCloseTo(v as number, 10);
     T.dispose([x, g, y, yf, value, ...grads]);
     fused.dispose();
     layer.dispose();
@@ -117,7 +117,7 @@ describe.each(['lora', 'dora'] as const)('%s layer', (kind) => {
       const layer = make(kind, 'f32', M);
       const x = T.tensor(X, [N, IN], 'f32');
       const g = T.tensor(G, [N, OUT], 'f32');
-      const { grads } = T.valueAndGrad((a: T.Tensor, b: T.Tensor) => T.sum(T.mul(layer.forward(x), g)))(
+      const { grads } = T.valueAndGrad((_a: T.Tensor, _b: T.Tensor) => T.sum(T.mul(layer.forward(x), g)))(
         layer.loraA,
         layer.loraB,
       );

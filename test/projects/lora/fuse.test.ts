@@ -7,7 +7,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import { applyAdapters, type FineTuneType, trainableTree } from '../../../models/llama/adapters.js';
 import type { LlamaModel } from '../../../models/llama/model.js';
 import { loadLanguageModel } from '../../../node/models/language-model.js';

@@ -4,8 +4,8 @@
  */
 import '../../../backends/node.js';
 import { describe, expect, it } from 'vitest';
-import * as T from '../../../core/index.js';
 import { Adam } from '../../../core/optim/optimizers.js';
+import * as T from '../../../index.js';
 import { applyAdapters, trainableTree } from '../../../models/llama/adapters.js';
 import { loadLanguageModel } from '../../../node/models/language-model.js';
 import { BatchStream } from '../../../projects/lora/data/batches.js';
@@ -43,11 +43,11 @@ describe('Trainer', () => {
     const plain = await losses('js', false);
     expect(plain[3]).toBeLessThan(plain[0]);
     const checkpointed = await losses('js', true);
-    checkpointed.forEach((l, i) => expect(l).toBeCloseTo(plain[i], 5));
+    for (const [i, l] of checkpointed.entries()) expect(l).toBeCloseTo(plain[i], 5);
   });
 
   it.skipIf(!hasNative)('native gives the losses of js', async () => {
     const [js, native] = [await losses('js', false), await losses('native', false)];
-    native.forEach((l, i) => expect(l).toBeCloseTo(js[i], 3));
+    for (const [i, l] of native.entries()) expect(l).toBeCloseTo(js[i], 3);
   });
 });
