@@ -152,15 +152,13 @@ function commandText(
 
 export function formatCommand(p: ProjectSpec, c: CommandSpec, style: HelpStyle = DEFAULT_STYLE): string {
   const id = `${p.namespace}:${c.name}`;
-  const usage = `${BIN} ${id}${
-    c.options.some((o) => o.required)
-      ? ' ' +
-        c.options
-          .filter((o) => o.required)
-          .map((o) => `--${o.name} <${valueHint(o)}>`)
-          .join(' ')
-      : ''
-  } [options]`;
+  const required = c.options
+    .filter((o) => o.required && o.name !== c.positional)
+    .map((o) => ` --${o.name} <${valueHint(o)}>`)
+    .join('');
+  const words = c.options.find((o) => o.name === c.positional);
+  const positional = words ? (words.required ? ` <${valueHint(words)}…>` : ` [${valueHint(words)}…]`) : '';
+  const usage = `${BIN} ${id}${positional}${required} [options]`;
   return commandText(id, usage, c.summary, c.description, c.options, c.examples, style);
 }
 

@@ -59,7 +59,8 @@ const helpHelp: BuiltinHelp = {
   usage: `${BIN} help [namespace | namespace:command | info | doctor]`,
   examples: [`${BIN} help`, `${BIN} help lora`, `${BIN} help lora:train`],
 };
-const BUILTINS: readonly BuiltinHelp[] = [infoHelp, doctorHelp, demoHelp, helpHelp];
+/** The built-in commands as help shows them (the knowledge base indexes them too). */
+export const BUILTINS: readonly BuiltinHelp[] = [infoHelp, doctorHelp, demoHelp, helpHelp];
 
 export function toolkitVersion(): string {
   try {
@@ -280,6 +281,7 @@ async function runCommand(
     defaultsSource: config.source,
     defaultsBase: config.base,
     otherNames: GLOBAL_NAMES,
+    positional: command.positional,
   });
   const rt = await useBackend(s, backend);
   const quiet = s.log.level === 'error' || s.log.level === 'silent';

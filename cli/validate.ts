@@ -67,6 +67,12 @@ function checkCommand(c: CommandSpec, where: string): string[] {
     seen.add(o.name);
     problems.push(...checkOption(o, at));
   }
+  if (c.positional !== undefined) {
+    const target = c.options.find((o) => o.name === c.positional);
+    if (target?.type !== 'string' || target.repeatable) {
+      problems.push(`${at}: positional '${String(c.positional)}' must name one of its string options (not repeatable)`);
+    }
+  }
   return problems;
 }
 

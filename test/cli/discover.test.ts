@@ -74,5 +74,9 @@ describe('validateProject', () => {
       "f command 'go' option 'p' is required but has a default; drop one",
       "f command 'go' option 'q': unknown type 'text' (use string, number, integer, boolean, path, enum)",
     ]);
+    const flag = [{ name: 'all', type: 'boolean', description: 'd' }];
+    expect(validateProject({ ...base, commands: [{ ...cmd, options: flag, positional: 'all' }] }, 'x', 'f')).toEqual([
+      "f command 'go': positional 'all' must name one of its string options (not repeatable)",
+    ]);
   });
 });
