@@ -129,6 +129,11 @@ export interface ProjectSpec {
   readonly aliases: readonly string[];
   readonly summary: string;
   readonly commands: readonly CommandSpec[];
+  /**
+   * Tests of this workflow outside test/projects/<namespace> (its models' and kernels' test files
+   * or folders, relative to the toolkit root): `efficientai-toolkit test <namespace>` runs them too.
+   */
+  readonly tests?: readonly string[];
 }
 
 /** Declare a command with its args typed from its options (no `as const` needed). */

@@ -12,6 +12,8 @@ export interface BuiltinHelp {
   readonly summary: string;
   readonly description?: string;
   readonly usage?: string;
+  /** Its own options, besides the global ones. */
+  readonly options?: readonly OptionSpec[];
   readonly examples?: readonly string[];
 }
 
@@ -163,5 +165,13 @@ export function formatCommand(p: ProjectSpec, c: CommandSpec, style: HelpStyle =
 }
 
 export function formatBuiltin(b: BuiltinHelp, style: HelpStyle = DEFAULT_STYLE): string {
-  return commandText(b.name, b.usage ?? `${BIN} ${b.name} [options]`, b.summary, b.description, [], b.examples, style);
+  return commandText(
+    b.name,
+    b.usage ?? `${BIN} ${b.name} [options]`,
+    b.summary,
+    b.description,
+    b.options ?? [],
+    b.examples,
+    style,
+  );
 }

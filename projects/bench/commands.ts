@@ -476,4 +476,5 @@ export const project: ProjectSpec = {
   aliases: [],
   summary: 'Benchmarks: ops across backends, the CPU backends and style transfer against onnxruntime peers',
   commands: [ops, peers, style],
+  tests: ['test/bench'],
 };

@@ -340,4 +340,11 @@ export const project: ProjectSpec = {
   summary:
     'Fast per-style and arbitrary (any image) neural style transfer; Stable Diffusion img2img and export are planned',
   commands: [transfer, styles],
+  tests: [
+    'test/models/fast-style.test.ts',
+    'test/models/magenta.test.ts',
+    'test/models/layer-chain.test.ts',
+    'test/kernels/image.test.ts',
+    'test/node/image',
+  ],
 };
