@@ -1,14 +1,22 @@
 /**
- * Regression alerts from the benchmark history: a head run (or commit) against base runs (a
- * commit, or the last N runs before the head on the same machine). A case regressed when its
- * head median is slower than the base median by more than both `mads` median absolute
- * deviations of the noise measured in the history and `percent` per cent; an improvement is the
- * same the other way. The noise is the MAD of the case's medians over the base runs (three or
- * more), else over every earlier run of the case on that machine; with fewer than three runs
- * only the percentage applies, and the comparison says so.
+ * Regression alerts from the benchmark history: head runs (the latest, or a commit's) against
+ * base runs (a commit's, or the last N before the head on the same machine). Each run gives a
+ * case one number, its median time. A case regressed when the head is slower than the base by
+ * more than both `mads` MADs of the noise measured in the history and `percent` per cent; an
+ * improvement is the same the other way.
+ *
+ * - The noise is the MAD of the case over the base runs (three or more), else over every earlier
+ *   run of the case on that machine, scaled by 1.4826 as R's mad() does, so that it estimates the
+ *   standard deviation of normal noise (3 MADs ≈ 3σ). With fewer than three runs only the
+ *   percentage applies, and the comparison says so.
+ * - Like is compared with like: with K head runs, the head is their fastest and the base is the
+ *   1/(K+1) quantile of the base runs — the quantile the fastest of K runs lands on on average.
+ *   Load on a shared machine only ever adds time, so repeating the head run (CI runs the smoke
+ *   benchmark three times) cuts false alarms without hiding a slowdown; K = 1 compares the one
+ *   head run with the base median.
  */
 import type { HistoryCase, HistoryRun } from './history.js';
-import { median } from './stats.js';
+import { median, percentile } from './stats.js';
 
 export interface Thresholds {
   /** How many median absolute deviations a change must exceed. */
@@ -33,13 +41,14 @@ export interface CaseComparison {
   readonly shape: string;
   readonly backend: string;
   readonly dtype: string;
-  /** Median over the base runs of the case's median time; null when no base run has the case. */
+  /** The base level: the 1/(K+1) quantile of the base runs' times (K head runs; the median for one); null without base. */
   readonly baseMs: number | null;
+  /** The fastest head run's time; null when no head run has the case. */
   readonly headMs: number | null;
   readonly baseRuns: number;
   /** (head − base) ÷ base × 100: positive is slower. */
   readonly changePct: number | null;
-  /** The noise: median absolute deviation of the case's medians, ms; null when fewer than 3 runs had it. */
+  /** The noise: the case's scaled median absolute deviation (≈ σ), ms; null when fewer than 3 runs had it. */
   readonly madMs: number | null;
   /** Runs the MAD came from, and whether they were the base runs or the case's whole history on the machine. */
   readonly noiseRuns: number;
@@ -83,10 +92,13 @@ export interface CompareOptions {
   readonly thresholds?: Thresholds;
 }
 
-/** Median absolute deviation. */
+/** R's mad(): 1.4826 × the median absolute deviation, which estimates σ for normally distributed values. */
+export const MAD_SCALE = 1.4826;
+
+/** Median absolute deviation, scaled by MAD_SCALE. */
 export function mad(values: readonly number[]): number {
   const m = median(values);
-  return median(values.map((v) => Math.abs(v - m)));
+  return MAD_SCALE * median(values.map((v) => Math.abs(v - m)));
 }
 
 const NOISE_MIN_RUNS = 3;
@@ -101,8 +113,8 @@ export function judgeCase(
   CaseComparison,
   'baseMs' | 'headMs' | 'changePct' | 'madMs' | 'noiseRuns' | 'noiseFrom' | 'limitMs' | 'verdict'
 > {
-  const baseMs = base.length > 0 ? median(base) : null;
-  const headMs = head.length > 0 ? median(head) : null;
+  const baseMs = base.length > 0 ? percentile(base, 100 / (Math.max(1, head.length) + 1)) : null;
+  const headMs = head.length > 0 ? Math.min(...head) : null;
   const noise = base.length >= NOISE_MIN_RUNS ? base : history.length >= NOISE_MIN_RUNS ? history : [];
   const madMs = noise.length > 0 ? mad(noise) : null;
   const noiseFrom = noise.length === 0 ? null : noise === base ? 'base' : 'history';

@@ -500,12 +500,14 @@ const compare = defineCommand({
   name: 'compare',
   summary: 'Flag benchmark regressions: a head run or commit against base runs in a --history file',
   description:
-    'Reads the JSON-lines history that bench:ops, bench:peers and bench:style append to with --history. The head is the ' +
-    'latest run (or every run of --head REF); the base is the last --last runs before it on the same machine, or every run ' +
-    'of --base REF. A case regresses when its median is slower than the base median by more than --max-mads median ' +
-    "absolute deviations of the case's noise in the history AND by more than --min-change per cent; faster by as much is " +
-    'an improvement. The noise is the MAD over the base runs when there are 3 or more, else over all earlier runs of the ' +
-    'case on that machine; with fewer, the percentage alone decides (the output says so). Runs compare only with runs of ' +
+    'Reads the JSON-lines history that bench:ops, bench:peers and bench:style append to with --history (each run gives ' +
+    'a case its median time). The head is the latest run, or every run of --head REF; the base is the last --last runs ' +
+    'before it on the same machine, or every run of --base REF. A case regresses when the head is slower than the base by ' +
+    "more than --max-mads MADs of the case's noise in the history AND by more than --min-change per cent; faster by as " +
+    'much is an improvement. The noise is the MAD (scaled by 1.4826 to estimate σ, as R computes it) over the base runs ' +
+    'when there are 3 or more, else over all earlier runs of the case on that machine; with fewer, the percentage alone ' +
+    'decides (the output says so). With K head runs the fastest is compared with the 1/(K+1) quantile of the base ' +
+    '(with one, the base median): load only adds time, so repeating the head run cuts false alarms. Runs compare only with runs of ' +
     'the same machine (CPU, cores, OS, architecture) unless --machine any. REF is a commit hash (prefix) or a git ref. ' +
     'Prints a table per suite; --out DIR also writes JSON, Markdown and an HTML page with a trend chart per case. ' +
     'Exit 0 even with regressions unless --fail-on-regression (then 1).',
@@ -526,7 +528,7 @@ const compare = defineCommand({
     {
       name: 'last',
       type: 'integer',
-      default: 5,
+      default: 10,
       min: 1,
       description: 'Base = this many runs before the head, when --base is not given',
     },
@@ -555,7 +557,7 @@ const compare = defineCommand({
   ],
   examples: [
     `${BIN} bench:ops --backends native,wasm --sizes 256 --history bench/history.jsonl`,
-    `${BIN} bench:compare --history bench/history.jsonl --last 5 --fail-on-regression`,
+    `${BIN} bench:compare --history bench/history.jsonl --head HEAD --fail-on-regression`,
     `${BIN} bench:compare --history bench/history.jsonl --base main --head HEAD --out bench/out`,
   ],
   async run(args, ctx) {

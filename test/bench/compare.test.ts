@@ -36,22 +36,30 @@ function run(commit: string, ms: Record<string, number>, machine = 'box-2c-linux
 }
 
 describe('the noise rule', () => {
-  it('MAD is the median distance from the median', () => {
-    expect(mad([1, 2, 3, 4, 100])).toBe(1);
+  it('MAD is the median distance from the median, scaled to estimate σ', () => {
+    expect(mad([1, 2, 3, 4, 100])).toBeCloseTo(1.4826, 12);
     expect(mad([5])).toBe(0);
   });
 
   it('a slowdown regresses only past both 3 MADs and 5%', () => {
-    const base = [10, 10.2, 9.8, 10.1, 9.9]; // median 10, MAD 0.1
+    const base = [10, 10.2, 9.8, 10.1, 9.9]; // median 10, MAD 0.1 × 1.4826
     const slow = judgeCase(base, [13], [], T);
     expect(slow).toMatchObject({ verdict: 'regression', noiseFrom: 'base', noiseRuns: 5, limitMs: 0.5 });
-    expect(slow.madMs).toBeCloseTo(0.1, 12);
-    expect(judgeCase(base, [10.45], [], T).verdict).toBe('unchanged'); // over 3 MADs (0.3), under 5%
+    expect(slow.madMs).toBeCloseTo(0.14826, 12);
+    expect(judgeCase(base, [10.49], [], T).verdict).toBe('unchanged'); // over 3 MADs (0.44), under 5%
     expect(judgeCase(base, [7], [], T).verdict).toBe('improvement');
-    const noisy = [10, 12, 8, 11, 9]; // MAD 1: 3 MADs = 3 ms = 30%
-    expect(judgeCase(noisy, [12.9], [], T).verdict).toBe('unchanged');
-    expect(judgeCase(noisy, [13.1], [], T).verdict).toBe('regression');
-    expect(judgeCase(noisy, [13.1], [], T).changePct).toBeCloseTo(31, 9);
+    const noisy = [10, 12, 8, 11, 9]; // MAD 1.4826: 3 MADs = 4.45 ms = 44%
+    expect(judgeCase(noisy, [14.4], [], T).verdict).toBe('unchanged');
+    expect(judgeCase(noisy, [14.5], [], T).verdict).toBe('regression');
+    expect(judgeCase(noisy, [14.5], [], T).changePct).toBeCloseTo(45, 9);
+  });
+
+  it('with K head runs compares their fastest with the 1/(K+1) quantile of the base', () => {
+    const base = [10, 11, 12, 13, 14, 15, 16, 17, 18]; // 25th percentile: 12
+    const three = judgeCase(base, [19, 13.5, 20], [], T);
+    expect(three).toMatchObject({ baseMs: 12, headMs: 13.5 });
+    expect(three.changePct).toBeCloseTo(12.5, 9);
+    expect(judgeCase(base, [13.5], [], T).baseMs).toBe(14); // one head run: the base median
   });
 
   it('takes the noise from the earlier history when the base has fewer than 3 runs, else only the percentage', () => {
@@ -129,7 +137,7 @@ describe('compareHistory', () => {
     const md = compareMarkdown(r);
     expect(md).toContain('1 regression(s), 0 improvement(s)');
     expect(md).toMatch(
-      /\| a \[8,8\] \| native 2t \| 10\.1 \| 13\.0 \| \+29\.4% \| 0\.100 ms \(4 base runs\) \| 0\.503 \| REGRESSION \|/,
+      /\| a \[8,8\] \| native 2t \| 10\.1 \| 13\.0 \| \+29\.4% \| 0\.148 ms \(4 base runs\) \| 0\.503 \| REGRESSION \|/,
     );
     const html = compareHtml(r, history);
     expect(html.match(/<svg /g)).toHaveLength(3);
