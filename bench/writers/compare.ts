@@ -54,7 +54,7 @@ function runsText(refs: SuiteComparison['base']): string {
 
 function verdictLine(result: CompareResult): string {
   const t = result.thresholds;
-  const rule = `a case regresses when its median is slower by more than ${t.mads} MADs of the history's noise and more than ${t.percent}%`;
+  const rule = `a case regresses when the head is slower than the base by more than ${t.mads} MADs of the history's noise and more than ${t.percent}%`;
   return `${result.regressions} regression(s), ${result.improvements} improvement(s); ${rule}.`;
 }
 
@@ -143,7 +143,7 @@ export function trendChart(
   if (last && points.length > 1)
     parts.push(`<text x="${w - right}" y="${h - 14}" text-anchor="end">${escapeHtml(short(last.commit))}</text>`);
   parts.push(
-    `<text x="${left}" y="${h - 2}">median ms per run, oldest left; blue: base, large dot: head; band: noise limit</text>`,
+    `<text x="${left}" y="${h - 2}">median ms per run, oldest left · blue: base · big: head · band: limit</text>`,
   );
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${escapeHtml(`trend of ${c.key}`)}">${parts.join('')}</svg>`;
 }
