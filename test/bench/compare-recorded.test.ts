@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareHistory } from '../../bench/compare.js';
 import { type HistoryRun, parseHistory } from '../../bench/history.js';
-import { runCli } from '../helpers/run-cli.js';
+import { argvOf, runCli } from '../helpers/run-cli.js';
 
 const FILE = new URL('./fixtures/smoke-history-recorded.jsonl', import.meta.url);
 const recorded = parseHistory(readFileSync(FILE, 'utf8'), 'smoke-history-recorded.jsonl');
@@ -125,21 +125,7 @@ describe('bench:compare through the CLI on recorded runs', () => {
 
   it('bench:ops --history appends a run keyed by commit and machine that bench:compare reads', async () => {
     const file = join(dir, 'sub', 'ops.jsonl');
-    const argv = [
-      'bench:ops',
-      '--backends',
-      'js',
-      '--ops',
-      'add',
-      '--sizes',
-      '8',
-      '--runs',
-      '2',
-      '--warmup',
-      '0',
-      '--history',
-      file,
-    ];
+    const argv = argvOf('bench:ops', { backends: 'js', ops: 'add', sizes: 8, runs: 2, warmup: 0, history: file });
     for (let i = 0; i < 2; i++) expect((await runCli(argv)).code).toBe(0);
     const runs = parseHistory(readFileSync(file, 'utf8'), file);
     expect(runs).toHaveLength(2);

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../bench/record.js';
 import { formatTestSummary, summarizeReport, type TestSummary, type VitestReport } from '../../cli/builtins/test.js';
-import { runCli } from '../helpers/run-cli.js';
+import { argvOf, runCli } from '../helpers/run-cli.js';
 
 const fixtureProjects = fileURLToPath(new URL('./fixtures/test-command/', import.meta.url));
 const cli = (argv: string[], env: Record<string, string> = {}) => runCli(argv, { projectsDir: fixtureProjects, env });
@@ -156,18 +156,7 @@ describe('benchmark', () => {
   it('runs the suite with its options and --json', async () => {
     const r = await runCli([
       'benchmark',
-      'ops',
-      '--backends',
-      'js',
-      '--ops',
-      'add',
-      '--sizes',
-      '8',
-      '--runs',
-      '1',
-      '--warmup',
-      '0',
-      '--json',
+      ...argvOf('ops', { backends: 'js', ops: 'add', sizes: 8, runs: 1, warmup: 0, json: true }),
     ]);
     expect(r.code, r.err).toBe(0);
     const report = JSON.parse(r.out) as BenchReport;
