@@ -438,6 +438,7 @@ export const project: ProjectSpec = {
     'test/models/fast-style.test.ts',
     'test/models/magenta.test.ts',
     'test/models/layer-chain.test.ts',
+    'test/models/sd',
     'test/kernels/image.test.ts',
     'test/node/image',
   ],
