@@ -111,6 +111,12 @@ export interface CommandSpec<O extends readonly OptionSpec[] = readonly OptionSp
   readonly options: O;
   /** Full command lines, e.g. `efficientai-toolkit lora:train --model ./m`. */
   readonly examples?: readonly string[];
+  /**
+   * The option that words without `--` fill, joined by spaces (a string option), so that
+   * `kb:search quantize 4 bit` reads as `kb:search --query "quantize 4 bit"`. Without it, a
+   * stray word is a usage error.
+   */
+  readonly positional?: string;
   /** Resolves to the exit code (nothing = 0). Throw a UsageError for input the user can fix. */
   // biome-ignore lint/suspicious/noConfusingVoidType: an `async run() {}` returns Promise<void>, which must be accepted.
   run(args: ArgsOf<O>, ctx: CommandContext): Promise<number | void>;
@@ -123,6 +129,11 @@ export interface ProjectSpec {
   readonly aliases: readonly string[];
   readonly summary: string;
   readonly commands: readonly CommandSpec[];
+  /**
+   * Tests of this workflow outside test/projects/<namespace> (its models' and kernels' test files
+   * or folders, relative to the toolkit root): `efficientai-toolkit test <namespace>` runs them too.
+   */
+  readonly tests?: readonly string[];
 }
 
 /** Declare a command with its args typed from its options (no `as const` needed). */

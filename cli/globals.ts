@@ -47,4 +47,4 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
 export const GLOBAL_NAMES: readonly string[] = GLOBAL_OPTIONS.map((o) => o.name);
 
 /** Names a workflow may not use: the built-in commands. */
-export const BUILTIN_COMMANDS = ['info', 'doctor', 'help'] as const;
+export const BUILTIN_COMMANDS = ['info', 'doctor', 'demo', 'test', 'benchmark', 'help'] as const;

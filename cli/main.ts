@@ -12,9 +12,19 @@ import { createLogger, type Logger, type LogStream, safeJson } from '../node/log
 import { type Env, repoRoot } from '../node/paths.js';
 import { createProgress } from '../node/progress.js';
 import { extractOptions, parseOptions } from './args.js';
+import { benchmarkHelp, resolveBenchmark } from './builtins/benchmark.js';
 import { demoHelp, formatDemo, runDemo } from './builtins/demo.js';
 import { defaultDoctorDeps, doctorHelp, formatDoctor, runDoctor } from './builtins/doctor.js';
 import { collectInfo, formatInfo, infoHelp } from './builtins/info.js';
+import {
+  checkNotNested,
+  formatTestSummary,
+  resolveTestTarget,
+  runVitest,
+  summarizeReport,
+  TEST_OPTIONS,
+  testHelp,
+} from './builtins/test.js';
 import {
   type ArgsOf,
   type CommandContext,
@@ -56,10 +66,11 @@ export interface MainOptions {
 const helpHelp: BuiltinHelp = {
   name: 'help',
   summary: 'Show help for everything, a namespace or a command',
-  usage: `${BIN} help [namespace | namespace:command | info | doctor]`,
+  usage: `${BIN} help [namespace | namespace:command | built-in command]`,
   examples: [`${BIN} help`, `${BIN} help lora`, `${BIN} help lora:train`],
 };
-const BUILTINS: readonly BuiltinHelp[] = [infoHelp, doctorHelp, demoHelp, helpHelp];
+/** The built-in commands as help shows them (the knowledge base indexes them too). */
+export const BUILTINS: readonly BuiltinHelp[] = [infoHelp, doctorHelp, demoHelp, testHelp, benchmarkHelp, helpHelp];
 
 export function toolkitVersion(): string {
   try {
@@ -194,6 +205,7 @@ async function runBuiltin(
   discovery: Discovery,
   backend?: string,
 ): Promise<number> {
+  if (name === 'test') return runTests(s, rest, discovery);
   parseOptions(rest, [], { context: name, cwd: s.cwd, otherNames: GLOBAL_NAMES });
   const rt = backend ? await useBackend(s, backend) : await s.runtime();
   if (name === 'demo') {
@@ -215,6 +227,32 @@ async function runBuiltin(
   const report = await runDoctor(deps);
   write(s, s.json ? safeJson(report) : formatDoctor(report));
   return report.ok ? EXIT.ok : EXIT.failure;
+}
+
+/** `test [--all | <namespace>] [--list]`: vitest in a child process, then the summary as the result. */
+async function runTests(s: Session, tokens: readonly string[], d: Discovery): Promise<number> {
+  const args = parseOptions(tokens, TEST_OPTIONS, {
+    context: 'test',
+    cwd: s.cwd,
+    otherNames: GLOBAL_NAMES,
+    positional: 'namespace',
+  });
+  checkNotNested(s.env);
+  const root = repoRoot();
+  const target = resolveTestTarget(d, root, {
+    all: args.all === true,
+    namespace: args.namespace as string | undefined,
+  });
+  for (const m of target.missing) s.log.warn(`test: ${target.target} declares tests in ${m}, which does not exist`);
+  if (args.list === true) {
+    write(s, s.json ? safeJson(target) : target.paths.join('\n') || 'every test file (test/**/*.test.ts)');
+    return EXIT.ok;
+  }
+  const report = await runVitest({ root, paths: target.paths, env: s.env, output: s.stderr, signal: s.signal });
+  if (s.signal.aborted) return 130;
+  const summary = summarizeReport(report, root, target);
+  write(s, s.json ? safeJson(summary) : formatTestSummary(summary));
+  return summary.success ? EXIT.ok : EXIT.failure;
 }
 
 function helpFor(s: Session, d: Discovery, target: Target): string {
@@ -280,6 +318,7 @@ async function runCommand(
     defaultsSource: config.source,
     defaultsBase: config.base,
     otherNames: GLOBAL_NAMES,
+    positional: command.positional,
   });
   const rt = await useBackend(s, backend);
   const quiet = s.log.level === 'error' || s.log.level === 'silent';
@@ -371,7 +410,13 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
         `unknown option ${word} before the command.${formatSuggestions(close)} Usage: ${BIN} <namespace>:<command> [options]`,
       );
     }
-    const target = resolveOrExplain(s, discovery, word);
+    let target = resolveOrExplain(s, discovery, word);
+    let tokens = rest.slice(1);
+    // `benchmark <project> …` is that project's suite command: its help, its options, its run.
+    if (target.kind === 'builtin' && target.name === 'benchmark' && !(g.help === true && rest.length === 1)) {
+      target = { kind: 'command', ...resolveBenchmark(discovery, rest[1]) };
+      tokens = rest.slice(2);
+    }
     if (g.help === true || target.kind === 'namespace') {
       write(s, s.json ? safeJson(helpJson(discovery)) : helpFor(s, discovery, target));
       return EXIT.ok;
@@ -390,9 +435,9 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     rt.setWarningHandler((m) => s.log.warn(m));
     rt.setStrictBackend(g['strict-backend'] === true);
 
-    if (target.kind === 'builtin') return await runBuiltin(s, target.name, rest.slice(1), discovery, backend);
+    if (target.kind === 'builtin') return await runBuiltin(s, target.name, tokens, discovery, backend);
     if (target.kind === 'command')
-      return await runCommand(s, target.project, target.command, rest.slice(1), config, backend ?? 'auto');
+      return await runCommand(s, target.project, target.command, tokens, config, backend ?? 'auto');
     return EXIT.ok;
   } catch (err) {
     return reportError(s, err);

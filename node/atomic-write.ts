@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** What {@link writeFileAtomic} accepts: bytes, text (written as UTF-8), or chunks produced in order. */
@@ -65,6 +65,36 @@ export function atomicTempPath(target: string): string {
 export function isAtomicTempName(name: string, targetBase: string): boolean {
   const prefix = `.${targetBase}.`;
   return name.startsWith(prefix) && /^\d+\.[0-9a-f]{12}\.tmp$/.test(name.slice(prefix.length));
+}
+
+/** Whether process `pid` is still running (a process we may not signal counts as running). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoCode(e) === 'EPERM';
+  }
+}
+
+/**
+ * Remove the temp files that writers of `target` left behind when they were killed mid-write
+ * (their process is gone); a live writer's temp file is left alone. Returns the names removed.
+ */
+export async function removeStaleTemps(target: string): Promise<string[]> {
+  const dir = dirname(resolve(target));
+  const base = basename(target);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const stale = names.filter(
+    (n) => isAtomicTempName(n, base) && !isRunning(Number(n.slice(base.length + 2).split('.')[0])),
+  );
+  await Promise.all(stale.map((n) => rm(join(dir, n), { force: true })));
+  return stale;
 }
 
 function toBytes(chunk: unknown, target: string): Uint8Array {

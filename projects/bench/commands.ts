@@ -36,6 +36,15 @@ const RESULTS_OPTIONS = [
   },
 ] as const satisfies readonly OptionSpec[];
 
+/** --history: every measuring command can append its run to a history file for bench:compare. */
+const HISTORY_OPTION = {
+  name: 'history',
+  type: 'path',
+  valueName: 'file.jsonl',
+  description:
+    'Append this run (suite, git commit, machine, each case’s median) to a JSON-lines history for bench:compare',
+} as const satisfies OptionSpec;
+
 /** --results-section, for commands whose results go to more than one section (CPU and real-GPU runs). */
 function resultsSection(section: string, example: string) {
   return {
@@ -93,21 +102,27 @@ function usage<T>(fn: () => T): T {
   }
 }
 
-/** The measured-report tail shared by the commands: files, stdout (`human`, default the full table), exit code. */
+/** The measured-report tail shared by the commands: files, history, stdout (`human`, default the full table), exit code. */
 async function finish(
   report: BenchReport,
   ctx: CommandContext,
-  out: string | undefined,
+  files: { out?: string | undefined; history?: string | undefined },
   human = markdownReport(report),
 ): Promise<number> {
-  if (out !== undefined) {
-    const files = await writeReportFiles(report, out);
-    ctx.log.info(`wrote ${files.json}, ${files.markdown} and ${files.html}`);
+  if (files.out !== undefined) {
+    const written = await writeReportFiles(report, files.out);
+    ctx.log.info(`wrote ${written.json}, ${written.markdown} and ${written.html}`);
   }
   ctx.output(report, human);
   if (report.records.length === 0) {
     ctx.log.error('nothing was measured: every backend asked for is unavailable (see the list above)');
     return EXIT.failure;
+  }
+  if (files.history !== undefined) {
+    const { appendHistory, gitCommit, historyRun } = await import('../../bench/history.js');
+    const run = historyRun(report, gitCommit(repoRoot()));
+    await usageErrors(() => appendHistory(files.history as string, run));
+    ctx.log.info(`appended the run (commit ${run.commit.slice(0, 12)}, machine ${run.machineKey}) to ${files.history}`);
   }
   return EXIT.ok;
 }
@@ -195,6 +210,7 @@ const ops = defineCommand({
       valueName: 'dir',
       description: 'Also write bench-ops-<date>.json, .md and .html here',
     },
+    HISTORY_OPTION,
     ...RESULTS_OPTIONS,
     resultsSection('ops', 'webgpu-ops'),
   ],
@@ -238,7 +254,7 @@ const ops = defineCommand({
       await writeResultsSection(file, sectionId, opsSection(report));
       ctx.log.info(`updated the bench:${sectionId} section of ${file}`);
     }
-    return finish(report, ctx, args.out);
+    return finish(report, ctx, { out: args.out, history: args.history });
   },
 });
 
@@ -290,6 +306,7 @@ const peers = defineCommand({
       valueName: 'dir',
       description: 'Also write bench-peers-<date>.json, .md and .html here',
     },
+    HISTORY_OPTION,
     ...RESULTS_OPTIONS,
   ],
   examples: [`${BIN} bench:peers --write-results`, `${BIN} bench:peers --sizes 256 --threads 1 --conv-size 0 --json`],
@@ -322,7 +339,7 @@ const peers = defineCommand({
       await writeResultsSection(file, 'peers', peersSection(report));
       ctx.log.info(`updated the bench:peers section of ${file}`);
     }
-    return finish(report, ctx, args.out);
+    return finish(report, ctx, { out: args.out, history: args.history });
   },
 });
 
@@ -394,6 +411,7 @@ const style = defineCommand({
       valueName: 'dir',
       description: 'Also write bench-style-<date>.json, .md and .html here',
     },
+    HISTORY_OPTION,
     ...RESULTS_OPTIONS,
     resultsSection('style', 'webgpu-style'),
   ],
@@ -450,7 +468,12 @@ const style = defineCommand({
       await writeResultsSection(file, sectionId, styleSection(report));
       ctx.log.info(`updated the bench:${sectionId} section of ${file}`);
     }
-    return finish(report, ctx, args.out, `## bench:style — ${report.machine.date}\n\n${styleSection(report)}\n`);
+    return finish(
+      report,
+      ctx,
+      { out: args.out, history: args.history },
+      `## bench:style — ${report.machine.date}\n\n${styleSection(report)}\n`,
+    );
   },
 });
 
@@ -461,19 +484,138 @@ function defaultStyleContent(): string | null {
   return file !== undefined && existsSync(file) ? file : null;
 }
 
-/** Like usage(), for an asynchronous suite. */
+/** Like usage(), for asynchronous work; a damaged history file is input the user fixes too. */
 async function usageErrors<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof RangeError) throw new UsageError(err.message);
+    if (err instanceof RangeError || (err instanceof Error && err.name === 'HistoryError')) {
+      throw new UsageError(err.message);
+    }
     throw err;
   }
 }
+
+const compare = defineCommand({
+  name: 'compare',
+  summary: 'Flag benchmark regressions: a head run or commit against base runs in a --history file',
+  description:
+    'Reads the JSON-lines history that bench:ops, bench:peers and bench:style append to with --history (each run gives ' +
+    'a case its median time). The head is the latest run, or every run of --head REF; the base is the last --last runs ' +
+    'before it on the same machine, or every run of --base REF. A case regresses when the head is slower than the base by ' +
+    "more than --max-mads MADs of the case's noise in the history AND by more than --min-change per cent; faster by as " +
+    'much is an improvement. The noise is the MAD (scaled by 1.4826 to estimate σ, as R computes it) over the base runs ' +
+    'when there are 3 or more, else over all earlier runs of the case on that machine; with fewer, the percentage alone ' +
+    'decides (the output says so). With K head runs the fastest is compared with the 1/(K+1) quantile of the base ' +
+    '(with one, the base median): load only adds time, so repeating the head run cuts false alarms. Runs compare only with runs of ' +
+    'the same machine (CPU, cores, OS, architecture) unless --machine any. REF is a commit hash (prefix) or a git ref. ' +
+    'Prints a table per suite; --out DIR also writes JSON, Markdown and an HTML page with a trend chart per case. ' +
+    'Exit 0 even with regressions unless --fail-on-regression (then 1).',
+  options: [
+    { name: 'history', type: 'path', valueName: 'file.jsonl', required: true, description: 'The history file' },
+    {
+      name: 'head',
+      type: 'string',
+      valueName: 'ref',
+      description: 'Commit (hash prefix or git ref) whose runs are compared (default: the latest run)',
+    },
+    {
+      name: 'base',
+      type: 'string',
+      valueName: 'ref',
+      description: 'Commit whose runs are the base (default: the last --last runs before the head)',
+    },
+    {
+      name: 'last',
+      type: 'integer',
+      default: 10,
+      min: 1,
+      description: 'Base = this many runs before the head, when --base is not given',
+    },
+    { name: 'suite', type: 'string', description: 'Only this suite (ops, peers, style)' },
+    {
+      name: 'machine',
+      type: 'string',
+      valueName: 'key|any',
+      description: "Compare with runs of this machine key, or any machine (default: the head run's machine)",
+    },
+    {
+      name: 'max-mads',
+      type: 'number',
+      default: 3,
+      min: 0,
+      description: 'Noise threshold in median absolute deviations',
+    },
+    { name: 'min-change', type: 'number', default: 5, min: 0, description: 'Smallest change that counts, per cent' },
+    { name: 'fail-on-regression', type: 'boolean', description: 'Exit 1 when any case regressed' },
+    {
+      name: 'out',
+      type: 'path',
+      valueName: 'dir',
+      description: 'Also write bench-compare-<date>.json, .md and .html here',
+    },
+  ],
+  examples: [
+    `${BIN} bench:ops --backends native,wasm --sizes 256 --history bench/history.jsonl`,
+    `${BIN} bench:compare --history bench/history.jsonl --head HEAD --fail-on-regression`,
+    `${BIN} bench:compare --history bench/history.jsonl --base main --head HEAD --out bench/out`,
+  ],
+  async run(args, ctx) {
+    const { compareHistory } = await import('../../bench/compare.js');
+    const { readHistory, resolveRef } = await import('../../bench/history.js');
+    const { compareHtml, compareMarkdown } = await import('../../bench/writers/compare.js');
+    const root = repoRoot();
+    const head =
+      args.head === undefined
+        ? { kind: 'latest' as const }
+        : { kind: 'commit' as const, commit: usage(() => resolveRef(root, args.head as string, 'head')) };
+    const base =
+      args.base === undefined
+        ? { kind: 'last' as const, n: args.last }
+        : { kind: 'commit' as const, commit: usage(() => resolveRef(root, args.base as string, 'base')) };
+    const history = await usageErrors(() => readHistory(args.history));
+    const result = usage(() =>
+      compareHistory(history, {
+        head,
+        base,
+        ...(args.suite === undefined ? {} : { suite: args.suite }),
+        ...(args.machine === undefined ? {} : { machine: args.machine }),
+        thresholds: { mads: args['max-mads'], percent: args['min-change'] },
+      }),
+    );
+    if (args.out !== undefined) {
+      const { mkdir } = await import('node:fs/promises');
+      const { writeFileAtomic } = await import('../../node/atomic-write.js');
+      await mkdir(args.out, { recursive: true });
+      const stem = join(
+        args.out,
+        `bench-compare-${new Date()
+          .toISOString()
+          .replace(/\.\d+Z$/, 'Z')
+          .replace(/:/g, '-')}`,
+      );
+      await writeFileAtomic(`${stem}.json`, `${JSON.stringify(result, null, 2)}\n`);
+      await writeFileAtomic(`${stem}.md`, compareMarkdown(result));
+      await writeFileAtomic(`${stem}.html`, compareHtml(result, history));
+      ctx.log.info(`wrote ${stem}.json, .md and .html`);
+    }
+    ctx.output(result, compareMarkdown(result));
+    if (result.regressions > 0) {
+      const message = `${result.regressions} case(s) regressed beyond the noise`;
+      if (args['fail-on-regression']) {
+        ctx.log.error(message);
+        return EXIT.failure;
+      }
+      ctx.log.warn(`${message} (reported only: add --fail-on-regression to fail)`);
+    }
+    return EXIT.ok;
+  },
+});
 
 export const project: ProjectSpec = {
   namespace: 'bench',
   aliases: [],
   summary: 'Benchmarks: ops across backends, the CPU backends and style transfer against onnxruntime peers',
-  commands: [ops, peers, style],
+  commands: [ops, peers, style, compare],
+  tests: ['test/bench'],
 };

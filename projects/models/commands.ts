@@ -114,4 +114,5 @@ export const project: ProjectSpec = {
   aliases: [],
   summary: 'The model registry: list, download (resumable, verified) and verify model files',
   commands: [list, download, verify],
+  tests: ['test/node/models'],
 };

@@ -434,4 +434,12 @@ export const project: ProjectSpec = {
   summary:
     'Fast per-style and arbitrary (any image) neural style transfer, and Stable Diffusion img2img (--method diffusion)',
   commands: [transfer, styles],
+  tests: [
+    'test/models/fast-style.test.ts',
+    'test/models/magenta.test.ts',
+    'test/models/layer-chain.test.ts',
+    'test/models/sd',
+    'test/kernels/image.test.ts',
+    'test/node/image',
+  ],
 };
