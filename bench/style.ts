@@ -12,14 +12,11 @@ import { readImage } from '../node/image/codec.js';
 import { resolveModelFile } from '../node/models/cache.js';
 import { centerSquare, imageToTensor } from '../projects/style-transfer/image-tensor.js';
 import { findStyle, NAMED_STYLES } from '../projects/style-transfer/styles.js';
+import { STYLE_TOLERANCE, TARGET_SIZE } from './catalog.js';
 import { seededData } from './harness.js';
 import { type BenchRecord, type OutputCheck, recordLabel, type TargetResult } from './record.js';
 
-/** The fast-style network's output may be this far (0..255 scale) from onnxruntime-node's: issue 5's bound. */
-export const STYLE_TOLERANCE = 2;
-
-/** The targets are set for this image side. */
-export const TARGET_SIZE = 512;
+export { STYLE_TOLERANCE, TARGET_SIZE };
 
 export interface StyleModel {
   readonly style: string;

@@ -23,7 +23,7 @@ import {
   type OptionSpec,
   type ProjectSpec,
 } from './command.js';
-import { type CliConfig, loadCliConfig } from './config.js';
+import type { CliConfig } from './config.js';
 import { type Discovery, discoverProjects } from './discover.js';
 import { BACKEND_CHOICES, GLOBAL_NAMES, GLOBAL_OPTIONS, type LOG_FORMATS, type LOG_LEVELS } from './globals.js';
 import {
@@ -377,6 +377,8 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       return EXIT.ok;
     }
 
+    // Loaded here, not at the top: its parsers (YAML, TOML, zod) are not needed for help.
+    const { loadCliConfig } = await import('./config.js');
     const config = loadCliConfig({
       file: g.config as string | undefined,
       profile: g.profile as string | undefined,

@@ -27,6 +27,7 @@ import { TransformerNet } from '../../models/fast-style/transformer-net.js';
 import { STYLE_IMAGE_SIZE, STYLE_VECTOR_SIZE, StylePredictor } from '../../models/magenta/style-predictor.js';
 import { StyleTransformer } from '../../models/magenta/style-transformer.js';
 import { centerSquare, fitSize, imageToTensor, planesToImage, type RgbaImage, resizeImage } from './image-tensor.js';
+import { DEFAULT_SIZE, MAX_SIZE, MAX_STYLE_SIZE, MIN_SIZE, MIN_STYLE_SIZE } from './sizes.js';
 import {
   ARBITRARY_STYLE_MODELS,
   ARBITRARY_WEIGHTS,
@@ -37,12 +38,7 @@ import {
   type NamedStyle,
 } from './styles.js';
 
-export const DEFAULT_SIZE = 512;
-export const MIN_SIZE = 16;
-export const MAX_SIZE = 2048;
-
-export const MIN_STYLE_SIZE = 32;
-export const MAX_STYLE_SIZE = 1024;
+export { DEFAULT_SIZE, MAX_SIZE, MAX_STYLE_SIZE, MIN_SIZE, MIN_STYLE_SIZE } from './sizes.js';
 
 /** Where model bytes come from: the registry and EAI_MODELS_DIR in Node, fetch + Cache API in browsers. */
 export interface ModelSource {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readImage } from '../../../node/image/codec.js';
 import { defaultImagesDir } from '../../../node/paths.js';
-import { parseBlend } from '../../../projects/style-transfer/commands.js';
+import { parseBlend } from '../../../projects/style-transfer/transfer.js';
 import { runCli } from '../../helpers/run-cli.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'eai-st-cli-'));

@@ -1,0 +1,253 @@
+/** The `bench:*` commands' work: loaded by commands.ts only when one of them runs. */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { OP_BENCHES, OP_NAMES } from '../../bench/ops.js';
+import { checkOpsOptions, runOpsSuite } from '../../bench/ops-suite.js';
+import { runPeersSuite } from '../../bench/peers-suite.js';
+import type { BenchReport } from '../../bench/record.js';
+import { checkSectionId, opsSection, peersSection, styleSection, writeResultsSection } from '../../bench/results-md.js';
+import { checkStyleOptions, runStyleSuite } from '../../bench/style-suite.js';
+import { parseBackendList } from '../../bench/toolkit.js';
+import { writeReportFiles } from '../../bench/writers/json.js';
+import { markdownReport } from '../../bench/writers/markdown.js';
+import { type CommandContext, EXIT } from '../../cli/command.js';
+import { UsageError } from '../../core/errors.js';
+import { defaultImagesDir, repoRoot } from '../../node/paths.js';
+import { findStyle, NAMED_STYLES } from '../style-transfer/styles.js';
+import type { OpsArgs, PeersArgs, StyleArgs } from './commands.js';
+
+const BIN = 'efficientai-toolkit';
+
+/** `256,512` → [256, 512]. @throws UsageError naming the option and the bad entry. */
+export function parseIntList(text: string, option: string, min = 1): number[] {
+  const out = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((s) => {
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < min) {
+        throw new UsageError(
+          `--${option}: '${s}' is not an integer ≥ ${min} (give a comma list, e.g. --${option} 256,512)`,
+        );
+      }
+      return n;
+    });
+  if (out.length === 0) throw new UsageError(`--${option}: give at least one value, e.g. --${option} 256,512`);
+  return out;
+}
+
+function parseOps(text: string): string[] {
+  const ops = [
+    ...new Set(
+      text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
+  const bad = ops.find((o) => !OP_BENCHES[o]);
+  if (bad !== undefined || ops.length === 0) {
+    throw new UsageError(`--ops: unknown op '${bad ?? text}'; choose from ${OP_NAMES.join(', ')}`);
+  }
+  return ops;
+}
+
+function usage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof RangeError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** The measured-report tail shared by the commands: files, stdout (`human`, default the full table), exit code. */
+async function finish(
+  report: BenchReport,
+  ctx: CommandContext,
+  out: string | undefined,
+  human = markdownReport(report),
+): Promise<number> {
+  if (out !== undefined) {
+    const files = await writeReportFiles(report, out);
+    ctx.log.info(`wrote ${files.json}, ${files.markdown} and ${files.html}`);
+  }
+  ctx.output(report, human);
+  if (report.records.length === 0) {
+    ctx.log.error('nothing was measured: every backend asked for is unavailable (see the list above)');
+    return EXIT.failure;
+  }
+  return EXIT.ok;
+}
+
+/** Progress callbacks for a suite: it announces its total once probing is done, then ticks per measurement. */
+function progressFor(ctx: CommandContext, label: string) {
+  const p = ctx.progress('measurements');
+  return {
+    onPlan: (total: number) => p.start(total, label),
+    onMeasured: (what: string) => {
+      ctx.log.debug(`measured ${what}`);
+      p.tick();
+    },
+    done: () => p.done(),
+    abort: () => p.abort(),
+  };
+}
+
+/** Run a suite with a progress reporter that is finished (or cleared on error) afterwards. */
+async function withProgress<T>(
+  ctx: CommandContext,
+  label: string,
+  run: (hooks: { onPlan(total: number): void; onMeasured(what: string): void }) => Promise<T>,
+): Promise<T> {
+  const p = progressFor(ctx, label);
+  try {
+    const result = await run(p);
+    p.done();
+    return result;
+  } catch (err) {
+    p.abort();
+    throw err;
+  }
+}
+
+export async function runOps(args: OpsArgs, ctx: CommandContext): Promise<number> {
+  const backends = usage(() => parseBackendList(args.backends));
+  const opNames = parseOps(args.ops);
+  const sizes = parseIntList(args.sizes, 'sizes');
+  usage(() => checkOpsOptions({ ops: opNames, sizes }));
+  const command = [
+    `${BIN} bench:ops --backends ${backends.join(',')} --ops ${opNames.join(',')} --sizes ${sizes.join(',')}`,
+    `--runs ${args.runs} --warmup ${args.warmup}`,
+    args.threads === undefined ? '' : `--threads ${args.threads}`,
+    `--dtype ${args.dtype} --seed ${args.seed} --js-max-gflop ${args['js-max-gflop']} --budget-s ${args['budget-s']}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const sectionId = usage(() => checkSectionId(args['results-section']));
+  const report = await withProgress(ctx, 'bench:ops', (hooks) =>
+    runOpsSuite({
+      backends,
+      ops: opNames,
+      sizes,
+      runs: args.runs,
+      warmup: args.warmup,
+      threads: args.threads,
+      dtype: args.dtype,
+      seed: args.seed,
+      jsMaxGflop: args['js-max-gflop'],
+      budgetS: args['budget-s'],
+      command,
+      signal: ctx.signal,
+      ...hooks,
+    }),
+  );
+  if (args['write-results']) {
+    const file = args['results-file'] ?? `${repoRoot()}/bench/RESULTS.md`;
+    await writeResultsSection(file, sectionId, opsSection(report));
+    ctx.log.info(`updated the bench:${sectionId} section of ${file}`);
+  }
+  return finish(report, ctx, args.out);
+}
+
+export async function runPeers(args: PeersArgs, ctx: CommandContext): Promise<number> {
+  const sizes = parseIntList(args.sizes, 'sizes');
+  const threads = parseIntList(args.threads, 'threads');
+  const command = [
+    `${BIN} bench:peers --sizes ${sizes.join(',')} --threads ${threads.join(',')} --conv-size ${args['conv-size']}`,
+    `--runs ${args.runs} --rounds ${args.rounds} --warmup ${args.warmup} --seed ${args.seed}`,
+    args.js ? `--js-max-gflop ${args['js-max-gflop']}` : '--no-js',
+  ].join(' ');
+  const report = await withProgress(ctx, 'bench:peers', (hooks) =>
+    runPeersSuite({
+      sizes,
+      threads,
+      convSize: args['conv-size'],
+      runs: args.runs,
+      rounds: args.rounds,
+      warmup: args.warmup,
+      seed: args.seed,
+      js: args.js,
+      jsMaxGflop: args['js-max-gflop'],
+      command,
+      signal: ctx.signal,
+      ...hooks,
+    }),
+  );
+  if (args['write-results']) {
+    const file = args['results-file'] ?? `${repoRoot()}/bench/RESULTS.md`;
+    await writeResultsSection(file, 'peers', peersSection(report));
+    ctx.log.info(`updated the bench:peers section of ${file}`);
+  }
+  return finish(report, ctx, args.out);
+}
+
+export async function runStyle(args: StyleArgs, ctx: CommandContext): Promise<number> {
+  const sizes = parseIntList(args.sizes, 'sizes');
+  const threads = parseIntList(args.threads, 'threads');
+  const backends = usage(() => parseBackendList(args.backends));
+  usage(() => checkStyleOptions({ sizes, threads }));
+  const sectionId = usage(() => checkSectionId(args['results-section']));
+  if (!findStyle(args.style)) {
+    throw new UsageError(
+      `--style: unknown style '${args.style}'; choose one of ${NAMED_STYLES.map((s) => s.name).join(', ')}`,
+    );
+  }
+  const content = args.content === 'seeded' ? null : (args.content ?? defaultStyleContent());
+  const command = [
+    `${BIN} bench:style --style ${args.style} --sizes ${sizes.join(',')} --backends ${backends.join(',')} --threads ${threads.join(',')}`,
+    `--runs ${args.runs} --rounds ${args.rounds} --warmup ${args.warmup}`,
+    args.content === undefined ? '' : `--content ${args.content}`,
+    content === null ? `--seed ${args.seed}` : '',
+    args.peers ? '' : '--no-peers',
+    `--js-max-gflop ${args['js-max-gflop']} --emulated-max-gflop ${args['emulated-max-gflop']} --budget-s ${args['budget-s']}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const report = await withProgress(ctx, 'bench:style', (hooks) =>
+    usageErrors(() =>
+      runStyleSuite({
+        style: args.style,
+        sizes,
+        backends,
+        threads,
+        runs: args.runs,
+        rounds: args.rounds,
+        warmup: args.warmup,
+        content: content === null ? null : resolve(ctx.cwd, content),
+        seed: args.seed,
+        peers: args.peers,
+        jsMaxGflop: args['js-max-gflop'],
+        emulatedMaxGflop: args['emulated-max-gflop'],
+        budgetS: args['budget-s'],
+        command,
+        signal: ctx.signal,
+        ...hooks,
+      }),
+    ),
+  );
+  if (args['write-results']) {
+    const file = args['results-file'] ?? `${repoRoot()}/bench/RESULTS.md`;
+    await writeResultsSection(file, sectionId, styleSection(report));
+    ctx.log.info(`updated the bench:${sectionId} section of ${file}`);
+  }
+  return finish(report, ctx, args.out, `## bench:style — ${report.machine.date}\n\n${styleSection(report)}\n`);
+}
+
+/** The astronaut sample the style-transfer CLI stylises by default, when the sample images are here. */
+function defaultStyleContent(): string | null {
+  const dir = defaultImagesDir();
+  const file = dir === undefined ? undefined : join(dir, 'content', 'astronaut.png');
+  return file !== undefined && existsSync(file) ? file : null;
+}
+
+/** Like usage(), for an asynchronous suite. */
+async function usageErrors<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof RangeError) throw new UsageError(err.message);
+    throw err;
+  }
+}
