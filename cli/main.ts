@@ -25,7 +25,14 @@ import {
 } from './command.js';
 import type { CliConfig } from './config.js';
 import { type Discovery, discoverProjects } from './discover.js';
-import { BACKEND_CHOICES, GLOBAL_NAMES, GLOBAL_OPTIONS, type LOG_FORMATS, type LOG_LEVELS } from './globals.js';
+import {
+  BACKEND_CHOICES,
+  DEFAULT_BACKEND,
+  GLOBAL_NAMES,
+  GLOBAL_OPTIONS,
+  type LOG_FORMATS,
+  type LOG_LEVELS,
+} from './globals.js';
 import {
   BIN,
   type BuiltinHelp,
@@ -192,10 +199,10 @@ async function runBuiltin(
   name: string,
   rest: readonly string[],
   discovery: Discovery,
-  backend?: string,
+  backend: string,
 ): Promise<number> {
   parseOptions(rest, [], { context: name, cwd: s.cwd, otherNames: GLOBAL_NAMES });
-  const rt = backend ? await useBackend(s, backend) : await s.runtime();
+  const rt = await useBackend(s, backend);
   if (name === 'demo') {
     const report = await runDemo(await import('../core/index.js'));
     write(s, s.json ? safeJson(report) : formatDemo(report));
@@ -386,13 +393,14 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       projects: discovery.projects,
     });
     s.log = createLogger({ stream: stderr, env, level: level ?? config.logLevel, format: format ?? config.logFormat });
-    const backend = (g.backend as string | undefined) ?? config.backend;
-    if (backend !== undefined) checkBackendName(backend);
+    // One rule for every command and built-in: --backend, else the config file's, else auto.
+    const backend = (g.backend as string | undefined) ?? config.backend ?? DEFAULT_BACKEND;
+    checkBackendName(backend);
     (await s.runtime()).setWarningHandler((m) => s.log.warn(m));
 
     if (target.kind === 'builtin') return await runBuiltin(s, target.name, rest.slice(1), discovery, backend);
     if (target.kind === 'command')
-      return await runCommand(s, target.project, target.command, rest.slice(1), config, backend ?? 'auto');
+      return await runCommand(s, target.project, target.command, rest.slice(1), config, backend);
     return EXIT.ok;
   } catch (err) {
     return reportError(s, err);

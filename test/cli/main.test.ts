@@ -240,3 +240,16 @@ describe('config files', () => {
     expect(r.err).toContain('"size"');
   });
 });
+
+describe('default backend', () => {
+  it('is the same for info, demo and every command: auto, unless --backend or the config names one', async () => {
+    const info = JSON.parse((await cli(['info', '--json'])).out);
+    expect(info.currentBackend).toBe(info.autoBackend);
+    const demo = await cli(['demo', '--json']);
+    expect(demo.code, demo.err).toBe(0);
+    expect(JSON.parse(demo.out).backend).toBe(info.autoBackend);
+    expect(JSON.parse((await cli(['sample:echo', '--json'])).out).backend).toBe(info.autoBackend);
+    const named = JSON.parse((await cli(['info', '--json', '--backend', 'js'])).out);
+    expect(named.currentBackend).toBe('js');
+  });
+});
