@@ -17,6 +17,8 @@ export type Runtime = Pick<
   | 'memory'
   | 'fallbackStats'
   | 'setWarningHandler'
+  | 'setAbortSignal'
+  | 'setInterrupter'
   | 'tensor'
   | 'dispose'
   | 'add'

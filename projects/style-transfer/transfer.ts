@@ -138,7 +138,7 @@ export async function runTransfer(args: TransferArgs, ctx: CommandContext): Prom
   const results: { input: string; output: string; result: TransferResult; encodeMs: number }[] = [];
   try {
     for (const input of inputs) {
-      if (ctx.signal.aborted) throw new UsageError('interrupted');
+      ctx.signal.throwIfAborted();
       const output = outDir
         ? join(outDir, outputName(input, styleLabel))
         : (args.output ?? resolve(ctx.cwd, outputName(input, styleLabel)));

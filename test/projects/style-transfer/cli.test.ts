@@ -1,4 +1,5 @@
 /** style-transfer commands through the CLI's main() (in process), on tiny sizes. */
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,6 +161,20 @@ describe('style-transfer CLI', () => {
     expect(single.code, single.err).toBe(0);
     // Weight 0 drops the second image: the blend is the single style, byte for byte.
     expect((await readImage(join(dir, 'blend.png'))).data).toEqual((await readImage(join(dir, 'single.png'))).data);
+  });
+
+  it('stops on a cancelled signal: exit 130, nothing written', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const out = join(dir, 'cancelled.png');
+    const r = await runCli(['style-transfer:transfer', '--size', '24', '--backend', 'js', '--output', out], {
+      cwd: dir,
+      env: process.env,
+      signal: controller.signal,
+    });
+    expect(r.code, r.err).toBe(130);
+    expect(r.err).toMatch(/cancelled/);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('parses --blend values: the weight after the last colon, else the whole value is the path', () => {
