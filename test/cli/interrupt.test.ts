@@ -7,12 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { BackendName } from '../../core/backend.js';
+import { requiredBackends } from '../helpers/requirements.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin', 'efficientai-toolkit.js');
 const scratch = mkdtempSync(join(tmpdir(), 'eai-sigint-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-const required = (process.env.EAI_REQUIRE_BACKENDS ?? '').split(',');
 
 interface Interrupted {
   readonly code: number | null;
@@ -59,7 +60,7 @@ function interruptTransfer(backend: string, size: number, out: string): Promise<
 
 // Sizes where the network runs for seconds at least, so the SIGINT lands while it computes. A native op is
 // not stopped in the middle (the addon's kernels run to their end), so native gets a looser bound.
-const cases = [
+const cases: { backend: BackendName; size: number; boundMs: number }[] = [
   { backend: 'js', size: 512, boundMs: 2000 },
   { backend: 'wasm', size: 1024, boundMs: 2000 },
   { backend: 'webgpu', size: 512, boundMs: 2000 },
@@ -74,7 +75,7 @@ describe('Ctrl-C during a transfer', () => {
       }
       const dir = mkdtempSync(join(scratch, `${backend}-`));
       const r = await interruptTransfer(backend, size, join(dir, 'out.png'));
-      if (r.unavailable && !required.includes(backend)) ctx.skip(`the ${backend} backend is unavailable here`);
+      if (r.unavailable && !requiredBackends.includes(backend)) ctx.skip(`the ${backend} backend is unavailable here`);
       expect(r.code, r.err).toBe(130);
       expect(r.err).toMatch(/interrupted \(Ctrl-C\)/);
       expect(r.stopMs).toBeLessThan(boundMs);
