@@ -15,6 +15,9 @@ import {
   NAMED_STYLES,
 } from './styles.js';
 
+/** Where results go without --output (relative to the working directory; ignored by git in this repository). */
+export const DEFAULT_OUTPUT_DIR = 'stylized';
+
 export const TRANSFER_OPTIONS = [
   {
     name: 'content',
@@ -68,7 +71,15 @@ export const TRANSFER_OPTIONS = [
   {
     name: 'output',
     type: 'path',
-    description: 'Output file (.png/.jpg), or folder for a folder of inputs (default: <content>-<style>.png here)',
+    description:
+      `Output file (.png keeps transparency, .jpg), or a folder to write into (default: ./${DEFAULT_OUTPUT_DIR}/; ` +
+      `a folder of inputs goes to ./${DEFAULT_OUTPUT_DIR}/<folder>/)`,
+  },
+  { name: 'force', type: 'boolean', description: 'Allow --output to overwrite an input image' },
+  {
+    name: 'keep-going',
+    type: 'boolean',
+    description: 'With a folder of inputs: carry on past images that fail, list them at the end and exit 1',
   },
   { name: 'content-image', type: 'path', description: 'Same as --content (the seed CLI name)' },
   {
@@ -85,9 +96,12 @@ const transfer = defineCommand({
   summary: 'Stylise an image (or a folder of images) with a named style or the style of any image',
   description:
     'Scales the content image so its long side is --size pixels (keeping the aspect ratio), runs the style network ' +
-    'on the current backend and writes a PNG or JPEG (by the output extension). Without --content it stylises the ' +
-    'bundled public-domain astronaut photo. A folder as --content stylises every .png/.jpg in it, with a progress bar, ' +
-    'into the --output folder. Named styles are fast per-style networks (see style-transfer:styles). Any image can be ' +
+    "on the current backend and writes a PNG (keeping the content image's transparency) or JPEG, by the output " +
+    `extension, into ./${DEFAULT_OUTPUT_DIR}/ unless --output says otherwise; an output that would replace an input ` +
+    'is refused without --force. Without --content it stylises the bundled public-domain astronaut photo. A folder as ' +
+    '--content stylises every .png/.jpg in it, with a progress bar; an image that fails stops the batch, naming it, or ' +
+    'with --keep-going is listed at the end (exit 1). A run that will take minutes (the js backend, a CPU-emulated GPU, ' +
+    'large sizes) is announced first with a faster way; Ctrl-C stops it and writes nothing. Named styles are fast per-style networks (see style-transfer:styles). Any image can be ' +
     'the style instead (--style PATH or --style-image PATH): Magenta arbitrary style transfer predicts a style vector ' +
     'from the central square of the style image, scaled to --style-size (256, as trained); --strength below 1 blends ' +
     "in the content image's own style vector, and --blend PATH:WEIGHT (repeatable) mixes several style images. Model " +

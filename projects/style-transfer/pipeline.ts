@@ -26,8 +26,16 @@ import { parseTflite } from '../../core/io/tflite.js';
 import { TransformerNet } from '../../models/fast-style/transformer-net.js';
 import { STYLE_IMAGE_SIZE, STYLE_VECTOR_SIZE, StylePredictor } from '../../models/magenta/style-predictor.js';
 import { StyleTransformer } from '../../models/magenta/style-transformer.js';
-import { centerSquare, fitSize, imageToTensor, planesToImage, type RgbaImage, resizeImage } from './image-tensor.js';
-import { DEFAULT_SIZE, MAX_SIZE, MAX_STYLE_SIZE, MIN_SIZE, MIN_STYLE_SIZE } from './sizes.js';
+import {
+  centerSquare,
+  fitSize,
+  imageToTensor,
+  planesToImage,
+  type RgbaImage,
+  resizedAlpha,
+  resizeImage,
+} from './image-tensor.js';
+import { DEFAULT_SIZE, MAX_SIZE, MAX_STYLE_SIZE, MIN_NETWORK_SIDE, MIN_SIZE, MIN_STYLE_SIZE } from './sizes.js';
 import {
   ARBITRARY_STYLE_MODELS,
   ARBITRARY_WEIGHTS,
@@ -38,7 +46,7 @@ import {
   type NamedStyle,
 } from './styles.js';
 
-export { DEFAULT_SIZE, MAX_SIZE, MAX_STYLE_SIZE, MIN_SIZE, MIN_STYLE_SIZE } from './sizes.js';
+export { DEFAULT_SIZE, MAX_SIZE, MAX_STYLE_SIZE, MIN_NETWORK_SIDE, MIN_SIZE, MIN_STYLE_SIZE } from './sizes.js';
 
 /** Where model bytes come from: the registry and EAI_MODELS_DIR in Node, fetch + Cache API in browsers. */
 export interface ModelSource {
@@ -208,6 +216,7 @@ export class StyleTransferPipeline {
         `size ${size} is out of range: use an integer from ${MIN_SIZE} to ${MAX_SIZE} (pixels, long side)`,
       );
     }
+    const out = outputSize(content, size);
     const times: Record<Stage, number> = {
       'load-model': 0,
       preprocess: 0,
@@ -225,7 +234,7 @@ export class StyleTransferPipeline {
     };
 
     if (style.kind === 'image' || style.kind === 'blend') {
-      return this.#arbitrary(content, style, options, size, times, timed);
+      return this.#arbitrary(content, style, options, out, times, timed);
     }
     if (style.kind !== 'named') {
       throw new T.UsageError(
@@ -234,7 +243,6 @@ export class StyleTransferPipeline {
     }
 
     const net = await timed('load-model', () => this.net(style.name));
-    const out = fitSize(content.width, content.height, size);
     const input = await timed('preprocess', () =>
       T.tidy(() => resizeImage(imageToTensor(content), out.height, out.width)),
     );
@@ -258,7 +266,9 @@ export class StyleTransferPipeline {
     } finally {
       input.dispose();
     }
-    const image = await timed('postprocess', () => planesToImage(values, out.height, out.width));
+    const image = await timed('postprocess', async () =>
+      planesToImage(values, out.height, out.width, await resizedAlpha(content, out.height, out.width)),
+    );
     return {
       image,
       backend: T.getBackendName(),
@@ -273,7 +283,7 @@ export class StyleTransferPipeline {
     content: RgbaImage,
     style: Exclude<StyleChoice, { kind: 'named' }>,
     options: TransferOptions,
-    size: number,
+    out: { width: number; height: number },
     times: Record<Stage, number>,
     timed: <R>(stage: Stage, fn: () => Promise<R> | R) => Promise<R>,
   ): Promise<TransferResult> {
@@ -291,7 +301,6 @@ export class StyleTransferPipeline {
     const label = blend.map((b, i) => b.name ?? (blend.length === 1 ? 'image' : `image${i + 1}`)).join('+');
 
     const { transformer } = await timed('load-model', () => this.arbitraryNets(weights));
-    const out = fitSize(content.width, content.height, size);
     const input = await timed('preprocess', () =>
       T.tidy(() => T.mul(resizeImage(imageToTensor(content), out.height, out.width), 1 / 255)),
     );
@@ -330,7 +339,9 @@ export class StyleTransferPipeline {
     } finally {
       input.dispose();
     }
-    const image = await timed('postprocess', () => planesToImage(values, out.height, out.width));
+    const image = await timed('postprocess', async () =>
+      planesToImage(values, out.height, out.width, await resizedAlpha(content, out.height, out.width)),
+    );
     return {
       image,
       backend: T.getBackendName(),
@@ -358,6 +369,25 @@ export class StyleTransferPipeline {
     // A network that failed to load holds nothing to free.
     await Promise.allSettled(pending);
   }
+}
+
+/** The output size for a content image at `size` (long side); a UsageError when the networks cannot take it. */
+function outputSize(content: RgbaImage, size: number): { width: number; height: number } {
+  const out = fitSize(content.width, content.height, size);
+  if (Math.min(out.width, out.height) >= MIN_NETWORK_SIDE) return out;
+  let needed = size;
+  while (
+    needed <= MAX_SIZE &&
+    Math.min(...Object.values(fitSize(content.width, content.height, needed))) < MIN_NETWORK_SIDE
+  )
+    needed++;
+  throw new T.UsageError(
+    `the content image is ${content.width}×${content.height}: at size ${size} (long side) it would be ` +
+      `${out.width}×${out.height} pixels, and the style networks need at least ${MIN_NETWORK_SIDE}×${MIN_NETWORK_SIDE}; ` +
+      (needed <= MAX_SIZE
+        ? `use a size of ${needed} or more`
+        : `crop it: even at the largest size, ${MAX_SIZE}, its short side stays under ${MIN_NETWORK_SIDE} pixels`),
+  );
 }
 
 function checkStyleSize(styleSize: number): void {
