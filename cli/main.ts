@@ -316,6 +316,8 @@ async function runCommand(
   return Number.isInteger(code) && code >= 0 && code <= 255 ? code : EXIT.failure;
 }
 
+const JS_ERRORS = new Set(['EvalError', 'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError', 'URIError']);
+
 /** Ctrl-C (the core's CancelledError) or an AbortError from anything given the command's signal. */
 function isCancelled(s: Session, err: unknown): boolean {
   return err instanceof Error && (err.name === 'CancelledError' || (err.name === 'AbortError' && s.signal.aborted));
@@ -332,8 +334,9 @@ function reportError(s: Session, err: unknown): number {
   const usage = isUsageError(err);
   const e = err instanceof Error ? err : new Error(String(err));
   const debug = s.log.level === 'debug';
-  // Core errors keep their class name (ShapeError: ...); plain errors just say what went wrong.
-  const named = !usage && e.name !== 'Error' ? `${e.name}: ${e.message}` : e.message;
+  // The toolkit's errors say what went wrong in their message; their class names (AtomicWriteError,
+  // ShapeError) mean nothing to a user. JavaScript's own (TypeError, RangeError) point at a bug: keep those.
+  const named = JS_ERRORS.has(e.name) ? `${e.name}: ${e.message}` : e.message;
   const hint = !usage && !debug ? ' (run with --log-level debug for the stack trace)' : '';
   if (s.log.format === 'json') {
     s.log.error(e.message, {
