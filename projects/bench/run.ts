@@ -81,6 +81,19 @@ async function finish(
   return EXIT.ok;
 }
 
+/** --write-results: rewrite the command's section of the results file (bench/RESULTS.md by default). */
+async function maybeWriteResults(
+  args: { 'write-results': boolean; 'results-file'?: string },
+  ctx: CommandContext,
+  sectionId: string,
+  section: () => string,
+): Promise<void> {
+  if (!args['write-results']) return;
+  const file = args['results-file'] ?? `${repoRoot()}/bench/RESULTS.md`;
+  await writeResultsSection(file, sectionId, section());
+  ctx.log.info(`updated the bench:${sectionId} section of ${file}`);
+}
+
 /** Progress callbacks for a suite: it announces its total once probing is done, then ticks per measurement. */
 function progressFor(ctx: CommandContext, label: string) {
   const p = ctx.progress('measurements');
@@ -143,11 +156,7 @@ export async function runOps(args: OpsArgs, ctx: CommandContext): Promise<number
       ...hooks,
     }),
   );
-  if (args['write-results']) {
-    const file = args['results-file'] ?? `${repoRoot()}/bench/RESULTS.md`;
-    await writeResultsSection(file, sectionId, opsSection(report));
-    ctx.log.info(`updated the bench:${sectionId} section of ${file}`);
-  }
+  await maybeWriteResults(args, ctx, sectionId, () => opsSection(report));
   return finish(report, ctx, args.out);
 }
 
@@ -175,11 +184,7 @@ export async function runPeers(args: PeersArgs, ctx: CommandContext): Promise<nu
       ...hooks,
     }),
   );
-  if (args['write-results']) {
-    const file = args['results-file'] ?? `${repoRoot()}/bench/RESULTS.md`;
-    await writeResultsSection(file, 'peers', peersSection(report));
-    ctx.log.info(`updated the bench:peers section of ${file}`);
-  }
+  await maybeWriteResults(args, ctx, 'peers', () => peersSection(report));
   return finish(report, ctx, args.out);
 }
 
@@ -227,11 +232,7 @@ export async function runStyle(args: StyleArgs, ctx: CommandContext): Promise<nu
       }),
     ),
   );
-  if (args['write-results']) {
-    const file = args['results-file'] ?? `${repoRoot()}/bench/RESULTS.md`;
-    await writeResultsSection(file, sectionId, styleSection(report));
-    ctx.log.info(`updated the bench:${sectionId} section of ${file}`);
-  }
+  await maybeWriteResults(args, ctx, sectionId, () => styleSection(report));
   return finish(report, ctx, args.out, `## bench:style — ${report.machine.date}\n\n${styleSection(report)}\n`);
 }
 
