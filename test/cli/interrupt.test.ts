@@ -58,13 +58,12 @@ function interruptTransfer(backend: string, size: number, out: string): Promise<
   });
 }
 
-// Sizes where the network runs for seconds at least, so the SIGINT lands while it computes. A native op is
-// not stopped in the middle (the addon's kernels run to their end), so native gets a looser bound.
+// Sizes where the network runs for seconds at least, so the SIGINT lands while it computes.
 const cases: { backend: BackendName; size: number; boundMs: number }[] = [
   { backend: 'js', size: 512, boundMs: 2000 },
   { backend: 'wasm', size: 1024, boundMs: 2000 },
   { backend: 'webgpu', size: 512, boundMs: 2000 },
-  { backend: 'native', size: 1024, boundMs: 15_000 },
+  { backend: 'native', size: 1024, boundMs: 2000 },
 ];
 
 describe('Ctrl-C during a transfer', () => {
