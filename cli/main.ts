@@ -444,8 +444,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
 export async function runCli(): Promise<void> {
   const controller = new AbortController();
   const interrupt = (): Error => {
-    if (!controller.signal.aborted)
-      controller.abort(new CancelledError('interrupted (Ctrl-C): nothing was written for the unfinished work'));
+    if (!controller.signal.aborted) controller.abort(new CancelledError('interrupted (Ctrl-C)'));
     return controller.signal.reason as Error;
   };
   // Between tasks a handler sees Ctrl-C; during a synchronous stretch of ops the interrupter does.
