@@ -95,7 +95,10 @@ export interface CommandContext {
   readonly backend: BackendName;
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Aborted on Ctrl-C: long commands stop cleanly and save what they can. */
+  /**
+   * Aborted on Ctrl-C. The core stops ops on its own (core/cancel.ts: the next op or read throws a
+   * CancelledError, and the CLI exits 130); pass it to anything else that waits (downloads, servers).
+   */
   readonly signal: AbortSignal;
   /** True when stderr is a terminal (progress bars may redraw). */
   readonly interactive: boolean;
@@ -141,4 +144,5 @@ export function defineCommand<const O extends readonly OptionSpec[]>(spec: Comma
   return spec;
 }
 
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+/** Exit codes: 130 is the shell's code for a process stopped by Ctrl-C (128 + SIGINT). */
+export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;

@@ -4,6 +4,7 @@
  * the active autograd tape. Every op in kernels/<family>/<family>.ts is a defineOp.
  */
 import type { Backend, BackendName, Kernel, Storage, TensorInfo } from './backend.js';
+import { throwIfCancelled } from './cancel.js';
 import { getBackend, getBackendName, resolveKernel } from './dispatch.js';
 import { recordFallback } from './ledger.js';
 import { newStorageRef, Tensor } from './tensor.js';
@@ -131,6 +132,7 @@ function runDeferred<A>(
 
 /** Run an op on the current backend (or its fallback) and return its outputs. */
 export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor[] {
+  throwIfCancelled();
   for (const t of inputs) t.assertAlive(def.name);
   const infos = def.infer(inputs, attrs);
   runCounts.set(def.name, (runCounts.get(def.name) ?? 0) + 1);
