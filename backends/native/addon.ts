@@ -30,6 +30,7 @@ export interface CoreMLModel {
 }
 
 export type F32 = Float32Array;
+export type CastArray = F32 | Int32Array | Uint8Array | Int8Array | Uint32Array;
 
 export interface NativeAddon {
   readonly abiVersion: number;
@@ -48,6 +49,9 @@ export interface NativeAddon {
   stridedWrite(src: ArrayBufferView, dst: ArrayBufferView, shape: number[], strides: number[], offset: number): void;
   f16ToF32(src: Uint16Array, dst: F32): void;
   f32ToF16(src: F32, dst: Uint16Array): void;
+  bf16ToF32(src: Uint16Array, dst: F32): void;
+  /** Rounds to nearest even; NaN stays a quiet NaN. */
+  f32ToBf16(src: F32, dst: Uint16Array): void;
 
   // elementwise (kernels/elementwise/native.cc)
   unary(op: string, x: F32, y: F32): void;
@@ -64,8 +68,8 @@ export interface NativeAddon {
     outShape: number[],
   ): void;
   clamp(x: F32, y: F32, min: number, max: number): void;
-  /** Between Float32Array, Int32Array and Uint8Array: floats truncate toward zero and saturate. */
-  cast(x: F32 | Int32Array | Uint8Array, y: F32 | Int32Array | Uint8Array): void;
+  /** Between the f32, i32, u8, i8 and u32 arrays: floats truncate toward zero, integers saturate. */
+  cast(x: CastArray, y: CastArray): void;
 
   // reduce (kernels/reduce/native.cc): x viewed as [outer, r, inner], y as [outer, inner]
   reduce(op: string, x: F32, y: F32, outer: number, r: number, inner: number, correction: number): void;

@@ -2,7 +2,16 @@
 // so they share one memory (and, with threads, one shared memory across worker instances).
 // Built by backends/wasm/build.mjs (npm run build:wasm). Only entry points are exported, so
 // the optimiser may inline and specialise everything else; adding a kernel adds a name here.
-export { f16_to_f32, f32_to_f16, heap_base, scratch_bytes, strided_copy, thread_init } from './common.as';
+export {
+  bf16_to_f32,
+  f16_to_f32,
+  f32_to_bf16,
+  f32_to_f16,
+  heap_base,
+  scratch_bytes,
+  strided_copy,
+  thread_init,
+} from './common.as';
 export { matmul_f32, matmul_i32 } from '../../kernels/matmul/wasm.as';
 export {
   col2im_f32,

@@ -24,7 +24,7 @@ import type {
   TensorInfo,
 } from '../../core/backend.js';
 import { getBackend, resolveKernel } from '../../core/dispatch.js';
-import { allocHost, bytesPerElement, type DType, type TypedArray } from '../../core/dtype.js';
+import { allocHost, bytesPerElement, type DType, hostView, type TypedArray } from '../../core/dtype.js';
 import { sizeOf } from '../../core/shape.js';
 import { gatherStrided, type JsStorage } from '../js/backend.js';
 import type { AdapterReport } from './device.js';
@@ -64,8 +64,31 @@ export const WORKGROUP = 64;
 const CONVERT = wgsl(new URL('./wgsl/convert.wgsl', import.meta.url));
 const STRIDED = wgsl(new URL('./wgsl/strided.wgsl', import.meta.url));
 
-/** The 32-bit element type a kernel binds: f16 computes as f32 (or moves as raw u32 bits), u8 as i32. */
+/** The 32-bit element type a kernel binds: f16/bf16 compute as f32 (or move as raw u32 bits), u8/i8 as i32. */
 export type WideType = 'f32' | 'i32' | 'u32';
+
+interface Narrow {
+  readonly bits: 8 | 16;
+  readonly unpack: string;
+  readonly pack: string;
+  /** convert.wgsl's mode when values (not raw bits) are wanted. */
+  readonly mode: number;
+}
+
+/**
+ * How each dtype narrower than 32 bits is widened for kernels (convert.wgsl); undefined for
+ * the 32-bit dtypes kernels bind as they are; null for f64, which runs on the host.
+ */
+const NARROW: Readonly<Record<DType, Narrow | undefined | null>> = {
+  f32: undefined,
+  i32: undefined,
+  u32: undefined,
+  f16: { bits: 16, unpack: 'unpack16', pack: 'pack16', mode: 1 },
+  bf16: { bits: 16, unpack: 'unpack16', pack: 'pack16', mode: 2 },
+  u8: { bits: 8, unpack: 'unpack8', pack: 'pack8', mode: 0 },
+  i8: { bits: 8, unpack: 'unpack8', pack: 'pack8', mode: 1 },
+  f64: null,
+};
 
 const PENDING: Source = { node: { inputs: [], depth: 0, label: 'pending' }, index: 0 };
 
@@ -158,18 +181,7 @@ function ceil4(bytes: number): number {
 }
 
 function hostArray(bytes: ArrayBuffer, dtype: DType, size: number): TypedArray {
-  switch (dtype) {
-    case 'f32':
-      return new Float32Array(bytes, 0, size);
-    case 'i32':
-      return new Int32Array(bytes, 0, size);
-    case 'f16':
-      return new Uint16Array(bytes, 0, size);
-    case 'u8':
-      return new Uint8Array(bytes, 0, size);
-    case 'f64':
-      return new Float64Array(bytes, 0, size);
-  }
+  return hostView(dtype, bytes, 0, size);
 }
 
 function jsStorage(data: TypedArray): JsStorage {
@@ -517,77 +529,60 @@ export class WebGPUBackend implements Backend<GpuStorage> {
     });
   }
 
-  // ------------------------------------------------------------------ f16 / u8 widening
+  // ------------------------------------------------------------------ 16- and 8-bit widening
 
-  #convert(entry: string, src: GPUBuffer, dst: GPUBuffer, n: number, count: number, convert: boolean): void {
+  #convert(entry: string, src: GPUBuffer, dst: GPUBuffer, n: number, count: number, mode: number): void {
     this.dispatch({
       shader: CONVERT,
       entry,
-      uniforms: new Uniforms().u32(n, count, convert ? 1 : 0, 0),
+      uniforms: new Uniforms().u32(n, count, mode, 0),
       bindings: [src, dst],
       threads: n,
     });
   }
 
   /**
-   * The tensor with 32-bit elements: f32 and i32 as they are; f16 widened to f32 values
-   * (mode 'value') or to its raw bits (mode 'raw', for kernels that only move data);
-   * u8 widened to i32.
+   * The tensor with 32-bit elements: f32, i32 and u32 as they are; f16 and bf16 widened to
+   * f32 values (mode 'value') or to their raw bits (mode 'raw', for kernels that only move
+   * data); u8 and i8 widened to i32.
    */
   wide(t: KernelTensor<GpuStorage>, mode: 'value' | 'raw' = 'value'): Wide {
     const size = t.storage.size;
     const buffer = t.storage.buffer;
     if (!buffer) throw new Error('WebGPU: a kernel input was already freed');
-    switch (t.dtype) {
-      case 'f32':
-      case 'i32':
-        return { buffer, type: t.dtype, shape: t.shape, size };
-      case 'f16': {
-        const out = this.temp(size * 4);
-        this.#convert('unpack16', buffer, out, size, size, mode === 'value');
-        return { buffer: out, type: mode === 'value' ? 'f32' : 'u32', shape: t.shape, size };
-      }
-      case 'u8': {
-        const out = this.temp(size * 4);
-        this.#convert('unpack8', buffer, out, size, size, false);
-        return { buffer: out, type: 'i32', shape: t.shape, size };
-      }
-      case 'f64':
-        throw new NeedsHost('f64 runs on the host');
-    }
+    const narrow = NARROW[t.dtype];
+    if (narrow === null) throw new NeedsHost('f64 runs on the host');
+    if (narrow === undefined) return { buffer, type: t.dtype as WideType, shape: t.shape, size };
+    const out = this.temp(size * 4);
+    const convert = narrow.bits === 8 || mode === 'value';
+    this.#convert(narrow.unpack, buffer, out, size, size, convert ? narrow.mode : 0);
+    const type: WideType = narrow.bits === 8 ? 'i32' : convert ? 'f32' : 'u32';
+    return { buffer: out, type, shape: t.shape, size };
   }
 
   /** Where a kernel writes output `info` in wide form (see `wide`); finish() gives the storage. */
   output(info: TensorInfo, mode: 'value' | 'raw' = 'value'): WideOutput {
     const size = sizeOf(info.shape);
-    switch (info.dtype) {
-      case 'f32':
-      case 'i32': {
-        const s = this.alloc(info);
-        return { buffer: s.buffer!, type: info.dtype, shape: info.shape, size, finish: () => s };
-      }
-      case 'f16':
-      case 'u8': {
-        const buffer = this.temp(size * 4);
-        const half = info.dtype === 'f16';
-        const type: WideType = half ? (mode === 'value' ? 'f32' : 'u32') : 'i32';
-        return {
-          buffer,
-          type,
-          shape: info.shape,
-          size,
-          finish: () => {
-            const s = this.alloc(info);
-            const perWord = half ? 2 : 4;
-            const words = Math.ceil(size / perWord);
-            this.#convert(half ? 'pack16' : 'pack8', buffer, s.buffer!, words, size, half && mode === 'value');
-            return s;
-          },
-        };
-      }
-      case 'f64':
-        throw new NeedsHost('f64 runs on the host');
+    const narrow = NARROW[info.dtype];
+    if (narrow === null) throw new NeedsHost('f64 runs on the host');
+    if (narrow === undefined) {
+      const s = this.alloc(info);
+      return { buffer: s.buffer!, type: info.dtype as WideType, shape: info.shape, size, finish: () => s };
     }
+    const buffer = this.temp(size * 4);
+    const convert = narrow.bits === 16 && mode === 'value';
+    return {
+      buffer,
+      type: narrow.bits === 8 ? 'i32' : convert ? 'f32' : 'u32',
+      shape: info.shape,
+      size,
+      finish: () => {
+        const s = this.alloc(info);
+        const words = Math.ceil(size / (32 / narrow.bits));
+        this.#convert(narrow.pack, buffer, s.buffer!, words, size, convert ? narrow.mode : 0);
+        return s;
+      },
+    };
   }
 
   // ------------------------------------------------------------------ running ops

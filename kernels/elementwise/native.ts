@@ -2,6 +2,7 @@
  * Native elementwise kernels: f32 (and f16, computed in f32) run in native.cc; integer
  * arithmetic runs the reference (its JavaScript number semantics are the definition).
  */
+import type { CastArray } from '../../backends/native/addon.js';
 import { f32, kernelTable, nativeKernel, outputArray, overwrittenF32 } from '../../backends/native/kernel.js';
 import { allocHost } from '../../core/dtype.js';
 import type { CastAttrs, ClampAttrs } from './elementwise.js';
@@ -69,15 +70,15 @@ const clamp = nativeKernel<ClampAttrs>({
   },
 });
 
-/** f16 sources arrive widened and f16 targets are narrowed by nativeKernel, so the addon sees f32/i32/u8. */
+/** f16/bf16 sources arrive widened and such targets are narrowed by nativeKernel: the addon sees f32 and integers. */
 const cast = nativeKernel<CastAttrs>({
   op: 'cast',
   attrs: ['dtype'],
   ref: refKernels.cast,
   accepts: ([x], { dtype }) => x.dtype !== 'f64' && dtype !== 'f64',
   run(addon, [x], _attrs, [out]) {
-    const y = allocHost(out.dtype, x.data.length) as Float32Array | Int32Array | Uint8Array;
-    addon.cast(x.data as Float32Array | Int32Array | Uint8Array, y);
+    const y = allocHost(out.dtype, x.data.length) as CastArray;
+    addon.cast(x.data as CastArray, y);
     return [y];
   },
 });

@@ -232,6 +232,30 @@ void f32ToF16(const float* src, uint16_t* dst, size_t n) {
   });
 }
 
+// ---------------------------------------------------------------- bf16
+
+// bf16 is the upper half of an f32: widening is a shift; narrowing rounds to nearest even
+// (as core/dtype.ts's f32ToBf16Bits), and a NaN stays a quiet NaN.
+static inline uint16_t toBf16(float value) {
+  uint32_t x;
+  std::memcpy(&x, &value, 4);
+  if ((x & 0x7f800000u) == 0x7f800000u && (x & 0x7fffffu)) return static_cast<uint16_t>((x >> 16) | 0x40);
+  return static_cast<uint16_t>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+
+void bf16ToF32(const uint16_t* src, float* dst, size_t n) {
+  parallelRange(n, 1 << 16, [&](size_t b, size_t e) {
+    uint32_t* out = reinterpret_cast<uint32_t*>(dst);
+    for (size_t i = b; i < e; i++) out[i] = static_cast<uint32_t>(src[i]) << 16;
+  });
+}
+
+void f32ToBf16(const float* src, uint16_t* dst, size_t n) {
+  parallelRange(n, 1 << 16, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; i++) dst[i] = toBf16(src[i]);
+  });
+}
+
 // ---------------------------------------------------------------- strided copy
 
 template <class T>
@@ -338,6 +362,22 @@ static Napi::Value F32ToF16(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+static Napi::Value Bf16ToF32(const Napi::CallbackInfo& info) {
+  View<uint16_t> src = U16(info, 0, "bf16ToF32");
+  View<float> dst = F32(info, 1, "bf16ToF32");
+  Require(info.Env(), src.length == dst.length, "bf16ToF32: lengths differ");
+  bf16ToF32(src.data, dst.data, src.length);
+  return info.Env().Undefined();
+}
+
+static Napi::Value F32ToBf16(const Napi::CallbackInfo& info) {
+  View<float> src = F32(info, 0, "f32ToBf16");
+  View<uint16_t> dst = U16(info, 1, "f32ToBf16");
+  Require(info.Env(), src.length == dst.length, "f32ToBf16: lengths differ");
+  f32ToBf16(src.data, dst.data, src.length);
+  return info.Env().Undefined();
+}
+
 // ---------------------------------------------------------------- configuration
 
 static Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -410,6 +450,8 @@ void InitCore(Napi::Env env, Napi::Object exports) {
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy, "stridedCopy"));
   exports.Set("f16ToF32", Napi::Function::New(env, F16ToF32, "f16ToF32"));
   exports.Set("f32ToF16", Napi::Function::New(env, F32ToF16, "f32ToF16"));
+  exports.Set("bf16ToF32", Napi::Function::New(env, Bf16ToF32, "bf16ToF32"));
+  exports.Set("f32ToBf16", Napi::Function::New(env, F32ToBf16, "f32ToBf16"));
 }
 
 }  // namespace eai

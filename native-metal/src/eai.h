@@ -138,10 +138,12 @@ std::vector<int64_t> Ints(const Napi::CallbackInfo& info, size_t i, const char* 
 [[noreturn]] void Fail(const Napi::Env& env, const std::string& message);
 void Require(const Napi::Env& env, bool ok, const std::string& message);
 
-// ---------------------------------------------------------------- f16
+// ---------------------------------------------------------------- f16 and bf16
 
 void f16ToF32(const uint16_t* src, float* dst, size_t n);
 void f32ToF16(const float* src, uint16_t* dst, size_t n);
+void bf16ToF32(const uint16_t* src, float* dst, size_t n);
+void f32ToBf16(const float* src, uint16_t* dst, size_t n);
 
 // ---------------------------------------------------------------- GEMM
 

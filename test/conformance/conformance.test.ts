@@ -73,7 +73,7 @@ for (const { backend, threads } of runs) {
             const want = await oracle(c, values);
             expect(got.length).toBe(want.length);
             got.forEach((g, i) => {
-              const tol = g.dtype === 'i32' || g.dtype === 'u8' ? 0 : (c.tol?.[dtype] ?? DEFAULT_TOL[dtype]);
+              const tol = T.isFloat(g.dtype) ? (c.tol?.[dtype] ?? DEFAULT_TOL[dtype]) : 0;
               expect(compare(g, want[i], tol), `output ${i}`).toBeNull();
             });
           });

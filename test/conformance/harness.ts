@@ -23,7 +23,7 @@ export type Layout = 'contiguous' | 'transposed' | 'sliced' | 'expanded';
 export interface InputSpec {
   readonly shape: readonly number[];
   readonly kind?: InputKind;
-  /** Fixed dtype; omitted means the case's float dtype (f32, f16, or f64 for the oracle). */
+  /** Fixed dtype; omitted means the case's float dtype (f32, f16, bf16, or f64 for the oracle). */
   readonly dtype?: T.DType;
   readonly range?: readonly [number, number];
   readonly layout?: Layout;
@@ -37,7 +37,7 @@ export interface OpCase {
    * leaks its own intermediates fails; a case composing several ops tidies itself.
    */
   readonly run: (inputs: T.Tensor[]) => T.Tensor | T.Tensor[];
-  /** Float dtypes to try (default f32 and f16). */
+  /** Float dtypes to try (default f32 and f16; BF16 adds bf16). */
   readonly dtypes?: readonly T.DType[];
   /** Relative tolerance per dtype (absolute tolerance is the same number scaled by the output's spread). */
   readonly tol?: Partial<Record<T.DType, number>>;
@@ -47,12 +47,25 @@ export interface OpCase {
   readonly throws?: RegExp;
 }
 
-export const DEFAULT_TOL: Record<T.DType, number> = { f64: 1e-12, f32: 2e-5, f16: 2e-2, i32: 0, u8: 0 };
+/** The float dtypes of a case that also runs in bf16 (a representative subset of float ops does). */
+export const BF16: readonly T.DType[] = ['f32', 'f16', 'bf16'];
+
+export const DEFAULT_TOL: Record<T.DType, number> = {
+  f64: 1e-12,
+  f32: 2e-5,
+  f16: 2e-2,
+  // 8 significant bits: one rounding is 2^-9 relative, a few in a composite op stay well inside this
+  bf16: 5e-2,
+  i32: 0,
+  u8: 0,
+  i8: 0,
+  u32: 0,
+};
 
 /** Host values for one input, already rounded to what the dtype can hold. */
 export function hostValues(spec: InputSpec, dtype: T.DType, rng: T.Rng): number[] {
   const n = spec.shape.reduce((a, b) => a * b, 1);
-  const kind = spec.kind ?? (dtype === 'i32' ? 'int' : dtype === 'u8' ? 'mask' : 'normal');
+  const kind = spec.kind ?? (T.isFloat(dtype) ? 'normal' : dtype === 'u8' ? 'mask' : 'int');
   const [lo, hi] = spec.range ?? (kind === 'int' ? [-5, 6] : kind === 'positive' ? [0.5, 2] : [-1, 1]);
   const values = Array.from({ length: n }, () => {
     switch (kind) {
@@ -68,7 +81,7 @@ export function hostValues(spec: InputSpec, dtype: T.DType, rng: T.Rng): number[
         return rng.int(2);
     }
   });
-  if (dtype === 'f16') return Array.from(T.f16ArrayToF32(T.f32ArrayToF16(values)));
+  if (T.isHalf(dtype)) return Array.from(T.widenHalf(T.narrowHalf(values, dtype), dtype));
   if (dtype === 'f32') return Array.from(new Float32Array(values));
   return values;
 }
