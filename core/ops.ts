@@ -8,6 +8,7 @@ export * from '../kernels/loss/loss.js';
 export * from '../kernels/matmul/matmul.js';
 export * from '../kernels/norm/norm.js';
 export * from '../kernels/pool/pool.js';
+export * from '../kernels/quant/quant.js';
 export * from '../kernels/reduce/reduce.js';
 export * from '../kernels/rope/rope.js';
 export * from '../kernels/softmax/softmax.js';

@@ -9,13 +9,14 @@ import { refKernels as loss } from '../../kernels/loss/ref.js';
 import { refKernels as matmul } from '../../kernels/matmul/ref.js';
 import { refKernels as norm } from '../../kernels/norm/ref.js';
 import { refKernels as pool } from '../../kernels/pool/ref.js';
+import { refKernels as quant } from '../../kernels/quant/ref.js';
 import { refKernels as reduce } from '../../kernels/reduce/ref.js';
 import { refKernels as rope } from '../../kernels/rope/ref.js';
 import { refKernels as softmax } from '../../kernels/softmax/ref.js';
 import { jsBackend, jsKernels } from './backend.js';
 
 /** One line per kernel family: adding a family adds its reference table here. */
-const families = [elementwise, layout, reduce, rope, attention, matmul, softmax, norm, loss, conv, pool, image];
+const families = [elementwise, layout, reduce, rope, attention, matmul, softmax, norm, loss, conv, pool, image, quant];
 
 export function installJsBackend(): void {
   installBackend(jsBackend, {

@@ -9,6 +9,7 @@ import { lossCases } from './loss.js';
 import { matmulCases } from './matmul.js';
 import { normCases } from './norm.js';
 import { poolCases } from './pool.js';
+import { quantCases } from './quant.js';
 import { reduceCases } from './reduce.js';
 import { ropeCases } from './rope.js';
 import { softmaxCases } from './softmax.js';
@@ -26,4 +27,5 @@ export const allCases: Record<string, OpCase[]> = {
   conv: convCases,
   pool: poolCases,
   image: imageCases,
+  quant: quantCases,
 };

@@ -183,7 +183,10 @@ for (const [name, spec] of [
     },
     {
       name: `${name}: gather rows of [33,7] by [2,5] indices, and split`,
-      inputs: [{ shape: [33, 7], ...spec }, { shape: [2, 5], dtype: 'i32', kind: 'int', range: [-33, 33] }],
+      inputs: [
+        { shape: [33, 7], ...spec },
+        { shape: [2, 5], dtype: 'i32', kind: 'int', range: [-33, 33] },
+      ],
       run: ([x, i]) => T.tidy(() => [T.gather(x, i, 0), ...T.split(x, [3, 30], 0).map((t) => T.contiguous(t))]),
       dtypes: ['f32'],
     },
