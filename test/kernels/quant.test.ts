@@ -115,7 +115,9 @@ describe.each(backends)('the formats.md test vector on %s', (backend) => {
       });
       const four = await got[0].data();
       const want = [-0.79166675, 0.0, 0.9236111, -0.26388896];
-      want.forEach((v, i) => expect(Math.abs(four[i] - v)).toBeLessThan(1e-6));
+      want.forEach((v, i) => {
+        expect(Math.abs(four[i] - v)).toBeLessThan(1e-6);
+      });
       expect(Math.max(...Array.from(four, (v, i) => Math.abs(v - VECTOR[i])))).toBeCloseTo(0.0625, 6);
       expect(Array.from(await got[1].data())).toEqual(VECTOR);
       T.dispose(got);
@@ -262,7 +264,9 @@ describe('quantizedMatmul and quantizedEmbedding against dequantize + matmul / g
     const got = await T.quantizedMatmul(x, q, { transpose }).data();
     const want = await T.matmul(x, T.dequantize(q), { transposeB: transpose }).data();
     expect(got.length).toBe(want.length);
-    want.forEach((v, i) => expect(Math.abs(got[i] - v)).toBeLessThan(1e-4 * (1 + Math.abs(v))));
+    want.forEach((v, i) => {
+      expect(Math.abs(got[i] - v)).toBeLessThan(1e-4 * (1 + Math.abs(v)));
+    });
   });
 
   it('embeds rows as gather of the dequantized table, negative ids from the end', async () => {
