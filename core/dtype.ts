@@ -11,14 +11,7 @@ export type DType = 'f32' | 'f16' | 'bf16' | 'i32' | 'u8' | 'i8' | 'u32' | 'f64'
 
 export const DTYPES: readonly DType[] = ['f32', 'f16', 'bf16', 'i32', 'u8', 'i8', 'u32', 'f64'];
 
-export type TypedArray =
-  | Float32Array
-  | Float64Array
-  | Int32Array
-  | Uint8Array
-  | Int8Array
-  | Uint16Array
-  | Uint32Array;
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array | Int8Array | Uint16Array | Uint32Array;
 
 /** The host array that holds a dtype's elements; f16 and bf16 travel as raw bits in a Uint16Array. */
 export type HostArray<D extends DType> = D extends 'f32'

@@ -82,9 +82,7 @@ export function runReference<A>(
     attrs,
     outputs.map((o) => ({ shape: o.shape, dtype: computeDType(o.dtype) })),
   );
-  return results.map((data, i) =>
-    backend.upload(fromCompute(data, outputs[i].dtype), outputs[i].dtype),
-  );
+  return results.map((data, i) => backend.upload(fromCompute(data, outputs[i].dtype), outputs[i].dtype));
 }
 
 /** Widen half-precision bits (f16 or bf16) to f32 values inside the wasm memory. */

@@ -4,7 +4,7 @@
  */
 import type { TensorInfo } from '../../core/backend.js';
 import { scalar } from '../../core/creation.js';
-import { type DType, DTYPES, isDType, isFloat } from '../../core/dtype.js';
+import { DTYPES, type DType, isDType, isFloat } from '../../core/dtype.js';
 import { defineOp, type OpDef, run1 } from '../../core/engine.js';
 import { DTypeError } from '../../core/errors.js';
 import { broadcastShapes } from '../../core/shape.js';

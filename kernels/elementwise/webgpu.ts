@@ -186,7 +186,9 @@ function castBody(from: WideType, to: DType): string {
   }
   if (from === wide) {
     const lower = from === 'u32' || lo === -2147483648 ? 'v' : `max(v, ${literal(lo, from)})`;
-    return hi === (from === 'u32' ? 4294967295 : 2147483647) ? `return ${lower};` : `return min(${lower}, ${literal(hi, from)});`;
+    return hi === (from === 'u32' ? 4294967295 : 2147483647)
+      ? `return ${lower};`
+      : `return min(${lower}, ${literal(hi, from)});`;
   }
   // i32 → u32: negatives become 0; u32 → i32 (for i32, u8, i8): saturate at the top, nothing below 0.
   if (from === 'i32') return 'return u32(max(v, 0));';
