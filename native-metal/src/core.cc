@@ -68,6 +68,9 @@ View<int32_t> I32(const Napi::CallbackInfo& info, size_t i, const char* what) {
 View<uint8_t> U8(const Napi::CallbackInfo& info, size_t i, const char* what) {
   return typed<uint8_t>(info, i, what, napi_uint8_array, "Uint8Array");
 }
+View<uint32_t> U32(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  return typed<uint32_t>(info, i, what, napi_uint32_array, "Uint32Array");
+}
 
 View<uint8_t> Bytes(const Napi::CallbackInfo& info, size_t i, const char* what, size_t* elementSize) {
   Napi::Env env = info.Env();

@@ -125,6 +125,7 @@ View<float> F32(const Napi::CallbackInfo& info, size_t i, const char* what);
 View<uint16_t> U16(const Napi::CallbackInfo& info, size_t i, const char* what);
 View<int32_t> I32(const Napi::CallbackInfo& info, size_t i, const char* what);
 View<uint8_t> U8(const Napi::CallbackInfo& info, size_t i, const char* what);
+View<uint32_t> U32(const Napi::CallbackInfo& info, size_t i, const char* what);
 // Any typed array as raw bytes, with its element size.
 View<uint8_t> Bytes(const Napi::CallbackInfo& info, size_t i, const char* what, size_t* elementSize);
 size_t Size(const Napi::CallbackInfo& info, size_t i, const char* what);
