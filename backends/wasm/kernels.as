@@ -43,6 +43,13 @@ export { cross_entropy_f32, cross_entropy_grad_f32 } from '../../kernels/loss/wa
 export { matmul_f32, matmul_i32 } from '../../kernels/matmul/wasm.as';
 export { norm_rows } from '../../kernels/norm/wasm.as';
 export { pool_f32, pool_grad_f32 } from '../../kernels/pool/wasm.as';
+export {
+  quant_dequantize,
+  quant_embedding,
+  quant_gemm,
+  quant_matvec,
+  quant_quantize,
+} from '../../kernels/quant/wasm.as';
 export { reduce_cols, reduce_rows } from '../../kernels/reduce/wasm.as';
 export { rope_f32, rope_table } from '../../kernels/rope/wasm.as';
 export { softmax_cols, softmax_rows } from '../../kernels/softmax/wasm.as';
