@@ -125,6 +125,28 @@ describe.each(backends)('the formats.md test vector on %s', (backend) => {
   });
 });
 
+describe.each(backends.filter((b) => b !== 'js'))('quantize on %s against the reference, bit for bit', (backend) => {
+  it('every bits × group pair on random rows of both signs and several magnitudes', async () => {
+    const rng = new T.Rng(99);
+    const values = Array.from({ length: 6 * 384 }, (_, i) => rng.normal() * 10 ** ((i % 7) - 3));
+    const shape = [6, 384];
+    for (const bits of T.QUANT_BITS) {
+      for (const groupSize of T.QUANT_GROUP_SIZES) {
+        const read = async (name: T.BackendName) =>
+          onBackend(name, async () => {
+            const q = T.quantize(T.tensor(values, shape), { bits, groupSize });
+            try {
+              return [await q.weight.data(), await q.scales.data(), await q.biases.data()].map((a) => Array.from(a));
+            } finally {
+              T.dispose([q.weight, q.scales, q.biases]);
+            }
+          });
+        expect(await read(backend), `${bits} bits, group ${groupSize}`).toEqual(await read('js'));
+      }
+    }
+  });
+});
+
 describe('the packing', () => {
   it('gives the listed 4-bit codes, nibbles LSB first', async () => {
     const q = T.quantize(T.tensor(VECTOR, [1, 32]), { bits: 4, groupSize: 32 });
