@@ -72,16 +72,19 @@ function quantUniforms(
     .u32(extra.transpose ?? 0, extra.vocab ?? 0, extra.code ?? 0, 0);
 }
 
-const dequantize: GpuKernel<QuantAttrs> = ([wq, scales, biases], attrs, [out], gpu) => {
-  const s = gpu.wide(scales);
-  const b = gpu.wide(biases);
+/** quant.wgsl's first three bindings: the words as stored, scales and biases widened to f32. */
+function packedBuffers(gpu: WebGPUBackend, [wq, scales, biases]: readonly KernelTensor<GpuStorage>[]): GPUBuffer[] {
+  return [wq.storage.buffer!, gpu.wide(scales).buffer, gpu.wide(biases).buffer];
+}
+
+const dequantize: GpuKernel<QuantAttrs> = (inputs, attrs, [out], gpu) => {
+  const packed = packedBuffers(gpu, inputs);
   const y = gpu.output(out);
-  const cols = out.shape[out.shape.length - 1];
   gpu.dispatch({
     shader: QUANT,
     entry: 'dequantize',
-    uniforms: quantUniforms(y.size, cols, attrs),
-    bindings: [wq.storage.buffer, s.buffer, b.buffer, y.buffer],
+    uniforms: quantUniforms(y.size, out.shape[out.shape.length - 1], attrs),
+    bindings: [...packed, y.buffer],
     threads: y.size,
   });
   return [y.finish()];
@@ -94,24 +97,21 @@ const quantizedEmbedding: GpuKernel<QuantAttrs> = ([wq, scales, biases, ids], at
       if (id < -vocab || id >= vocab) throw new ShapeError(idRangeMessage(id, vocab));
     }
   });
-  const s = gpu.wide(scales);
-  const b = gpu.wide(biases);
+  const packed = packedBuffers(gpu, [wq, scales, biases]);
   const y = gpu.output(out);
-  const dims = out.shape[out.shape.length - 1];
   gpu.dispatch({
     shader: QUANT,
     entry: 'embedding',
-    uniforms: quantUniforms(y.size, dims, attrs, { vocab, code: ID_RANGE }),
-    bindings: [wq.storage.buffer, s.buffer, b.buffer, y.buffer, null, ids.storage.buffer, gpu.statusBuffer],
+    uniforms: quantUniforms(y.size, out.shape[out.shape.length - 1], attrs, { vocab, code: ID_RANGE }),
+    bindings: [...packed, y.buffer, null, ids.storage.buffer, gpu.statusBuffer],
     threads: y.size,
   });
   return [y.finish()];
 };
 
-const quantizedMatmul: GpuKernel<QuantizedMatmulAttrs> = ([x, wq, scales, biases], attrs, [out], gpu) => {
+const quantizedMatmul: GpuKernel<QuantizedMatmulAttrs> = ([x, ...weight], attrs, [out], gpu) => {
   const xs = gpu.wide(x);
-  const s = gpu.wide(scales);
-  const b = gpu.wide(biases);
+  const packed = packedBuffers(gpu, weight);
   const y = gpu.output(out);
   const k = x.shape[x.shape.length - 1];
   const n = out.shape[out.shape.length - 1];
@@ -123,7 +123,7 @@ const quantizedMatmul: GpuKernel<QuantizedMatmulAttrs> = ([x, wq, scales, biases
   gpu.dispatch({
     shader: QUANT,
     uniforms: quantUniforms(y.size, cols, attrs, { m, k, outCols: n, transpose: attrs.transpose ? 1 : 0 }),
-    bindings: [wq.storage.buffer, s.buffer, b.buffer, y.buffer, xs.buffer],
+    bindings: [...packed, y.buffer, xs.buffer],
     ...(wide ? { entry: 'tiled', workgroups: lineGroups(y.size) } : { entry: 'blocked', threads: y.size }),
   });
   return [y.finish()];

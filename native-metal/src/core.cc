@@ -349,35 +349,24 @@ static Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-static Napi::Value F16ToF32(const Napi::CallbackInfo& info) {
-  View<uint16_t> src = U16(info, 0, "f16ToF32");
-  View<float> dst = F32(info, 1, "f16ToF32");
-  Require(info.Env(), src.length == dst.length, "f16ToF32: lengths differ");
-  f16ToF32(src.data, dst.data, src.length);
+// widen(src: Uint16Array, dst: Float32Array) and narrow(src: Float32Array, dst: Uint16Array) for a
+// half-precision format (f16, bf16): one binding shape for both formats.
+using WidenFn = void (*)(const uint16_t*, float*, size_t);
+using NarrowFn = void (*)(const float*, uint16_t*, size_t);
+
+static Napi::Value Widen(const Napi::CallbackInfo& info, const char* fn, WidenFn widen) {
+  View<uint16_t> src = U16(info, 0, fn);
+  View<float> dst = F32(info, 1, fn);
+  Require(info.Env(), src.length == dst.length, std::string(fn) + ": lengths differ");
+  widen(src.data, dst.data, src.length);
   return info.Env().Undefined();
 }
 
-static Napi::Value F32ToF16(const Napi::CallbackInfo& info) {
-  View<float> src = F32(info, 0, "f32ToF16");
-  View<uint16_t> dst = U16(info, 1, "f32ToF16");
-  Require(info.Env(), src.length == dst.length, "f32ToF16: lengths differ");
-  f32ToF16(src.data, dst.data, src.length);
-  return info.Env().Undefined();
-}
-
-static Napi::Value Bf16ToF32(const Napi::CallbackInfo& info) {
-  View<uint16_t> src = U16(info, 0, "bf16ToF32");
-  View<float> dst = F32(info, 1, "bf16ToF32");
-  Require(info.Env(), src.length == dst.length, "bf16ToF32: lengths differ");
-  bf16ToF32(src.data, dst.data, src.length);
-  return info.Env().Undefined();
-}
-
-static Napi::Value F32ToBf16(const Napi::CallbackInfo& info) {
-  View<float> src = F32(info, 0, "f32ToBf16");
-  View<uint16_t> dst = U16(info, 1, "f32ToBf16");
-  Require(info.Env(), src.length == dst.length, "f32ToBf16: lengths differ");
-  f32ToBf16(src.data, dst.data, src.length);
+static Napi::Value Narrow(const Napi::CallbackInfo& info, const char* fn, NarrowFn narrow) {
+  View<float> src = F32(info, 0, fn);
+  View<uint16_t> dst = U16(info, 1, fn);
+  Require(info.Env(), src.length == dst.length, std::string(fn) + ": lengths differ");
+  narrow(src.data, dst.data, src.length);
   return info.Env().Undefined();
 }
 
@@ -451,10 +440,16 @@ void InitCore(Napi::Env env, Napi::Object exports) {
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy, "stridedCopy"));
-  exports.Set("f16ToF32", Napi::Function::New(env, F16ToF32, "f16ToF32"));
-  exports.Set("f32ToF16", Napi::Function::New(env, F32ToF16, "f32ToF16"));
-  exports.Set("bf16ToF32", Napi::Function::New(env, Bf16ToF32, "bf16ToF32"));
-  exports.Set("f32ToBf16", Napi::Function::New(env, F32ToBf16, "f32ToBf16"));
+  exports.Set("f16ToF32", Napi::Function::New(
+                              env, [](const Napi::CallbackInfo& i) { return Widen(i, "f16ToF32", f16ToF32); }, "f16ToF32"));
+  exports.Set("f32ToF16", Napi::Function::New(
+                              env, [](const Napi::CallbackInfo& i) { return Narrow(i, "f32ToF16", f32ToF16); }, "f32ToF16"));
+  exports.Set("bf16ToF32",
+              Napi::Function::New(
+                  env, [](const Napi::CallbackInfo& i) { return Widen(i, "bf16ToF32", bf16ToF32); }, "bf16ToF32"));
+  exports.Set("f32ToBf16",
+              Napi::Function::New(
+                  env, [](const Napi::CallbackInfo& i) { return Narrow(i, "f32ToBf16", f32ToBf16); }, "f32ToBf16"));
 }
 
 }  // namespace eai
