@@ -257,7 +257,13 @@ describe('readAsCore conversions', () => {
     const got = await core('BF16', bits);
     expect(got.dtype).toBe('bf16');
     expect(got.data).toEqual(bits);
-    expect(Array.from(bf16ArrayToF32(got.data as Uint16Array))).toEqual([1, -3, Number.POSITIVE_INFINITY, 2 ** -133, -0]);
+    expect(Array.from(bf16ArrayToF32(got.data as Uint16Array))).toEqual([
+      1,
+      -3,
+      Number.POSITIVE_INFINITY,
+      2 ** -133,
+      -0,
+    ]);
   });
 
   it('keeps every BF16 bit pattern, and widening gives the f32 with those upper 16 bits', async () => {
