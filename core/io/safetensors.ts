@@ -18,7 +18,7 @@
  * asked for, so nothing is read twice and untouched tensors are never read at all.
  * @module
  */
-import type { DType, TypedArray } from '../dtype.js';
+import { type DType, isHalf, type TypedArray, widenHalf } from '../dtype.js';
 import { UsageError } from '../errors.js';
 import type { ByteSource } from './bytes.js';
 
@@ -72,6 +72,17 @@ export interface CoreTensorData {
   data: TypedArray;
   /** The dtype in the file, before conversion. */
   fileDType: FileDType;
+}
+
+/**
+ * A float tensor's values as f32: F32 as it is, F16 and BF16 widened, F64 rounded; null when the
+ * tensor is not a float one (the caller names the file and the tensor in its error).
+ */
+export function floatValues(t: CoreTensorData): Float32Array | null {
+  if (t.dtype === 'f32') return t.data as Float32Array;
+  if (isHalf(t.dtype)) return widenHalf(t.data as Uint16Array, t.dtype);
+  if (t.dtype === 'f64') return Float32Array.from(t.data);
+  return null;
 }
 
 /** One tensor's header entry. `begin`/`end` are absolute byte offsets in the file (end exclusive). */

@@ -6,6 +6,7 @@ import {
   FILE_DTYPES,
   type FileDType,
   fileDTypeBytes,
+  floatValues,
   MAX_HEADER_BYTES,
   parseSafetensorsHeader,
   readSafetensors,
@@ -318,6 +319,13 @@ describe('readAsCore conversions', () => {
     );
     await expect(core('U64', new BigUint64Array([2n ** 64n - 1n]))).rejects.toThrow(/U64 value 18446744073709551615/);
     await expect(core('I64', new BigInt64Array([2n ** 40n]))).rejects.toBeInstanceOf(SafetensorsError);
+  });
+
+  it('floatValues gives f32 values of F32, F16, BF16 and F64 tensors, and null for integers', async () => {
+    expect(floatValues(await core('BF16', new Uint16Array([0x3f80, 0xc040])))).toEqual(new Float32Array([1, -3]));
+    expect(floatValues(await core('F16', new Uint16Array([0x3800])))).toEqual(new Float32Array([0.5]));
+    expect(floatValues(await core('F64', new Float64Array([0.1])))).toEqual(new Float32Array([0.1]));
+    expect(floatValues(await core('U32', new Uint32Array([7])))).toBeNull();
   });
 
   it('reads BOOL as u8 0/1, treating any nonzero byte as true', async () => {
