@@ -7,7 +7,7 @@
 import type { BackendName, Storage, StridedView } from './backend.js';
 import { hasInterrupter, interruptible, untilCancelled } from './cancel.js';
 import { getBackend } from './dispatch.js';
-import { bytesPerElement, type DType, f16ArrayToF32, type TypedArray } from './dtype.js';
+import { bytesPerElement, type DType, type TypedArray, toCompute } from './dtype.js';
 import { DisposedError } from './errors.js';
 import { contiguousStrides, formatShape, sizeOf } from './shape.js';
 
@@ -144,13 +144,13 @@ export class Tensor {
     };
   }
 
-  /** Row-major host copy of the elements. f16 is widened to a Float32Array. */
+  /** Row-major host copy of the elements. f16 and bf16 are widened to a Float32Array. */
   async data(): Promise<TypedArray> {
     this.assertAlive('data()');
     const backend = getBackend(this.backend);
     const { storage, owned } = contiguousStorage(this);
     try {
-      return widen(await untilCancelled(backend.read(storage, this.dtype)), this.dtype);
+      return toCompute(await untilCancelled(backend.read(storage, this.dtype)), this.dtype);
     } finally {
       if (owned) backend.free(storage);
     }
@@ -165,7 +165,7 @@ export class Tensor {
     }
     const { storage, owned } = contiguousStorage(this);
     try {
-      return widen(backend.readSync(storage, this.dtype), this.dtype);
+      return toCompute(backend.readSync(storage, this.dtype), this.dtype);
     } finally {
       if (owned) backend.free(storage);
     }
@@ -204,10 +204,6 @@ function nest(flat: number[], shape: readonly number[]): NestedArray {
   const [n, ...rest] = shape;
   const inner = sizeOf(rest);
   return Array.from({ length: n }, (_, i) => nest(flat.slice(i * inner, (i + 1) * inner), rest));
-}
-
-function widen(data: TypedArray, dtype: DType): TypedArray {
-  return dtype === 'f16' ? f16ArrayToF32(data as Uint16Array) : data;
 }
 
 /** The tensor's elements as a contiguous storage; `owned` when a copy was made for the caller. */
