@@ -400,13 +400,13 @@ export function unpickle<E>(
         need(4, 'BINBYTES');
         const n = sizeOf(view.getUint32(pos, true), 'BINBYTES');
         pos += 4;
-        stack.push(take(n, 'BINBYTES').slice());
+        stack.push(new Uint8Array(take(n, 'BINBYTES')));
         break;
       }
       case 0x43: {
         // SHORT_BINBYTES
         const n = take(1, 'SHORT_BINBYTES')[0];
-        stack.push(take(n, 'SHORT_BINBYTES').slice());
+        stack.push(new Uint8Array(take(n, 'SHORT_BINBYTES')));
         break;
       }
       case 0x8e: {
@@ -414,7 +414,7 @@ export function unpickle<E>(
         need(8, 'BINBYTES8');
         const n = sizeOf(view.getBigUint64(pos, true), 'BINBYTES8');
         pos += 8;
-        stack.push(take(n, 'BINBYTES8').slice());
+        stack.push(new Uint8Array(take(n, 'BINBYTES8')));
         break;
       }
       case 0x29: // EMPTY_TUPLE

@@ -298,7 +298,7 @@ type Elements =
   | Uint8Array;
 
 function decodeElements(raw: Uint8Array, type: string, file: string, name: string): Elements {
-  const bytes = raw.byteOffset % 8 === 0 ? raw : raw.slice();
+  const bytes = raw.byteOffset % 8 === 0 ? raw : new Uint8Array(raw);
   const n = bytes.byteLength / STORAGE_TYPES[type].bytes;
   const b = bytes.buffer as ArrayBuffer;
   switch (type) {
