@@ -24,7 +24,7 @@ export interface GraphValue {
 
 /** A constant: a weight, a scalar operand, or a folded subgraph. */
 export interface GraphConstant extends GraphValue {
-  /** Row-major elements (f16 as bits). */
+  /** Row-major elements (f16 constants widened to f32 values). */
   readonly data: TypedArray;
   /** A readable name for writers (`conv2d_3.weight`). */
   readonly name: string;
@@ -111,6 +111,12 @@ class GraphRecorder implements TapeRecorder {
   }
 }
 
+export interface Trace {
+  readonly graph: Graph;
+  /** What the traced run computed for each output (the reference an exported file is checked against). */
+  readonly outputs: readonly TypedArray[];
+}
+
 /**
  * Trace `forward` on `inputs` (named) into a graph whose outputs are named `outputNames`.
  * The forward pass runs once on the current backend; its tensors are disposed afterwards.
@@ -119,7 +125,7 @@ export async function traceGraph(
   forward: (...inputs: Tensor[]) => Tensor | readonly Tensor[],
   inputs: readonly { name: string; tensor: Tensor }[],
   outputNames: readonly string[],
-): Promise<Graph> {
+): Promise<Trace> {
   for (const n of [...inputs.map((i) => i.name), ...outputNames]) {
     if (!NAME.test(n)) throw new UsageError(`traceGraph: "${n}" is not a valid input/output name (letters, digits, _)`);
   }
@@ -147,6 +153,9 @@ export async function traceGraph(
     for (const [i, r] of results.entries()) {
       if (!recorder.computed.has(r.id)) {
         throw new UsageError(`traceGraph: output "${outputNames[i]}" does not depend on any input`);
+      }
+      if (inputs.some((x) => x.tensor.id === r.id)) {
+        throw new UsageError(`traceGraph: output "${outputNames[i]}" is an input passed through unchanged`);
       }
     }
     // Keep only what the outputs need, walking back from them.
@@ -191,13 +200,16 @@ export async function traceGraph(
     const info = recorder.info;
     const values = new Map<number, GraphValue>();
     for (const id of live) values.set(id, info.get(id) as GraphValue);
-    return {
+    const graph: Graph = {
       inputs: inputs.map((i) => ({ name: i.name, value: info.get(i.tensor.id) as GraphValue })),
       outputs: results.map((r, i) => ({ name: outputNames[i], value: info.get(r.id) as GraphValue })),
       nodes,
       constants,
       values,
     };
+    const outputs: TypedArray[] = [];
+    for (const r of results) outputs.push(await r.data());
+    return { graph, outputs };
   } finally {
     for (const t of recorder.constants.values()) t.dispose();
     for (const r of results) r.dispose();

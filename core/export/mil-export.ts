@@ -376,24 +376,12 @@ const EMIT: Readonly<Record<string, Emit>> = {
   gather: (b, n, x, out) =>
     b.op('gather', { x: x[0].name, indices: x[1].name, axis: b.int('axis', n.attrs.axis as number) }, out),
   slice: (b, n, x, out) => {
+    // Core slices have positive steps and in-range begins (kernels/layout/layout.ts).
     const { begin, size, step } = n.attrs as { begin: number[]; size: number[]; step: number[] };
-    const ends: number[] = [];
-    const endMask: boolean[] = [];
-    for (let i = 0; i < begin.length; i++) {
-      const end = begin[i] + (size[i] - 1) * step[i] + Math.sign(step[i]);
-      // A negative step that runs past index 0 has no end index: mask it ("to the end").
-      endMask.push(end < 0);
-      ends.push(Math.max(end, 0));
-    }
+    const ends = begin.map((s, i) => s + (size[i] - 1) * step[i] + 1);
     b.op(
       'slice_by_index',
-      {
-        x: x[0].name,
-        begin: b.ints('begin', begin),
-        end: b.ints('end', ends),
-        stride: b.ints('stride', step),
-        end_mask: b.constant('end_mask', MIL_DTYPE.BOOL, [endMask.length], endMask.map(Number)),
-      },
+      { x: x[0].name, begin: b.ints('begin', begin), end: b.ints('end', ends), stride: b.ints('stride', step) },
       out,
     );
   },

@@ -500,10 +500,10 @@ export class MilInterpreter {
         const sm = nums('squeeze_mask', new Array<number>(rank).fill(0));
         const spec = v.shape.map((d, i) => {
           const s = stride[i];
+          if (!(s >= 1))
+            throw new CoreMLError(`${file}: ${what}: stride ${s} on axis ${i}; only positive strides are interpreted`);
           const wrap = (k: number) => (k < 0 ? k + d : k);
-          const start = bm[i] ? undefined : wrap(begin[i]);
-          const stop = em[i] ? undefined : wrap(end[i]);
-          return { start: start ?? (s > 0 ? 0 : d - 1), end: stop ?? (s > 0 ? d : -d - 1), step: s };
+          return { start: bm[i] ? 0 : wrap(begin[i]), end: em[i] ? d : wrap(end[i]), step: s };
         });
         const sliced = T.slice(v, spec);
         const squeeze = sm.map((m, i) => (m ? i : -1)).filter((i) => i >= 0);

@@ -234,13 +234,9 @@ const TRANSLATE: Readonly<Record<string, Translate>> = {
   concat: (e, n, x, out) => e.node('Concat', x, [attr.int('axis', n.attrs.axis as number)], out),
   gather: (e, n, x, out) => e.node('Gather', x, [attr.int('axis', n.attrs.axis as number)], out),
   slice: (e, n, x, out) => {
+    // Core slices have positive steps and in-range begins (kernels/layout/layout.ts).
     const { begin, size, step } = n.attrs as { begin: number[]; size: number[]; step: number[] };
-    const dims = inputInfo(e, n, 0).shape;
-    const ends = begin.map((b, i) => {
-      const end = b + (size[i] - 1) * step[i] + Math.sign(step[i]);
-      // A negative step that runs to the start: ONNX reads -1 as "the last element", so go below -dim.
-      return end < 0 ? -dims[i] - 1 : end;
-    });
+    const ends = begin.map((b, i) => b + (size[i] - 1) * step[i] + 1);
     const axes = begin.map((_, i) => i);
     e.node(
       'Slice',

@@ -214,8 +214,15 @@ class Decoder {
 export function decodeMessage<T = ProtoMessage>(schema: ProtoSchema, type: string, bytes: Uint8Array): Decoded<T> {
   const p = new ProtoReader(bytes);
   const d = new Decoder(schema, p);
-  const message = d.message(new Msg(p, bytes.length, type), type, 0);
-  return { message: message as T, unknown: d.unknown };
+  try {
+    const message = d.message(new Msg(p, bytes.length, type), type, 0);
+    return { message: message as T, unknown: d.unknown };
+  } catch (e) {
+    // protobufjs raises RangeErrors and Errors for truncated varints, lengths past the end, bad wire types.
+    if (e instanceof ProtobufError) throw e;
+    const reason = e instanceof Error ? e.message : String(e);
+    throw new ProtobufError(p.r.pos, `the data is truncated or corrupt (${reason})`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { type CommandContext, defineCommand, type ProjectSpec } from '../../cli/command.js';
+import type { BackendName } from '../../core/backend.js';
 import { UsageError } from '../../core/errors.js';
 import type { RgbaImage } from '../../core/image.js';
 import { readImage, writeImage } from '../../node/image/codec.js';
@@ -334,10 +335,219 @@ const styles = defineCommand({
   },
 });
 
+const convert = defineCommand({
+  name: 'convert',
+  summary: 'Convert a style network to Core ML (.mlpackage) or ONNX, and check the result',
+  description:
+    'Reads a PyTorch checkpoint (.pth/.pt/.ckpt, zip or legacy format, through a restricted unpickler that loads only ' +
+    'tensors and plain containers), a safetensors file, a fast-style ONNX file, a Magenta TFLite file, or a bundled ' +
+    'model name (a named style, or magenta-arbitrary for both arbitrary-style networks). It traces the network once at ' +
+    '--size and writes --output-path by its extension: .mlpackage (a Core ML ML Program for iOS 16 / macOS 13+, float16 ' +
+    'by default, --quantize-nbits palettizes weights with a k-means look-up table) or .onnx (opset 17, float32). The ' +
+    'written file is then read back and checked against the toolkit: the .mlpackage by interpreting its program on the ' +
+    "toolkit's backends (Core ML itself runs only on Apple platforms), the .onnx in onnxruntime-node when installed. " +
+    'Input shapes are fixed at --size. See docs/conversion.md.',
+  options: [
+    {
+      name: 'model-path',
+      type: 'string',
+      valueName: 'file|name',
+      description: `Model file, or a bundled model name (default: the ${DEFAULT_STYLE} style)`,
+    },
+    {
+      name: 'output-path',
+      type: 'path',
+      valueName: 'file',
+      description: 'Output .mlpackage or .onnx (default: <model>.mlpackage here)',
+    },
+    {
+      name: 'size',
+      type: 'string',
+      valueName: 'SIDE|HxW',
+      default: '512',
+      description: 'Image input size the model is exported at',
+    },
+    {
+      name: 'quantize-nbits',
+      type: 'enum',
+      choices: ['4', '6', '8'],
+      description: 'Palettize Core ML weights (> 2048 elements) to 2^n-entry k-means look-up tables',
+    },
+    {
+      name: 'precision',
+      type: 'enum',
+      choices: ['float16', 'float32'],
+      default: 'float16',
+      description: 'Core ML compute precision (weights and activations); ONNX is always float32',
+    },
+    {
+      name: 'component',
+      type: 'string',
+      description: 'Which network of a multi-network model: Magenta all|predictor|transformer (default all)',
+    },
+    {
+      name: 'verify',
+      type: 'boolean',
+      default: true,
+      description: 'Read the written file back and compare its output (--no-verify skips)',
+    },
+  ],
+  examples: [
+    'efficientai-toolkit style-transfer:convert --model-path candy.pth --output-path candy.mlpackage',
+    'efficientai-toolkit style-transfer:convert --model-path mosaic --output-path mosaic.onnx --size 384x512',
+    'efficientai-toolkit style-transfer:convert --model-path candy.pth --output-path candy-6bit.mlpackage --quantize-nbits 6',
+    'efficientai-toolkit style-transfer:convert --model-path magenta-arbitrary --output-path arbitrary.mlpackage',
+    'efficientai-toolkit coreml-stable-diffusion-style-transfer:convert --model-path model.pth --output-path model.mlpackage',
+  ],
+  async run(args, ctx) {
+    const { convertModel, describeConversion, parseSize } = await import('./convert.js');
+    const modelArg = args['model-path'] ?? DEFAULT_STYLE;
+    const modelPath =
+      (await isFile(resolve(ctx.cwd, modelArg))) || (await isDirectory(resolve(ctx.cwd, modelArg)).catch(() => false))
+        ? resolve(ctx.cwd, modelArg)
+        : modelArg;
+    const stem = basename(modelArg, extname(modelArg));
+    const outputPath = args['output-path'] ?? resolve(ctx.cwd, `${stem}.mlpackage`);
+    const progress = ctx.progress('steps');
+    progress.start(5, `Converting ${modelArg}`);
+    try {
+      const result = await convertModel({
+        modelPath,
+        outputPath,
+        size: parseSize(args.size),
+        component: args.component,
+        precision: args.precision,
+        quantizeBits: args['quantize-nbits'] ? (Number(args['quantize-nbits']) as 4 | 6 | 8) : undefined,
+        verify: args.verify,
+        signal: ctx.signal,
+        onStage: (stage) => {
+          progress.tick();
+          ctx.log.debug(`${stage}…`);
+        },
+        onWeight: (done, total) => ctx.log.debug(`palettized ${done}/${total} weights`),
+      });
+      progress.done();
+      ctx.output(result, describeConversion(result));
+      const v = result.verification;
+      if (!('skipped' in v) && !v.ok) {
+        ctx.log.error(
+          `${result.output}: the written model's output differs from the toolkit's by more than the tolerance`,
+        );
+        return 1;
+      }
+    } catch (err) {
+      progress.abort();
+      throw err;
+    }
+  },
+});
+
+const benchmark = defineCommand({
+  name: 'benchmark',
+  summary: 'Time a style model on test images per backend: latency, throughput, peak memory; JSON, Markdown, HTML',
+  description:
+    'Runs the model on every image of --test-images (each image a timed run; images take turns) on each backend of ' +
+    '--backends, and reports per-image latency (median and p90), throughput and peak tensor memory. The model is a ' +
+    '.mlpackage from style-transfer:convert (its MIL program interpreted by the toolkit, at its fixed input shape), or ' +
+    'anything convert reads: a named style, a .pth/.safetensors/.onnx fast-style network, or magenta-arbitrary (images ' +
+    'scaled to --size on the long side). Reports go to --output as JSON, Markdown and a self-contained HTML page with charts.',
+  options: [
+    {
+      name: 'model-path',
+      type: 'string',
+      valueName: 'file|name',
+      description: `.mlpackage, model file or bundled model name (default: the ${DEFAULT_STYLE} style)`,
+    },
+    {
+      name: 'test-images',
+      type: 'path',
+      valueName: 'dir',
+      description: 'Folder of .png/.jpg images, or one image (default: the bundled content images)',
+    },
+    {
+      name: 'backends',
+      type: 'string',
+      valueName: 'a,b',
+      description: 'Backends to measure, comma-separated or all (default: the current one)',
+    },
+    {
+      name: 'output',
+      type: 'path',
+      valueName: 'dir',
+      description: 'Folder for the reports (default: ./style-benchmark)',
+    },
+    {
+      name: 'size',
+      type: 'integer',
+      default: DEFAULT_SIZE,
+      min: MIN_SIZE,
+      max: MAX_SIZE,
+      description: 'Long side images are scaled to (models without a fixed input shape)',
+    },
+    { name: 'runs', type: 'integer', default: 2, min: 1, max: 1000, description: 'Timed runs per image' },
+    { name: 'warmup', type: 'integer', default: 1, min: 0, max: 100, description: 'Untimed runs first, per backend' },
+  ],
+  examples: [
+    'efficientai-toolkit style-transfer:benchmark',
+    'efficientai-toolkit style-transfer:benchmark --model-path candy.mlpackage --test-images photos/ --backends native,wasm',
+    'efficientai-toolkit style-transfer:benchmark --model-path udnie --backends all --output bench-out/ --json',
+    'efficientai-toolkit coreml-stable-diffusion-style-transfer:benchmark --model-path model.mlpackage --test-images images/',
+  ],
+  async run(args, ctx) {
+    const { runStyleBenchmark } = await import('./benchmark.js');
+    const { parseBackendList } = await import('../../bench/toolkit.js');
+    const { markdownReport } = await import('../../bench/writers/markdown.js');
+    const modelArg = args['model-path'] ?? DEFAULT_STYLE;
+    const local = resolve(ctx.cwd, modelArg);
+    const modelPath = (await isFile(local)) || (await isDirectory(local).catch(() => false)) ? local : modelArg;
+    const images = args['test-images'] ?? join(defaultImagesDir() ?? '', 'content');
+    if (!args['test-images'] && !defaultImagesDir()) {
+      throw new UsageError(
+        'no --test-images given and no sample images found: pass --test-images DIR or set EAI_IMAGES_DIR',
+      );
+    }
+    let backends: BackendName[];
+    try {
+      backends = args.backends ? parseBackendList(args.backends) : [ctx.backend];
+    } catch (err) {
+      throw new UsageError(`--backends: ${(err as Error).message}`);
+    }
+    const progress = ctx.progress('backends');
+    try {
+      const { report, files } = await runStyleBenchmark({
+        modelPath,
+        testImages: images,
+        backends,
+        size: args.size,
+        runs: args.runs,
+        warmup: args.warmup,
+        outputDir: args.output ?? resolve(ctx.cwd, 'style-benchmark'),
+        command: [
+          'efficientai-toolkit style-transfer:benchmark',
+          `--model-path ${modelArg}`,
+          `--test-images ${images}`,
+          `--backends ${backends.join(',')}`,
+          `--size ${args.size}`,
+          `--runs ${args.runs}`,
+        ].join(' '),
+        signal: ctx.signal,
+        onPlan: (n) => progress.start(n, 'Benchmarking'),
+        onMeasured: () => progress.tick(),
+      });
+      progress.done();
+      const written = files ? `\nWrote ${files.json}\n      ${files.markdown}\n      ${files.html}` : '';
+      ctx.output({ ...report, files }, `${markdownReport(report)}${written}`);
+    } catch (err) {
+      progress.abort();
+      throw err;
+    }
+  },
+});
+
 export const project: ProjectSpec = {
   namespace: 'style-transfer',
   aliases: ['coreml-stable-diffusion-style-transfer'],
   summary:
     'Fast per-style and arbitrary (any image) neural style transfer; Stable Diffusion img2img and export are planned',
-  commands: [transfer, styles],
+  commands: [transfer, styles, convert, benchmark],
 };

@@ -46,7 +46,9 @@ class P {
   }
   str(s: string): this {
     const b = enc.encode(s);
-    return this.op(0x58).u32(b.length).op(...b);
+    return this.op(0x58)
+      .u32(b.length)
+      .op(...b);
   }
   int(n: number): this {
     return n < 256 ? this.op(0x4b, n) : this.op(0x4a).u32(n);
@@ -91,7 +93,10 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 }
 
 /** The legacy format: magic, protocol version, system info, the object, the storage keys, then the storages. */
-function legacyFile(main: Uint8Array, storages: readonly [key: string, bytes: Uint8Array, numel: number][]): Uint8Array {
+function legacyFile(
+  main: Uint8Array,
+  storages: readonly [key: string, bytes: Uint8Array, numel: number][],
+): Uint8Array {
   const magic = Uint8Array.of(0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e);
   const version = new P().proto().op(0x4d, 0xe9, 0x03).stop();
   const sysInfo = new P().proto().op(0x7d).stop();
@@ -202,7 +207,9 @@ describe('.pth reader: the fixtures PyTorch wrote', () => {
   it('refuses a state dict that is not a fast-style network, naming the file and the key', async () => {
     const main = new P().proto().op(0x7d).str('fc.weight').tensor('FloatStorage', '0', 2, 0, [2], [1]).op(0x73).stop();
     const pth = await readPth(bytesSource('other.pth', legacyFile(main, [['0', f32(1, 2), 2]])));
-    expect(() => TransformerNet.fromStateDict('other.pth', new Map())).toThrow(/other\.pth: no tensor "conv1\.conv2d\.weight"/);
+    expect(() => TransformerNet.fromStateDict('other.pth', new Map())).toThrow(
+      /other\.pth: no tensor "conv1\.conv2d\.weight"/,
+    );
     const sd = await pth.readStateDict();
     expect(() => TransformerNet.fromStateDict('other.pth', sd)).toThrow(/other\.pth/);
   });
@@ -249,38 +256,172 @@ describe('.pth reader: hostile and broken files', () => {
     zipFile([['archive/data.pkl', pkl], ['archive/data/0', f32(1, 2, 3, 4)], ...extra]);
 
   const cases: [name: string, bytes: () => Uint8Array, pattern: RegExp][] = [
-    ['os.system through GLOBAL + REDUCE', () => legacy(new P().proto().global('os', 'system').str('ls').op(0x85).reduce().stop()), /refuses the global os\.system/],
-    ['posix.system', () => legacy(new P().proto().global('posix', 'system').str('id').op(0x85).reduce().stop()), /refuses the global posix\.system/],
-    ['builtins.eval through STACK_GLOBAL (protocol 4)', () => legacy(new P().proto(4).op(0x8c, 8).text('builtins').op(0x8c, 4).text('eval').op(0x93).stop()), /refuses the global builtins\.eval/],
-    ['builtins.getattr', () => legacy(new P().proto().global('builtins', 'getattr').global('collections', 'OrderedDict').str('__init__').op(0x86).reduce().stop()), /refuses the global builtins\.getattr/],
-    ['__builtin__.exec (Python 2 spelling)', () => legacy(new P().proto().global('__builtin__', 'exec').stop()), /refuses the global __builtin__\.exec/],
-    ['torch.load inside the pickle', () => zipped(new P().proto().global('torch.storage', '_load_from_bytes').stop()), /refuses the global torch\.storage\._load_from_bytes/],
-    ['calling what a call returned (nested REDUCE)', () => legacy(new P().proto().global('collections', 'OrderedDict').op(0x29).reduce().op(0x29).reduce().stop()), /REDUCE calls an OrderedDict; only allowed globals may be called/],
-    ['calling a storage type', () => legacy(new P().proto().global('torch', 'FloatStorage').op(0x29).reduce().stop()), /torch\.FloatStorage, which may not be called/],
-    ['REDUCE with arguments that are not a tuple', () => legacy(new P().proto().global('collections', 'OrderedDict').op(0x5d).reduce().stop()), /REDUCE arguments are a list/],
-    ['_rebuild_tensor_v2 on something that is not a storage', () => legacy(new P().proto().global('torch._utils', '_rebuild_tensor_v2').mark().str('x').int(0).op(0x29).op(0x29).tuple().reduce().stop()), /the first argument is not a storage/],
-    ['INST (old-style object creation)', () => legacy(new P().mark().op(0x69).text('os\nsystem\n').stop()), /opcode INST builds objects/],
-    ['NEWOBJ', () => legacy(new P().proto().global('collections', 'OrderedDict').op(0x29, 0x81).stop()), /opcode NEWOBJ/],
+    [
+      'os.system through GLOBAL + REDUCE',
+      () => legacy(new P().proto().global('os', 'system').str('ls').op(0x85).reduce().stop()),
+      /refuses the global os\.system/,
+    ],
+    [
+      'posix.system',
+      () => legacy(new P().proto().global('posix', 'system').str('id').op(0x85).reduce().stop()),
+      /refuses the global posix\.system/,
+    ],
+    [
+      'builtins.eval through STACK_GLOBAL (protocol 4)',
+      () => legacy(new P().proto(4).op(0x8c, 8).text('builtins').op(0x8c, 4).text('eval').op(0x93).stop()),
+      /refuses the global builtins\.eval/,
+    ],
+    [
+      'builtins.getattr',
+      () =>
+        legacy(
+          new P()
+            .proto()
+            .global('builtins', 'getattr')
+            .global('collections', 'OrderedDict')
+            .str('__init__')
+            .op(0x86)
+            .reduce()
+            .stop(),
+        ),
+      /refuses the global builtins\.getattr/,
+    ],
+    [
+      '__builtin__.exec (Python 2 spelling)',
+      () => legacy(new P().proto().global('__builtin__', 'exec').stop()),
+      /refuses the global __builtin__\.exec/,
+    ],
+    [
+      'torch.load inside the pickle',
+      () => zipped(new P().proto().global('torch.storage', '_load_from_bytes').stop()),
+      /refuses the global torch\.storage\._load_from_bytes/,
+    ],
+    [
+      'calling what a call returned (nested REDUCE)',
+      () => legacy(new P().proto().global('collections', 'OrderedDict').op(0x29).reduce().op(0x29).reduce().stop()),
+      /REDUCE calls an OrderedDict; only allowed globals may be called/,
+    ],
+    [
+      'calling a storage type',
+      () => legacy(new P().proto().global('torch', 'FloatStorage').op(0x29).reduce().stop()),
+      /torch\.FloatStorage, which may not be called/,
+    ],
+    [
+      'REDUCE with arguments that are not a tuple',
+      () => legacy(new P().proto().global('collections', 'OrderedDict').op(0x5d).reduce().stop()),
+      /REDUCE arguments are a list/,
+    ],
+    [
+      '_rebuild_tensor_v2 on something that is not a storage',
+      () =>
+        legacy(
+          new P()
+            .proto()
+            .global('torch._utils', '_rebuild_tensor_v2')
+            .mark()
+            .str('x')
+            .int(0)
+            .op(0x29)
+            .op(0x29)
+            .tuple()
+            .reduce()
+            .stop(),
+        ),
+      /the first argument is not a storage/,
+    ],
+    [
+      'INST (old-style object creation)',
+      () => legacy(new P().mark().op(0x69).text('os\nsystem\n').stop()),
+      /opcode INST builds objects/,
+    ],
+    [
+      'NEWOBJ',
+      () => legacy(new P().proto().global('collections', 'OrderedDict').op(0x29, 0x81).stop()),
+      /opcode NEWOBJ/,
+    ],
     ['an extension-registry code', () => legacy(new P().proto().op(0x82, 1).stop()), /opcode EXT1/],
     ['BUILD on a list', () => legacy(new P().proto().op(0x5d, 0x7d, 0x62).stop()), /BUILD on a list/],
-    ['a persistent id that is not a storage', () => zipped(new P().proto().str('module').op(0x85, 0x51).stop()), /only tensor storages may be referenced/],
-    ['a string length past the end (a 4 GB allocation)', () => legacy(new P().proto().op(0x58).u32(0xfffffff0).stop()), /BINUNICODE of 4294967280 bytes runs past the end/],
-    ['an oversized integer', () => legacy(new P().proto().op(0x8b).u32(1 << 30).stop()), /LONG4 of 1073741824 bytes/],
-    ['a tensor of 10^15 elements', () => legacy(tensorPickle([100000, 100000, 100000], [1, 1, 1], 4)), /elements \(at most 2147483647\)/],
-    ['a tensor reaching past its storage', () => legacy(tensorPickle([2, 3], [3, 1], 4)), /reach element 5, past its 4-element storage/],
-    ['a storage id longer than the file (legacy)', () => legacy(tensorPickle([4], [1], 400)), /storage "0" \(\[\d+, \+1600\)\) runs past the end of the file/],
-    ['a storage count that disagrees with its id (legacy)', () => legacyFile(tensorPickle([3], [1], 3), [['0', f32(1, 2, 3, 4), 4]]), /storage "0" says 4 elements at byte \d+; its id says 3/],
-    ['a storage no tensor uses (legacy)', () => legacy(new P().proto().op(0x7d).stop()), /storage "0" is listed but no tensor uses it/],
-    ['a storage id longer than its data (zip)', () => zipped(tensorPickle([4], [1], 400)), /storage "0" holds 16 bytes; its id says 400 float32 elements/],
-    ['a storage missing from the archive', () => zipFile([['archive/data.pkl', tensorPickle([4], [1], 4)]]), /storage "0" has no entry archive\/data\/0/],
-    ['a big-endian archive', () => zipped(tensorPickle([4], [1], 4), [['archive/byteorder', enc.encode('big')]]), /byteorder is "big"/],
-    ['a compressed archive', () => zipFile([['archive/data.pkl', tensorPickle([4], [1], 4)]], 8), /is compressed \(method 8\)/],
+    [
+      'a persistent id that is not a storage',
+      () => zipped(new P().proto().str('module').op(0x85, 0x51).stop()),
+      /only tensor storages may be referenced/,
+    ],
+    [
+      'a string length past the end (a 4 GB allocation)',
+      () => legacy(new P().proto().op(0x58).u32(0xfffffff0).stop()),
+      /BINUNICODE of 4294967280 bytes runs past the end/,
+    ],
+    [
+      'an oversized integer',
+      () =>
+        legacy(
+          new P()
+            .proto()
+            .op(0x8b)
+            .u32(1 << 30)
+            .stop(),
+        ),
+      /LONG4 of 1073741824 bytes/,
+    ],
+    [
+      'a tensor of 10^15 elements',
+      () => legacy(tensorPickle([100000, 100000, 100000], [1, 1, 1], 4)),
+      /elements \(at most 2147483647\)/,
+    ],
+    [
+      'a tensor reaching past its storage',
+      () => legacy(tensorPickle([2, 3], [3, 1], 4)),
+      /reach element 5, past its 4-element storage/,
+    ],
+    [
+      'a storage id longer than the file (legacy)',
+      () => legacy(tensorPickle([4], [1], 400)),
+      /storage "0" \(\[\d+, \+1600\)\) runs past the end of the file/,
+    ],
+    [
+      'a storage count that disagrees with its id (legacy)',
+      () => legacyFile(tensorPickle([3], [1], 3), [['0', f32(1, 2, 3, 4), 4]]),
+      /storage "0" says 4 elements at byte \d+; its id says 3/,
+    ],
+    [
+      'a storage no tensor uses (legacy)',
+      () => legacy(new P().proto().op(0x7d).stop()),
+      /storage "0" is listed but no tensor uses it/,
+    ],
+    [
+      'a storage id longer than its data (zip)',
+      () => zipped(tensorPickle([4], [1], 400)),
+      /storage "0" holds 16 bytes; its id says 400 float32 elements/,
+    ],
+    [
+      'a storage missing from the archive',
+      () => zipFile([['archive/data.pkl', tensorPickle([4], [1], 4)]]),
+      /storage "0" has no entry archive\/data\/0/,
+    ],
+    [
+      'a big-endian archive',
+      () => zipped(tensorPickle([4], [1], 4), [['archive/byteorder', enc.encode('big')]]),
+      /byteorder is "big"/,
+    ],
+    [
+      'a compressed archive',
+      () => zipFile([['archive/data.pkl', tensorPickle([4], [1], 4)]], 8),
+      /is compressed \(method 8\)/,
+    ],
     ['a memo entry never stored', () => legacy(new P().proto().op(0x68, 5).stop()), /memo entry 5 was never stored/],
     ['a stack underflow', () => legacy(new P().proto().reduce().stop()), /REDUCE needs a value but the stack is empty/],
     ['an unknown opcode', () => legacy(new P().proto().op(0xff).stop()), /unknown opcode 0xff/],
-    ['a list, not a dict of tensors', () => legacyFile(new P().proto().op(0x5d, 0x71, 0x00, 0x68, 0x00, 0x61).stop(), []), /holds object, not a dict of tensors/],
+    [
+      'a list, not a dict of tensors',
+      () => legacyFile(new P().proto().op(0x5d, 0x71, 0x00, 0x68, 0x00, 0x61).stop(), []),
+      /holds object, not a dict of tensors/,
+    ],
     // magic (15 bytes), protocol version (6), system info (4), then a pickle without STOP and nothing after.
-    ['no STOP (truncated pickle)', () => legacyFile(Uint8Array.of(0x80, 0x02, 0x7d), []).subarray(0, 28), /truncated file\?/],
+    [
+      'no STOP (truncated pickle)',
+      () => legacyFile(Uint8Array.of(0x80, 0x02, 0x7d), []).subarray(0, 28),
+      /truncated file\?/,
+    ],
     ['neither zip nor pickle', () => enc.encode('<html>not found</html>'), /neither a zip archive/],
   ];
 
@@ -311,7 +452,10 @@ describe('.pth reader: hostile and broken files', () => {
     for (let i = 0; i < 199_999; i++) deep.op(0x61);
     const { value } = unpickle(deep.stop(), { file: 'deep.pkl', globals: new Map() });
     expect(Array.isArray(value)).toBe(true);
-    const cyclic = unpickle(new P().proto().op(0x5d, 0x71, 0x00, 0x68, 0x00, 0x61).stop(), { file: 'c.pkl', globals: new Map() });
+    const cyclic = unpickle(new P().proto().op(0x5d, 0x71, 0x00, 0x68, 0x00, 0x61).stop(), {
+      file: 'c.pkl',
+      globals: new Map(),
+    });
     const list = cyclic.value as unknown[];
     expect(list[0]).toBe(list);
   });

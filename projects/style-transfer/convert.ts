@@ -1,0 +1,329 @@
+/**
+ * `style-transfer:convert`: a network (see ./convert-model.ts for the sources) traced once on example inputs
+ * and written as a Core ML ML Program (`.mlpackage`) or an ONNX model (`.onnx`, opset 17), then checked:
+ * the `.mlpackage` is read back from disk and its MIL program interpreted on the toolkit's backends, the
+ * `.onnx` run in onnxruntime-node (when installed), and each output compared with the toolkit's own output
+ * for the same input. The input shape is fixed at export (`--size`).
+ * @module
+ */
+import { stat } from 'node:fs/promises';
+import { basename, extname, resolve } from 'node:path';
+import { UsageError } from '../../core/errors.js';
+import { opCounts, type Trace, traceGraph } from '../../core/export/graph.js';
+import { COREML_SPEC_VERSION, type ComputePrecision, exportMil } from '../../core/export/mil-export.js';
+import { MilInterpreter } from '../../core/export/mil-run.js';
+import { exportOnnx, ONNX_OPSET } from '../../core/export/onnx-export.js';
+import * as T from '../../core/index.js';
+import { decodeCoreMLModel, encodeCoreMLModel } from '../../core/io/coreml.js';
+import { writeFileAtomic } from '../../node/atomic-write.js';
+import { readMlPackage, writeMlPackage } from '../../node/io/mlpackage.js';
+import { type ExportableModel, loadExportable } from './convert-model.js';
+
+export type OutputFormat = 'mlpackage' | 'onnx';
+
+export interface ConvertOptions {
+  readonly modelPath: string;
+  readonly outputPath: string;
+  /** [height, width] of the image input. */
+  readonly size: readonly [number, number];
+  readonly component?: string;
+  readonly precision: ComputePrecision;
+  readonly quantizeBits?: 4 | 6 | 8;
+  readonly verify: boolean;
+  readonly signal?: AbortSignal;
+  readonly onStage?: (stage: string) => void;
+  readonly onWeight?: (done: number, total: number) => void;
+}
+
+export interface Verification {
+  /** What ran the written file. */
+  readonly runtime: string;
+  readonly maxAbsDiff: number;
+  readonly meanAbsDiff: number;
+  /** The largest value of the reference output (the scale the differences are on). */
+  readonly outputMaxAbs: number;
+  /** The max |Δ| allowed for an unquantized export; null for palettized ones (their error is reported, not judged). */
+  readonly tolerance: number | null;
+  readonly ok: boolean;
+}
+
+export interface ConvertResult {
+  readonly input: string;
+  readonly output: string;
+  readonly format: OutputFormat;
+  readonly model: string;
+  readonly architecture: string;
+  readonly inputs: readonly { name: string; shape: readonly number[]; meaning: string }[];
+  readonly outputs: readonly { name: string; shape: readonly number[]; meaning: string }[];
+  readonly ops: Readonly<Record<string, number>>;
+  readonly weights: number;
+  readonly bytes: number;
+  readonly precision: ComputePrecision;
+  readonly quantizeBits: number | null;
+  readonly palettized: { readonly weights: number; readonly maxRmsError: number } | null;
+  readonly verification: Verification | { readonly skipped: string };
+  readonly ms: Readonly<Record<string, number>>;
+}
+
+/** `512`, `512x384` (height × width) → [h, w]. */
+export function parseSize(text: string): [number, number] {
+  const m = /^(\d+)(?:[x×](\d+))?$/i.exec(text.trim());
+  const h = m ? Number(m[1]) : Number.NaN;
+  const w = m?.[2] ? Number(m[2]) : h;
+  if (!m || !(h >= 16 && h <= 2048 && w >= 16 && w <= 2048)) {
+    throw new UsageError(
+      `--size ${text}: give the image input as SIDE or HEIGHTxWIDTH, each 16..2048 (e.g. 512 or 384x512)`,
+    );
+  }
+  return [h, w];
+}
+
+export function outputFormat(path: string): OutputFormat {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.mlpackage') return 'mlpackage';
+  if (ext === '.onnx') return 'onnx';
+  throw new UsageError(`--output-path ${path}: the extension picks the format: .mlpackage (Core ML) or .onnx`);
+}
+
+function compare(reference: Float32Array, got: ArrayLike<number>): { max: number; mean: number; scale: number } {
+  let max = 0;
+  let sum = 0;
+  let scale = 0;
+  for (let i = 0; i < reference.length; i++) {
+    const d = Math.abs(reference[i] - got[i]);
+    max = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(max, d);
+    sum += d;
+    scale = Math.max(scale, Math.abs(reference[i]));
+  }
+  return { max, mean: sum / Math.max(reference.length, 1), scale };
+}
+
+/**
+ * What a correct file may differ by, relative to the output's scale: float32 files only by summation order;
+ * float16 ones by fp16 rounding of weights and of every stored activation through the network.
+ */
+function toleranceFor(format: OutputFormat, precision: ComputePrecision, scale: number): number {
+  const relative = format === 'mlpackage' && precision === 'float16' ? 0.03 : 1e-3;
+  return relative * Math.max(scale, 1);
+}
+
+async function verifyOnnx(
+  bytes: Uint8Array,
+  model: ExportableModel,
+  reference: Float32Array,
+): Promise<Verification | { skipped: string }> {
+  let ort: typeof import('onnxruntime-node');
+  try {
+    ort = (await import('onnxruntime-node')).default as unknown as typeof import('onnxruntime-node');
+  } catch (err) {
+    return { skipped: `onnxruntime-node is not installed here (${(err as Error).message.split('\n')[0]})` };
+  }
+  const session = await ort.InferenceSession.create(bytes);
+  try {
+    const feeds = Object.fromEntries(
+      model.inputs.map((i) => [i.name, new ort.Tensor('float32', i.data, [...i.shape])]),
+    );
+    const out = await session.run(feeds);
+    const got = out[model.outputs[0].name].data as Float32Array;
+    const d = compare(reference, got);
+    const tolerance = toleranceFor('onnx', 'float32', d.scale);
+    return {
+      runtime: 'onnxruntime-node (CPU)',
+      maxAbsDiff: d.max,
+      meanAbsDiff: d.mean,
+      outputMaxAbs: d.scale,
+      tolerance,
+      ok: d.max <= tolerance,
+    };
+  } finally {
+    await session.release();
+  }
+}
+
+async function verifyMlPackage(
+  path: string,
+  model: ExportableModel,
+  reference: Float32Array,
+  precision: ComputePrecision,
+  palettized: boolean,
+): Promise<Verification> {
+  const pkg = await readMlPackage(path);
+  const { model: spec, unknown } = decodeCoreMLModel(path, pkg.model);
+  if (unknown.length > 0)
+    throw new UsageError(`${path}: read back with fields outside the ML Program schema: ${unknown.join(', ')}`);
+  const interp = MilInterpreter.load(path, spec, pkg.weights);
+  const xs = model.inputs.map((i) => T.tensor(i.data, [...i.shape]));
+  try {
+    const out = interp.run(Object.fromEntries(model.inputs.map((i, k) => [i.name, xs[k]])));
+    const y = out[model.outputs[0].name];
+    const got = await y.data();
+    T.dispose(Object.values(out));
+    const d = compare(reference, got);
+    const tolerance = palettized ? null : toleranceFor('mlpackage', precision, d.scale);
+    return {
+      runtime: `the toolkit's MIL interpreter on ${T.getBackendName()} (Core ML itself runs only on Apple platforms)`,
+      maxAbsDiff: d.max,
+      meanAbsDiff: d.mean,
+      outputMaxAbs: d.scale,
+      tolerance,
+      ok: tolerance === null ? Number.isFinite(d.max) : d.max <= tolerance,
+    };
+  } finally {
+    T.dispose(xs);
+    interp.dispose();
+  }
+}
+
+async function sizeOnDisk(path: string, format: OutputFormat): Promise<number> {
+  if (format === 'onnx') return (await stat(path)).size;
+  const { model, weights } = await readMlPackage(path);
+  return model.length + (weights?.length ?? 0);
+}
+
+/** Convert and verify; throws a UsageError for input the user can fix. */
+export async function convertModel(options: ConvertOptions): Promise<ConvertResult> {
+  const format = outputFormat(options.outputPath);
+  if (format === 'onnx' && options.quantizeBits !== undefined) {
+    throw new UsageError('--quantize-nbits palettizes Core ML weights; it applies to .mlpackage outputs only');
+  }
+  const ms: Record<string, number> = {};
+  const timed = async <R>(stage: string, fn: () => Promise<R> | R): Promise<R> => {
+    options.signal?.throwIfAborted();
+    options.onStage?.(stage);
+    const t0 = performance.now();
+    const r = await fn();
+    ms[stage] = performance.now() - t0;
+    return r;
+  };
+  const model = await timed('load', () =>
+    loadExportable(options.modelPath, { size: options.size, component: options.component }),
+  );
+  try {
+    const xs = model.inputs.map((i) => T.tensor(i.data, [...i.shape]));
+    let trace: Trace;
+    try {
+      trace = await timed('trace', () =>
+        traceGraph(
+          (...ts) => model.forward(...ts),
+          model.inputs.map((i, k) => ({ name: i.name, tensor: xs[k] })),
+          model.outputs.map((o) => o.name),
+        ),
+      );
+    } finally {
+      T.dispose(xs);
+    }
+    const { graph } = trace;
+    // The traced run's own output is the reference the written file must reproduce.
+    const reference = Float32Array.from(trace.outputs[0]);
+    const doc = `${model.label}; inputs: ${model.inputs.map((i) => `${i.name} [${i.shape}] ${i.meaning}`).join('; ')}; outputs: ${model.outputs.map((o) => `${o.name} ${o.meaning}`).join('; ')}`;
+    const outPath = resolve(options.outputPath);
+    let palettized: ConvertResult['palettized'] = null;
+    let onnxBytes: Uint8Array | null = null;
+    if (format === 'onnx') {
+      onnxBytes = await timed('export', () => exportOnnx(graph, { graphName: model.architecture, doc }));
+      await timed('write', () => writeFileAtomic(outPath, onnxBytes as Uint8Array));
+    } else {
+      const exported = await timed('export', () =>
+        exportMil(graph, {
+          precision: options.precision,
+          quantizeBits: options.quantizeBits,
+          onWeight: options.onWeight,
+          metadata: {
+            shortDescription: doc,
+            author: 'efficientai-toolkit style-transfer:convert',
+            license: model.license,
+            versionString: '1',
+            userDefined: {
+              'efficientai.source': basename(options.modelPath),
+              'efficientai.architecture': model.architecture,
+              'efficientai.precision': options.precision,
+              ...Object.fromEntries(model.inputs.map((i) => [`efficientai.input.${i.name}`, i.meaning])),
+              ...Object.fromEntries(model.outputs.map((o) => [`efficientai.output.${o.name}`, o.meaning])),
+              ...(options.quantizeBits
+                ? { 'efficientai.palettization': `${options.quantizeBits}-bit k-means LUT, per tensor` }
+                : {}),
+            },
+          },
+        }),
+      );
+      if (exported.palettized.length > 0) {
+        palettized = {
+          weights: exported.palettized.length,
+          maxRmsError: Math.max(...exported.palettized.map((p) => p.rmsError)),
+        };
+      }
+      await timed('write', () =>
+        writeMlPackage(
+          outPath,
+          { model: encodeCoreMLModel(exported.model), weights: exported.weights },
+          options.signal,
+        ),
+      );
+    }
+    let verification: ConvertResult['verification'] = { skipped: 'not asked for (--no-verify)' };
+    if (options.verify) {
+      verification = await timed('verify', () =>
+        format === 'onnx'
+          ? verifyOnnx(onnxBytes as Uint8Array, model, reference)
+          : verifyMlPackage(outPath, model, reference, options.precision, options.quantizeBits !== undefined),
+      );
+    }
+    const outputShapes = graph.outputs.map((o) => o.value.shape);
+    return {
+      input: options.modelPath,
+      output: outPath,
+      format,
+      model: model.label,
+      architecture: model.architecture,
+      inputs: model.inputs.map((i) => ({ name: i.name, shape: i.shape, meaning: i.meaning })),
+      outputs: model.outputs.map((o, k) => ({ name: o.name, shape: outputShapes[k], meaning: o.meaning })),
+      ops: opCounts(graph),
+      weights: [...graph.constants.values()].reduce((n, c) => n + c.data.length, 0),
+      bytes: await sizeOnDisk(outPath, format),
+      precision: format === 'onnx' ? 'float32' : options.precision,
+      quantizeBits: options.quantizeBits ?? null,
+      palettized,
+      verification,
+      ms,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** The human summary of a conversion. */
+export function describeConversion(r: ConvertResult): string {
+  const io = (list: ConvertResult['inputs']) =>
+    list.map((i) => `${i.name} [${i.shape.join(', ')}] (${i.meaning})`).join(', ');
+  const kind =
+    r.format === 'onnx'
+      ? `ONNX opset ${ONNX_OPSET}, float32`
+      : `Core ML ML Program (spec ${COREML_SPEC_VERSION}, iOS 16+), ${r.precision}${r.quantizeBits ? `, ${r.quantizeBits}-bit palettized weights` : ''}`;
+  const lines = [
+    `Wrote ${r.output}: ${kind}, ${(r.bytes / 1e6).toFixed(2)} MB`,
+    `  model:   ${r.model}`,
+    `  inputs:  ${io(r.inputs)}`,
+    `  outputs: ${io(r.outputs)}`,
+    `  ops:     ${Object.entries(r.ops)
+      .map(([k, v]) => `${k} ×${v}`)
+      .join(', ')}`,
+  ];
+  if (r.palettized)
+    lines.push(
+      `  palettized ${r.palettized.weights} weights, largest RMS weight error ${r.palettized.maxRmsError.toExponential(2)}`,
+    );
+  const v = r.verification;
+  if ('skipped' in v) lines.push(`  not verified: ${v.skipped}`);
+  else {
+    const verdict =
+      v.tolerance === null
+        ? '(palettized: reported, not judged)'
+        : v.ok
+          ? `(within ${v.tolerance.toPrecision(3)})`
+          : `— OVER the tolerance ${v.tolerance.toPrecision(3)}`;
+    lines.push(
+      `  verified with ${v.runtime}: max |Δ| ${v.maxAbsDiff.toPrecision(3)}, mean |Δ| ${v.meanAbsDiff.toPrecision(3)} against the toolkit's output (max |y| ${v.outputMaxAbs.toPrecision(3)}) ${verdict}`,
+    );
+  }
+  return lines.join('\n');
+}
