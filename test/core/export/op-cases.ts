@@ -47,18 +47,26 @@ const w = (shape: number[], seed: number) =>
     shape,
   );
 
-const unary = (name: keyof typeof T & string, positive = false): ExportCase => ({
-  name,
-  inputs: [[2, 3, 7]],
-  positive,
-  fn: (x) => (T[name] as (t: T.Tensor) => T.Tensor)(x),
-});
+const UNARY: readonly [string, (t: T.Tensor) => T.Tensor, boolean][] = [
+  ['relu', T.relu, false],
+  ['sigmoid', T.sigmoid, false],
+  ['tanh', T.tanh, false],
+  ['exp', T.exp, false],
+  ['abs', T.abs, false],
+  ['neg', T.neg, false],
+  ['square', T.square, false],
+  ['sin', T.sin, false],
+  ['cos', T.cos, false],
+  ['erf', T.erf, false],
+  ['gelu', T.gelu, false],
+  ['silu', T.silu, false],
+  ['log', T.log, true],
+  ['sqrt', T.sqrt, true],
+  ['rsqrt', T.rsqrt, true],
+];
 
 export const EXPORT_CASES: readonly ExportCase[] = [
-  ...(['relu', 'sigmoid', 'tanh', 'exp', 'abs', 'neg', 'square', 'sin', 'cos', 'erf', 'gelu', 'silu'] as const).map(
-    (n) => unary(n),
-  ),
-  ...(['log', 'sqrt', 'rsqrt'] as const).map((n) => unary(n, true)),
+  ...UNARY.map(([name, fn, positive]): ExportCase => ({ name, inputs: [[2, 3, 7]], positive, fn: (x) => fn(x) })),
   {
     name: 'add with broadcasting',
     inputs: [
