@@ -8,6 +8,9 @@
  * - anything `style-transfer:convert` reads (a named style, `.pth`, `.safetensors`, `.onnx`, Magenta): the
  *   toolkit's own network (method `neural`), each image scaled to `--size` on its long side.
  *
+ * A `.mlpackage` is also run by Core ML itself where it exists (macOS, through the native addon: unverified,
+ * see ./coreml-runtime.ts); elsewhere the report lists `coreml` as unavailable and why.
+ *
  * Each timed run is one image: a tensor in, the output read back (decoding and encoding files are not timed,
  * as in bench:style). Images take turns, so the statistics cover all of them.
  * @module
@@ -28,6 +31,7 @@ import { decodeCoreMLModel } from '../../core/io/coreml.js';
 import { readImage } from '../../node/image/codec.js';
 import { readMlPackage } from '../../node/io/mlpackage.js';
 import { examplePixels, loadExportable } from './convert-model.js';
+import { COREML_UNVERIFIED_NOTE, openCoreML } from './coreml-runtime.js';
 import { fitSize, imageToTensor, type RgbaImage, resizeImage } from './image-tensor.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
@@ -171,6 +175,70 @@ async function networkRunner(modelPath: string, size: number): Promise<RunnerSou
   return { make, release: () => model.dispose() };
 }
 
+/** The package run by Core ML itself (macOS, through the native addon; unverified), each image a timed run. */
+async function measureCoreML(
+  options: BenchmarkOptions,
+  images: readonly ImageFile[],
+  machine: ReturnType<typeof machineInfo>,
+): Promise<{ record: BenchRecord } | { unavailable: string }> {
+  const opened = await openCoreML(options.modelPath);
+  if ('unavailable' in opened) return opened;
+  const pkg = await readMlPackage(options.modelPath);
+  const { model } = decodeCoreMLModel(options.modelPath, pkg.model);
+  const inputs = (model.description?.input ?? []).map((d) => ({
+    name: d.name ?? '',
+    shape: (d.type?.multiArrayType?.shape ?? []).map(Number),
+  }));
+  const meaning = model.description?.metadata?.userDefined ?? {};
+  const feeds = await Promise.all(
+    images.map(async ({ image }) => {
+      const feed: Record<string, { data: Float32Array; shape: number[] }> = {};
+      for (const [k, i] of inputs.entries()) {
+        let data: Float32Array;
+        if (k === 0 && i.shape.length === 4) {
+          const t = imageInput(
+            image,
+            i.shape[2],
+            i.shape[3],
+            scaleOf(meaning[`efficientai.input.${i.name}`] ?? '0..255'),
+          );
+          data = Float32Array.from(await t.data());
+          t.dispose();
+        } else {
+          data = Float32Array.from({ length: i.shape.reduce((a, b) => a * b, 1) }, (_, j) => 0.5 * Math.sin(j * 0.7));
+        }
+        feed[i.name] = { data, shape: i.shape };
+      }
+      return feed;
+    }),
+  );
+  let next = 0;
+  const m = await measure(
+    async () => {
+      await opened.runner.predict(feeds[next++ % feeds.length]);
+    },
+    { warmup: options.warmup, runs: options.runs * images.length, signal: options.signal },
+  );
+  const record = makeRecord(
+    {
+      suite: 'style-benchmark',
+      op: `coreml ${basename(options.modelPath)}`,
+      size: options.size,
+      shape: `[${inputs[0]?.shape.join(',')}]`,
+      backend: 'coreml',
+      kind: 'peer',
+      threads: null,
+      dtype: 'f32',
+      flops: null,
+      machine,
+      adapter: null,
+      notes: [COREML_UNVERIFIED_NOTE, `throughput ${(1000 / m.stats.mean).toFixed(2)} images/s (batch 1)`],
+    },
+    m,
+  );
+  return { record };
+}
+
 export interface BenchmarkResult {
   readonly report: BenchReport;
   readonly files: WrittenFiles | null;
@@ -258,6 +326,12 @@ export async function runStyleBenchmark(options: BenchmarkOptions): Promise<Benc
         for (const xs of inputs) T.dispose(xs);
         runner.dispose();
       }
+    }
+    if (isPackage) {
+      options.signal?.throwIfAborted();
+      const coreml = await measureCoreML(options, images, machine);
+      if ('unavailable' in coreml) unavailable.push({ backend: 'coreml', reason: coreml.unavailable });
+      else records.push(coreml.record);
     }
   } finally {
     source.release();

@@ -77,6 +77,10 @@ describe('style-transfer:benchmark', () => {
     expect(record.backend).toBe(fast);
     expect(record.flops).toBeGreaterThan(0);
     checkRecords(report, 2);
+    // Core ML itself runs only on macOS; elsewhere the report says so instead of leaving it out.
+    if (process.platform !== 'darwin') {
+      expect(report.unavailable).toContainEqual({ backend: 'coreml', reason: `Core ML runs only on macOS (this is ${process.platform})` });
+    }
     const files = await readdir(join(dir, 'style-benchmark'));
     expect(
       files
