@@ -8,20 +8,10 @@
         "src/addon.cc",
         "src/core.cc",
         "src/cpu.cc",
-        "src/threadpool.cc",
-        "../kernels/elementwise/native.cc",
-        "../kernels/reduce/native.cc",
-        "../kernels/layout/native.cc",
-        "../kernels/matmul/native.cc",
-        "../kernels/softmax/native.cc",
-        "../kernels/norm/native.cc",
-        "../kernels/loss/native.cc",
-        "../kernels/rope/native.cc",
-        "../kernels/attention/native.cc",
-        "../kernels/conv/native.cc",
-        "../kernels/pool/native.cc",
-        "../kernels/image/native.cc"
+        "src/threadpool.cc"
       ],
+      # Every kernels/<family>/native.cc, listed by scripts/families.mjs.
+      "includes": ["families.gypi"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "src"

@@ -6,20 +6,8 @@
  */
 import type { Availability, BackendPlugin } from '../../core/backend.js';
 import { registerBackend, registerKernels } from '../../core/dispatch.js';
-import { nativeKernels as attention } from '../../kernels/attention/native.js';
-import { nativeKernels as conv } from '../../kernels/conv/native.js';
-import { nativeKernels as elementwise } from '../../kernels/elementwise/native.js';
-import { nativeKernels as image } from '../../kernels/image/native.js';
-import { nativeKernels as layout } from '../../kernels/layout/native.js';
-import { nativeKernels as loss } from '../../kernels/loss/native.js';
-import { nativeKernels as matmul } from '../../kernels/matmul/native.js';
-import { nativeKernels as norm } from '../../kernels/norm/native.js';
-import { nativeKernels as pool } from '../../kernels/pool/native.js';
-import { nativeKernels as reduce } from '../../kernels/reduce/native.js';
-import { nativeKernels as rope } from '../../kernels/rope/native.js';
-import { nativeKernels as softmax } from '../../kernels/softmax/native.js';
 import { metalState } from './apple.js';
-import type { NativeKernelTable } from './kernel.js';
+import { families } from './families.js';
 import { loadNativeAddon } from './loader.js';
 import { type NativeStorage, nativeBackend } from './storage.js';
 
@@ -29,25 +17,9 @@ export { nativeRefRuns } from './kernel.js';
 export { loadNativeAddon, loadNativeAddonFrom, resetNativeAddonCache } from './loader.js';
 export { clearNativePool, type NativeStorage, nativePoolStats, setNativePoolPoison } from './storage.js';
 
-/** One line per family with native kernels; a family missing here falls back per op. */
-const families: Readonly<Record<string, NativeKernelTable>> = {
-  elementwise,
-  layout,
-  reduce,
-  matmul,
-  softmax,
-  norm,
-  loss,
-  rope,
-  attention,
-  conv,
-  pool,
-  image,
-};
-
 /** Ops the native kernels cover. */
 export function nativeOpNames(): string[] {
-  return Object.values(families).flatMap((t) => Object.keys(t));
+  return Object.values(families).flatMap((f) => Object.keys(f.nativeKernels));
 }
 
 /** CPU-only rank; with Metal enabled (EAI_NATIVE_METAL=1 and its self-test passed) it ranks above WebGPU. */
@@ -94,4 +66,4 @@ export const nativePlugin: BackendPlugin<NativeStorage> = {
 registerBackend(nativePlugin);
 // Kernels call the addon only when they run, which needs the backend created: registering
 // them now costs nothing and lets `info` list them even where the addon is missing.
-for (const table of Object.values(families)) registerKernels('native', table);
+for (const family of Object.values(families)) registerKernels('native', family.nativeKernels);

@@ -5,47 +5,19 @@
  */
 import type { Availability, BackendPlugin } from '../../core/backend.js';
 import { registerKernels } from '../../core/dispatch.js';
-import { wasmKernels as attention } from '../../kernels/attention/wasm.js';
-import { wasmKernels as conv } from '../../kernels/conv/wasm.js';
-import { wasmKernels as elementwise } from '../../kernels/elementwise/wasm.js';
-import { wasmKernels as image } from '../../kernels/image/wasm.js';
-import { wasmKernels as layout } from '../../kernels/layout/wasm.js';
-import { wasmKernels as loss } from '../../kernels/loss/wasm.js';
-import { wasmKernels as matmul } from '../../kernels/matmul/wasm.js';
-import { wasmKernels as norm } from '../../kernels/norm/wasm.js';
-import { wasmKernels as pool } from '../../kernels/pool/wasm.js';
-import { wasmKernels as reduce } from '../../kernels/reduce/wasm.js';
-import { wasmKernels as rope } from '../../kernels/rope/wasm.js';
-import { wasmKernels as softmax } from '../../kernels/softmax/wasm.js';
 import { WasmBackend, type WasmStorage } from './backend.js';
+import { families } from './families.js';
 import { sharedMemorySupported, simdSupported, unshareMemoryImport } from './features.js';
-import type { WasmKernelTable } from './kernel.js';
 import type { SpawnWorker } from './pool.js';
 import { WasmRuntime } from './runtime.js';
 import { chooseThreads, type ThreadDecision } from './threads.js';
 
-/** One line per family: every family has wasm kernels (a family left out falls back per op, js last). */
-const families: Readonly<Record<string, WasmKernelTable>> = {
-  elementwise,
-  layout,
-  reduce,
-  matmul,
-  softmax,
-  norm,
-  conv,
-  pool,
-  loss,
-  rope,
-  attention,
-  image,
-};
-
 export function wasmOpNames(): string[] {
-  return Object.values(families).flatMap((t) => Object.keys(t));
+  return Object.values(families).flatMap((f) => Object.keys(f.wasmKernels));
 }
 
 export function registerWasmKernels(): void {
-  for (const table of Object.values(families)) registerKernels('wasm', table);
+  for (const family of Object.values(families)) registerKernels('wasm', family.wasmKernels);
 }
 
 export const WASM_AUTO_RANK = 50;

@@ -9,39 +9,12 @@
  */
 import type { Availability, BackendPlugin } from '../../core/backend.js';
 import { registerKernels } from '../../core/dispatch.js';
-import * as attention from '../../kernels/attention/webgpu.js';
-import * as conv from '../../kernels/conv/webgpu.js';
-import * as elementwise from '../../kernels/elementwise/webgpu.js';
-import * as image from '../../kernels/image/webgpu.js';
-import * as layout from '../../kernels/layout/webgpu.js';
-import * as loss from '../../kernels/loss/webgpu.js';
-import * as matmul from '../../kernels/matmul/webgpu.js';
-import * as norm from '../../kernels/norm/webgpu.js';
-import * as pool from '../../kernels/pool/webgpu.js';
-import * as reduce from '../../kernels/reduce/webgpu.js';
-import * as rope from '../../kernels/rope/webgpu.js';
-import * as softmax from '../../kernels/softmax/webgpu.js';
 import { type GpuStorage, WebGPUBackend, type WebGPUOptions, webgpuKernels } from './backend.js';
 import { type AdapterReport, type GpuEnvironment, requestAdapter, requestDevice } from './device.js';
+import { families } from './families.js';
 import { declaredShaders, withIncludes } from './shaders.js';
 
-/** One entry per kernel family: adding a family's kernels/<family>/webgpu.ts adds it here. */
-export const gpuFamilies = {
-  elementwise,
-  layout,
-  reduce,
-  matmul,
-  softmax,
-  norm,
-  conv,
-  pool,
-  image,
-  rope,
-  loss,
-  attention,
-};
-
-for (const family of Object.values(gpuFamilies)) registerKernels('webgpu', webgpuKernels(family.gpuKernels));
+for (const family of Object.values(families)) registerKernels('webgpu', webgpuKernels(family.gpuKernels));
 
 export const AUTO_RANK_REAL = 90;
 /** Below js (10): a CPU-emulated adapter (SwiftShader) is for correctness checks; `auto` never picks it. */

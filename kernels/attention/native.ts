@@ -3,10 +3,41 @@
  * the mask, causality and softmax in between (native.cc). The mask, if any, is the
  * op's last input, broadcast over [B, Hq, T, S] by strides.
  */
+import type { F32 } from '../../backends/native/addon.js';
 import { f32, kernelTable, type NativeTensor, nativeKernel, outputF32 } from '../../backends/native/kernel.js';
 import { broadcastStrides } from '../../core/shape.js';
 import type { AttentionAttrs } from './attention.js';
 import { refKernels } from './ref.js';
+
+/** The functions kernels/attention/native.cc adds to the addon: dims [B, Hq, Hkv, T, S, D, Dv]; mask strides over [B, Hq, T, S]. */
+export interface NativeFunctions {
+  attention(
+    q: F32,
+    k: F32,
+    v: F32,
+    mask: F32 | null,
+    y: F32,
+    dims: number[],
+    maskStrides: number[],
+    scale: number,
+    causal: boolean,
+  ): void;
+  attentionBackward(
+    q: F32,
+    k: F32,
+    v: F32,
+    o: F32,
+    dO: F32,
+    mask: F32 | null,
+    dq: F32,
+    dk: F32,
+    dv: F32,
+    dims: number[],
+    maskStrides: number[],
+    scale: number,
+    causal: boolean,
+  ): void;
+}
 
 function geometry(q: NativeTensor, k: NativeTensor, v: NativeTensor, mask: NativeTensor | undefined) {
   const [batch, heads, T, D] = q.shape;

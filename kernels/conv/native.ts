@@ -6,10 +6,20 @@
  * plus conv2d's pad mode (1 reflect, 2 replicate) as a 17th entry when the op has one; the
  * bottom/right padding only shape the output, which the op already inferred.
  */
+import type { F32 } from '../../backends/native/addon.js';
 import { enabledApple } from '../../backends/native/apple.js';
 import { f32, kernelTable, nativeKernel, outputF32, overwrittenF32 } from '../../backends/native/kernel.js';
 import type { Conv2dAttrs, Conv2dOpAttrs, Conv2dWeightGradAttrs, ConvTranspose2dAttrs } from './conv.js';
 import { refKernels } from './ref.js';
+
+/** The functions kernels/conv/native.cc adds to the addon: geometry [N, C, H, W, O, kH, kW, OH, OW, sh, sw, pt, pl, dh, dw, groups]. */
+export interface NativeFunctions {
+  conv2d(x: F32, w: F32, bias: F32 | null, y: F32, geometry: number[]): void;
+  convTranspose2d(x: F32, w: F32, bias: F32 | null, y: F32, geometry: number[]): void;
+  /** geometry as conv2d's with OH, OW the gradient's (possibly smaller) extent. */
+  conv2dWeightGrad(x: F32, g: F32, y: F32, geometry: number[]): void;
+  conv2dAsync(x: F32, w: F32, bias: F32 | null, y: F32, geometry: number[]): Promise<F32>;
+}
 
 /** Convolutions with at least this many multiply-adds go to Metal on Macs where it is enabled. */
 const METAL_MIN_WORK = 1 << 24;

@@ -2,11 +2,32 @@
  * Native elementwise kernels: f32 (and f16, computed in f32) run in native.cc; integer
  * arithmetic runs the reference (its JavaScript number semantics are the definition).
  */
+import type { F32 } from '../../backends/native/addon.js';
 import { f32, kernelTable, nativeKernel, outputArray, overwrittenF32 } from '../../backends/native/kernel.js';
 import { allocHost } from '../../core/dtype.js';
 import type { CastAttrs, ClampAttrs } from './elementwise.js';
 import { BINARY, COMPARE, UNARY } from './math.js';
 import { refKernels } from './ref.js';
+
+/** The functions kernels/elementwise/native.cc adds to the addon. */
+export interface NativeFunctions {
+  unary(op: string, x: F32, y: F32): void;
+  /** Arithmetic ops write a Float32Array, comparisons a Uint8Array. */
+  binary(op: string, a: F32, b: F32, y: F32 | Uint8Array, aShape: number[], bShape: number[], outShape: number[]): void;
+  where(
+    cond: Uint8Array,
+    a: F32,
+    b: F32,
+    y: F32,
+    cShape: number[],
+    aShape: number[],
+    bShape: number[],
+    outShape: number[],
+  ): void;
+  clamp(x: F32, y: F32, min: number, max: number): void;
+  /** Between Float32Array, Int32Array and Uint8Array: floats truncate toward zero and saturate. */
+  cast(x: F32 | Int32Array | Uint8Array, y: F32 | Int32Array | Uint8Array): void;
+}
 
 type NoAttrs = Record<string, never>;
 

@@ -4,6 +4,7 @@
  * scatters (scatterAdd, padGrad) add in f32. Indices are checked here first: an
  * out-of-range one runs the reference, which raises its error.
  */
+import type { F32 } from '../../backends/native/addon.js';
 import { checkAttrs, f32, kernelTable, nativeKernel, outputF32, runReference } from '../../backends/native/kernel.js';
 import { nativeAddon } from '../../backends/native/loader.js';
 import { type NativeStorage, nativeStorage } from '../../backends/native/storage.js';
@@ -12,6 +13,28 @@ import { allocHost, f32ToF16Bits, type TypedArray } from '../../core/dtype.js';
 import { contiguousStrides, sizeOf } from '../../core/shape.js';
 import type { ConcatAttrs, GatherAttrs, PadAttrs, SliceAttrs } from './layout.js';
 import { refKernels } from './ref.js';
+
+/** The functions kernels/layout/native.cc adds to the addon. */
+export interface NativeFunctions {
+  gatherRows(
+    x: ArrayBufferView,
+    indices: Int32Array,
+    y: ArrayBufferView,
+    outer: number,
+    dim: number,
+    inner: number,
+  ): void;
+  scatterAddRows(g: F32, indices: Int32Array, y: F32, outer: number, dim: number, inner: number): void;
+  pad(
+    x: ArrayBufferView,
+    y: ArrayBufferView,
+    shape: number[],
+    pads: number[],
+    mode: string,
+    fill: ArrayBufferView,
+  ): void;
+  padGrad(g: F32, y: F32, shape: number[], pads: number[], mode: string): void;
+}
 
 type Scatter<A> = A & { readonly inputShape: readonly number[] };
 

@@ -2,11 +2,35 @@
  * Native cross-entropy and its gradient. Targets are checked here first: an ignored
  * or out-of-range one takes the reference path, whose error names it.
  */
+import type { F32 } from '../../backends/native/addon.js';
 import { f32, kernelTable, nativeKernel, outputF32 } from '../../backends/native/kernel.js';
 import type { NativeStorage } from '../../backends/native/storage.js';
 import type { KernelTensor } from '../../core/backend.js';
 import type { CrossEntropyAttrs } from './loss.js';
 import { refKernels } from './ref.js';
+
+/** The functions kernels/loss/native.cc adds to the addon: ignoreIndex NaN when none. */
+export interface NativeFunctions {
+  crossEntropy(
+    logits: F32,
+    targets: Int32Array,
+    y: F32,
+    rows: number,
+    classes: number,
+    ignoreIndex: number,
+    smoothing: number,
+  ): void;
+  crossEntropyGrad(
+    logits: F32,
+    targets: Int32Array,
+    g: F32,
+    y: F32,
+    rows: number,
+    classes: number,
+    ignoreIndex: number,
+    smoothing: number,
+  ): void;
+}
 
 function targetsValid(
   [logits, targets]: readonly KernelTensor<NativeStorage>[],

@@ -3,12 +3,40 @@
  * broadcast batch (batch offsets computed here). f16 is computed in f32; i32 runs the
  * reference. On macOS with EAI_NATIVE_METAL=1 a large product goes to MPS (backends/native/apple.ts).
  */
-
+import type { F32 } from '../../backends/native/addon.js';
 import { enabledApple } from '../../backends/native/apple.js';
 import { f32, kernelTable, nativeKernel, overwrittenF32 } from '../../backends/native/kernel.js';
 import { broadcastStrides, sizeOf } from '../../core/shape.js';
 import { type MatmulAttrs, matmulDims } from './matmul.js';
 import { refKernels } from './ref.js';
+
+/** The functions kernels/matmul/native.cc adds to the addon: batch t multiplies a[aOffsets[t]…] by b[bOffsets[t]…]. */
+export interface NativeFunctions {
+  matmul(
+    a: F32,
+    b: F32,
+    c: F32,
+    m: number,
+    k: number,
+    n: number,
+    transA: boolean,
+    transB: boolean,
+    aOffsets: number[],
+    bOffsets: number[],
+  ): void;
+  matmulAsync(
+    a: F32,
+    b: F32,
+    c: F32,
+    m: number,
+    k: number,
+    n: number,
+    transA: boolean,
+    transB: boolean,
+    aOffsets: number[],
+    bOffsets: number[],
+  ): Promise<F32>;
+}
 
 /** Element offsets of each batch's matrix in a and b (0 stride where a batch dim broadcasts). */
 export function batchOffsets(

@@ -3,12 +3,27 @@
  * the row length and which scale/shift element applies at (row r, column j), given as
  * ((r mod rmod)·rmul + ⌊j / jdiv⌋).
  */
-
-import type { NativeAddon } from '../../backends/native/addon.js';
+import type { F32, NativeAddon } from '../../backends/native/addon.js';
 import { f32, kernelTable, type NativeTensor, nativeKernel, overwrittenF32 } from '../../backends/native/kernel.js';
 import { sizeOf } from '../../core/shape.js';
 import type { GroupNormAttrs, InstanceNormAttrs, LayerNormAttrs, RmsNormAttrs } from './norm.js';
 import { refKernels } from './ref.js';
+
+/** The functions kernels/norm/native.cc adds to the addon: parameter element for (row r, column j) is ((r % rmod)·rmul + ⌊j / jdiv⌋). */
+export interface NativeFunctions {
+  normRows(
+    x: F32,
+    y: F32,
+    rows: number,
+    length: number,
+    center: boolean,
+    eps: number,
+    scale: F32 | null,
+    scaleIndex: number[],
+    shift: F32 | null,
+    shiftIndex: number[],
+  ): void;
+}
 
 type Index = [rmod: number, rmul: number, jdiv: number];
 

@@ -2,9 +2,24 @@
  * Native pooling: every op is one window walk per plane in native.cc ('max', 'avg',
  * their gradients, and 'select' for maxPool2dGrad's vjp), sharing the argmax tie rule.
  */
+import type { F32 } from '../../backends/native/addon.js';
 import { f32, kernelTable, nativeKernel, outputF32 } from '../../backends/native/kernel.js';
 import type { AvgPool2dAttrs, AvgPool2dGradAttrs, MaxPool2dAttrs } from './pool.js';
 import { refKernels } from './ref.js';
+
+/** The functions kernels/pool/native.cc adds to the addon: window [N, C, H, W, OH, OW, kh, kw, sh, sw, pt, pl, dh, dw].. */
+export interface NativeFunctions {
+  // max/avg: x → pooled y; select: keys x, values → pooled y; maxGrad: keys x, pooled grad → y;
+  // avgGrad: pooled grad x → y.
+  pool2d(
+    mode: 'max' | 'select' | 'maxGrad' | 'avg' | 'avgGrad',
+    x: F32,
+    other: F32 | null,
+    y: F32,
+    window: number[],
+    countIncludePad: boolean,
+  ): void;
+}
 
 interface WindowAttrs {
   readonly kernel: readonly number[];

@@ -3,12 +3,17 @@
  * in the middle; when they are not adjacent the addon first permutes them last.
  * f32 and f16 (computed in f32) run natively; integer tensors run the reference.
  */
-
-import type { NativeAddon } from '../../backends/native/addon.js';
+import type { F32, NativeAddon } from '../../backends/native/addon.js';
 import { f32, kernelTable, type NativeTensor, nativeKernel, outputF32 } from '../../backends/native/kernel.js';
 import { contiguousStrides, sizeOf } from '../../core/shape.js';
 import type { ArgAttrs, ReduceAttrs, VarianceAttrs } from './reduce.js';
 import { refKernels } from './ref.js';
+
+/** The functions kernels/reduce/native.cc adds to the addon: x viewed as [outer, r, inner], y as [outer, inner]. */
+export interface NativeFunctions {
+  reduce(op: string, x: F32, y: F32, outer: number, r: number, inner: number, correction: number): void;
+  argReduce(op: 'argmax' | 'argmin', x: F32, y: Int32Array, outer: number, r: number, inner: number): void;
+}
 
 interface Blocks {
   readonly data: Float32Array;

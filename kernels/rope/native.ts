@@ -1,7 +1,25 @@
 /** Native rotary position embedding: one cos/sin table per call, rows split across threads. */
+import type { F32 } from '../../backends/native/addon.js';
 import { f32, kernelTable, nativeKernel, outputF32 } from '../../backends/native/kernel.js';
 import { refKernels } from './ref.js';
 import type { RopeAttrs } from './rope.js';
+
+/** The functions kernels/rope/native.cc adds to the addon. */
+export interface NativeFunctions {
+  rope(
+    x: F32,
+    y: F32,
+    rows: number,
+    seq: number,
+    d: number,
+    offset: number,
+    base: number,
+    traditional: boolean,
+    dims: number,
+    scale: number,
+    inverse: boolean,
+  ): void;
+}
 
 const rope = nativeKernel<RopeAttrs>({
   op: 'rope',

@@ -10,18 +10,9 @@ constexpr int kAbiVersion = 2;
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
   InitCore(env, exports);
-  InitElementwise(env, exports);
-  InitReduce(env, exports);
-  InitLayout(env, exports);
-  InitMatmul(env, exports);
-  InitSoftmax(env, exports);
-  InitNorm(env, exports);
-  InitLoss(env, exports);
-  InitRope(env, exports);
-  InitAttention(env, exports);
-  InitConv(env, exports);
-  InitPool(env, exports);
-  InitImage(env, exports);
+#define EAI_FAMILY(Name) Init##Name(env, exports);
+#include "families.inc"
+#undef EAI_FAMILY
 #ifdef EAI_APPLE
   InitApple(env, exports);
 #else

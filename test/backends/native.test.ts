@@ -23,9 +23,10 @@ import {
   resetNativeAddonCache,
 } from '../../backends/native/index.js';
 import * as T from '../../core/index.js';
+import { requiredBackends } from '../helpers/requirements.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const required = (process.env.EAI_REQUIRE_BACKENDS ?? '').split(',').includes('native');
+const required = requiredBackends.includes('native');
 const loaded = loadNativeAddon();
 const addon = loaded.ok ? loaded.addon : null;
 

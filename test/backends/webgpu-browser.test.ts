@@ -3,18 +3,17 @@
  * case tables and harness, WebGPU from navigator.gpu (SwiftShader on machines without a
  * GPU), the js reference as the oracle, the page served by Vite from 127.0.0.1.
  * Needs /usr/bin/chromium (Debian's chromium package); CI makes it required with
- * EAI_REQUIRE_BACKENDS=webgpu, so a missing browser fails instead of skipping.
+ * EAI_REQUIRE_BACKENDS=webgpu, so a missing browser fails instead of skipping (test/helpers/requirements.ts).
  */
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Plugin } from 'vite';
 import { createServer } from 'vite';
 import { expect, it } from 'vitest';
+import { CHROMIUM, chromiumSkipReason, titled } from '../helpers/requirements.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const CHROMIUM = process.env.EAI_CHROMIUM ?? '/usr/bin/chromium';
-const required = (process.env.EAI_REQUIRE_BACKENDS ?? '').split(',').includes('webgpu');
+const skip = chromiumSkipReason();
 
 /** The page's script: every case on webgpu against the js oracle, as conformance.test.ts does. */
 const ENTRY = `
@@ -101,12 +100,10 @@ interface PageResult {
   readonly missing?: string[];
 }
 
-if (!existsSync(CHROMIUM) && !required) {
-  it('chromium is not installed here, so the browser run is skipped (CI requires it)', () => {
-    expect(existsSync(CHROMIUM)).toBe(false);
-  });
-} else {
-  it('the conformance suite passes on WebGPU in headless Chromium', { timeout: 240_000 }, async () => {
+it.skipIf(skip)(
+  titled('the conformance suite passes on WebGPU in headless Chromium', skip),
+  { timeout: 240_000 },
+  async () => {
     const server = await createServer({
       root,
       configFile: false,
@@ -147,5 +144,5 @@ if (!existsSync(CHROMIUM) && !required) {
       await browser.close();
       await server.close();
     }
-  });
-}
+  },
+);

@@ -3,13 +3,13 @@
  * fallback op is waiting for GPU data: the pending reads still resolve to the right
  * values. Oracle: host arithmetic on the same inputs.
  */
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../../backends/node.js';
 import type { WebGPUBackend } from '../../backends/webgpu/backend.js';
 import * as T from '../../core/index.js';
+import { backendSkipReason, titled } from '../helpers/requirements.js';
 
-const required = (process.env.EAI_REQUIRE_BACKENDS ?? '').split(',').includes('webgpu');
-const avail = await T.probeBackend('webgpu');
+const skip = await backendSkipReason('webgpu');
 
 // An op only js implements: on webgpu it waits for GPU data, then runs on the host.
 const hostOnly = T.defineOp<Record<string, never>>({
@@ -21,11 +21,7 @@ T.registerKernel('testHostOnlyDouble', 'js', (inputs: readonly T.KernelTensor[])
   return [{ backend: 'js', data: y, byteLength: y.byteLength } as T.Storage];
 });
 
-if (!avail.available && !required) {
-  it('webgpu is unavailable here (CI requires it)', () => {
-    expect(avail.reason).not.toBe('');
-  });
-} else {
+describe.skipIf(skip)(titled('webgpu reads and device loss', skip), () => {
   it('pending reads survive the device being destroyed under them', async () => {
     T.setWarningHandler(() => {});
     const originalWarn = console.warn;
@@ -58,4 +54,4 @@ if (!avail.available && !required) {
       console.warn = originalWarn;
     }
   });
-}
+});

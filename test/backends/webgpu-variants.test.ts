@@ -6,15 +6,15 @@
  * and layout. Oracle: the js reference in f64 on the same inputs (the conformance
  * harness's oracle).
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import '../../backends/node.js';
 import type { KernelVariant, WebGPUBackend } from '../../backends/webgpu/backend.js';
 import * as T from '../../core/index.js';
 import { allCases } from '../conformance/cases/index.js';
 import { caseValues, compare, DEFAULT_TOL, evaluate, type OpCase } from '../conformance/harness.js';
+import { backendSkipReason, titled } from '../helpers/requirements.js';
 
-const required = (process.env.EAI_REQUIRE_BACKENDS ?? '').split(',').includes('webgpu');
-const avail = await T.probeBackend('webgpu');
+const skip = await backendSkipReason('webgpu');
 
 const extraMatmul: OpCase[] = [
   {
@@ -67,12 +67,11 @@ async function oracle(c: OpCase, values: number[][]) {
   }
 }
 
-if (!avail.available && !required) {
-  it('webgpu is unavailable here (CI requires it)', () => {
-    expect(avail.reason).not.toBe('');
+describe.skipIf(skip)(titled('webgpu kernel variants', skip), () => {
+  let gpu!: WebGPUBackend;
+  beforeAll(async () => {
+    gpu = (await T.initBackend('webgpu')) as unknown as WebGPUBackend;
   });
-} else {
-  const gpu = (await T.initBackend('webgpu')) as unknown as WebGPUBackend;
   for (const variant of ['tiled', 'blocked'] as KernelVariant[]) {
     describe(`webgpu ${variant} kernels`, () => {
       for (const [family, cases] of Object.entries(families)) {
@@ -275,4 +274,4 @@ if (!avail.available && !required) {
       });
     }
   });
-}
+});

@@ -5,17 +5,17 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import '../../backends/node.js';
 import { backendVariants, type WebGPUBackend } from '../../backends/webgpu/backend.js';
-import { gpuFamilies } from '../../backends/webgpu/index.js';
+import { families } from '../../backends/webgpu/families.js';
 import { declaredShaders, type ShaderVariant, withIncludes } from '../../backends/webgpu/shaders.js';
 import { checkPipeline, checkSource, checkVariant } from '../../backends/webgpu/validate.js';
 import * as T from '../../core/index.js';
+import { backendSkipReason, titled } from '../helpers/requirements.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const required = (process.env.EAI_REQUIRE_BACKENDS ?? '').split(',').includes('webgpu');
-const avail = await T.probeBackend('webgpu');
+const skip = await backendSkipReason('webgpu');
 
 function wgslFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -34,7 +34,7 @@ function source(file: string): string {
 }
 
 function allVariants(): ShaderVariant[] {
-  return [...backendVariants(), ...Object.values(gpuFamilies).flatMap((f) => f.gpuVariants())];
+  return [...backendVariants(), ...Object.values(families).flatMap((f) => f.gpuVariants())];
 }
 
 it('every .wgsl file in the tree is declared by a kernel module', () => {
@@ -43,63 +43,59 @@ it('every .wgsl file in the tree is declared by a kernel module', () => {
   expect(sourceFiles.filter((f) => !declared.has(f))).toEqual([]);
 });
 
-if (!avail.available && !required) {
-  it('webgpu is unavailable here, so shaders are not compiled (CI requires it)', () => {
-    expect(avail.reason).not.toBe('');
+describe.skipIf(skip)(titled('WGSL compiles on the device', skip), () => {
+  let device!: GPUDevice;
+  beforeAll(async () => {
+    device = ((await T.initBackend('webgpu')) as unknown as WebGPUBackend).device;
   });
-} else {
-  describe('WGSL compiles on the device', async () => {
-    const backend = (await T.initBackend('webgpu')) as unknown as WebGPUBackend;
-    const device = backend.device;
 
-    it('each file as written, with its includes', async () => {
-      const failures: string[] = [];
-      for (const file of sourceFiles) {
-        const error = await checkSource(device, file, source(file));
-        if (error) failures.push(error);
-      }
-      expect(failures.join('\n')).toBe('');
-    });
-
-    it('each declared specialisation', async () => {
-      const failures: string[] = [];
-      const variants = allVariants();
-      expect(variants.length).toBeGreaterThan(50);
-      for (const v of variants) {
-        const error = await checkVariant(device, v, source(v.shader.name));
-        if (error) failures.push(error);
-      }
-      expect(failures.join('\n')).toBe('');
-    });
-
-    it('each entry point of each file builds a compute pipeline', async () => {
-      const failures: string[] = [];
-      const seen = new Set<string>();
-      for (const v of allVariants()) {
-        const key = `${v.shader.name}#${v.entry ?? 'main'}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        const error = await checkPipeline(device, v, source(v.shader.name));
-        if (error) failures.push(error);
-      }
-      expect(seen.size).toBeGreaterThan(20);
-      expect(failures.join('\n')).toBe('');
-    });
-
-    it('a broken shader fails with its file, line and column', async () => {
-      const file = 'test/fixtures/wgsl/broken.wgsl';
-      const error = await checkSource(device, file, readFileSync(join(root, file), 'utf8'));
-      expect(error).toMatch(/^test\/fixtures\/wgsl\/broken\.wgsl:7:16: .*undefined_name/);
-    });
-
-    it('a missing entry point fails pipeline creation', async () => {
-      const [v] = backendVariants();
-      const error = await checkPipeline(
-        device,
-        { ...v, entry: 'no_such_entry' },
-        readFileSync(join(root, v.shader.name), 'utf8'),
-      );
-      expect(error).toMatch(/no_such_entry/);
-    });
+  it('each file as written, with its includes', async () => {
+    const failures: string[] = [];
+    for (const file of sourceFiles) {
+      const error = await checkSource(device, file, source(file));
+      if (error) failures.push(error);
+    }
+    expect(failures.join('\n')).toBe('');
   });
-}
+
+  it('each declared specialisation', async () => {
+    const failures: string[] = [];
+    const variants = allVariants();
+    expect(variants.length).toBeGreaterThan(50);
+    for (const v of variants) {
+      const error = await checkVariant(device, v, source(v.shader.name));
+      if (error) failures.push(error);
+    }
+    expect(failures.join('\n')).toBe('');
+  });
+
+  it('each entry point of each file builds a compute pipeline', async () => {
+    const failures: string[] = [];
+    const seen = new Set<string>();
+    for (const v of allVariants()) {
+      const key = `${v.shader.name}#${v.entry ?? 'main'}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const error = await checkPipeline(device, v, source(v.shader.name));
+      if (error) failures.push(error);
+    }
+    expect(seen.size).toBeGreaterThan(20);
+    expect(failures.join('\n')).toBe('');
+  });
+
+  it('a broken shader fails with its file, line and column', async () => {
+    const file = 'test/fixtures/wgsl/broken.wgsl';
+    const error = await checkSource(device, file, readFileSync(join(root, file), 'utf8'));
+    expect(error).toMatch(/^test\/fixtures\/wgsl\/broken\.wgsl:7:16: .*undefined_name/);
+  });
+
+  it('a missing entry point fails pipeline creation', async () => {
+    const [v] = backendVariants();
+    const error = await checkPipeline(
+      device,
+      { ...v, entry: 'no_such_entry' },
+      readFileSync(join(root, v.shader.name), 'utf8'),
+    );
+    expect(error).toMatch(/no_such_entry/);
+  });
+});

@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../backends/node.js';
 import { setWasmThreads } from '../../backends/wasm/index.js';
 import * as T from '../../core/index.js';
+import { requiredBackends } from '../helpers/requirements.js';
 import { allCases } from './cases/index.js';
 import { caseValues, compare, DEFAULT_TOL, evaluate, type OpCase } from './harness.js';
 
-const required = (process.env.EAI_REQUIRE_BACKENDS ?? '').split(',').filter(Boolean) as T.BackendName[];
+const required = requiredBackends;
 const only = (process.env.EAI_CONFORMANCE_BACKENDS ?? '').split(',').filter(Boolean) as T.BackendName[];
 const available = await T.availableBackendNames();
 const backends = (only.length ? only : available).filter((b) => available.includes(b) || required.includes(b));
