@@ -49,6 +49,8 @@ export interface MilExportOptions {
   readonly metadata?: CoreMLMetadata;
   /** Called after each weight is palettized (k-means can take a while on large models). */
   readonly onWeight?: (done: number, total: number) => void;
+  /** Checked between weights: aborting stops the export (it writes nothing). */
+  readonly signal?: AbortSignal;
 }
 
 export interface MilExport {
@@ -690,6 +692,7 @@ export function exportMil(graph: Graph, options: MilExportOptions = {}): MilExpo
   for (const node of graph.nodes) {
     const x = node.inputs.map((id) => {
       if (!b.names.has(id) && graph.constants.has(id)) {
+        options.signal?.throwIfAborted();
         const before = b.palettized.length;
         b.names.set(id, b.graphConstant(id));
         if (b.palettized.length > before) options.onWeight?.(++weightsDone, weightCount);

@@ -228,6 +228,7 @@ export async function convertModel(options: ConvertOptions): Promise<ConvertResu
           precision: options.precision,
           quantizeBits: options.quantizeBits,
           onWeight: options.onWeight,
+          signal: options.signal,
           metadata: {
             shortDescription: doc,
             author: 'efficientai-toolkit style-transfer:convert',

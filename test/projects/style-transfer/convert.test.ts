@@ -13,13 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
+import '../../../backends/node.js';
 import * as T from '../../../core/index.js';
 import { bytesSource } from '../../../core/io/bytes.js';
 import { parseOnnx } from '../../../core/io/onnx.js';
 import { readPth } from '../../../core/io/pth.js';
 import { encodeSafetensors, type SafetensorsTensor } from '../../../core/io/safetensors.js';
 import { TransformerNet } from '../../../models/fast-style/transformer-net.js';
-import type { ConvertResult } from '../../../projects/style-transfer/convert.js';
+import { type ConvertResult, convertModel } from '../../../projects/style-transfer/convert.js';
 import { examplePixels } from '../../../projects/style-transfer/convert-model.js';
 import { modelsDir } from '../../helpers/model-files.js';
 import { runCli } from '../../helpers/run-cli.js';
@@ -215,6 +216,28 @@ describe('convert: other inputs', () => {
       ]);
       expect(result.verification).toMatchObject({ ok: true });
     }
+  });
+
+  it('an abort (Ctrl-C) during palettization stops the export and leaves nothing behind', async () => {
+    const available = await T.availableBackendNames();
+    await T.setBackend(available.includes('native') ? 'native' : 'js');
+    const controller = new AbortController();
+    const out = join(dir, 'aborted.mlpackage');
+    await expect(
+      convertModel({
+        modelPath: pth('candy'),
+        outputPath: out,
+        size: [H, W],
+        precision: 'float16',
+        quantizeBits: 4,
+        verify: false,
+        signal: controller.signal,
+        onWeight: () => controller.abort(new Error('interrupted by Ctrl-C')),
+      }),
+    ).rejects.toThrow(/interrupted by Ctrl-C/);
+    expect((await readdir(dir)).filter((n) => n.includes('aborted'))).toEqual([]);
+    expect(T.memory().tensors).toBe(0);
+    await T.setBackend('js');
   });
 
   it('refuses hostile, unknown and mismatched inputs with usage errors naming the problem', async () => {
