@@ -279,6 +279,11 @@ function reshape(b: Builder, x: Out, shape: readonly number[], out?: Out): Out {
   return b.op('reshape', { x: x.name, shape: b.ints('shape', shape) }, out ?? b.tmp('reshape', shape, x.dtype));
 }
 
+function argReduce(b: Builder, type: string, n: GraphNode, x: Out, out: Out): void {
+  const axis = b.int('axis', n.attrs.axis as number);
+  b.op(type, { x: x.name, axis, keep_dims: b.bool('keep_dims', n.attrs.keepDims as boolean) }, out);
+}
+
 /** y · scale + shift, with scale and shift [C] or [N, C] broadcast over y [N, C, ...]. */
 function affine(b: Builder, y: Out, scale: Out | undefined, shift: Out | undefined, out: Out): void {
   const param = (p: Out) => reshape(b, p, [...p.shape, ...new Array<number>(y.shape.length - 2).fill(1)]);
@@ -554,26 +559,8 @@ const EMIT: Readonly<Record<string, Emit>> = {
     const lse = reduce(b, 'reduce_log_sum_exp', x[0], [n.attrs.axis as number], true);
     b.op('sub', { x: x[0].name, y: lse.name }, out);
   },
-  argmax: (b, n, x, out) =>
-    b.op(
-      'reduce_argmax',
-      {
-        x: x[0].name,
-        axis: b.int('axis', n.attrs.axis as number),
-        keep_dims: b.bool('keep_dims', n.attrs.keepDims as boolean),
-      },
-      out,
-    ),
-  argmin: (b, n, x, out) =>
-    b.op(
-      'reduce_argmin',
-      {
-        x: x[0].name,
-        axis: b.int('axis', n.attrs.axis as number),
-        keep_dims: b.bool('keep_dims', n.attrs.keepDims as boolean),
-      },
-      out,
-    ),
+  argmax: (b, n, x, out) => argReduce(b, 'reduce_argmax', n, x[0], out),
+  argmin: (b, n, x, out) => argReduce(b, 'reduce_argmin', n, x[0], out),
   avgPool2d: (b, n, x, out) => {
     const a = n.attrs as { kernel: number[]; stride: number[]; padding: number[]; countIncludePad: boolean };
     b.op(

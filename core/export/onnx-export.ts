@@ -396,36 +396,8 @@ const TRANSLATE: Readonly<Record<string, Translate>> = {
   logSoftmax: (e, n, x, out) => e.node('LogSoftmax', [x[0]], [attr.int('axis', n.attrs.axis as number)], out),
   argmax: (e, n, x, out) => argReduce(e, 'ArgMax', n, x[0], out),
   argmin: (e, n, x, out) => argReduce(e, 'ArgMin', n, x[0], out),
-  avgPool2d: (e, n, x, out) => {
-    const a = n.attrs as { kernel: number[]; stride: number[]; padding: number[]; countIncludePad: boolean };
-    const [t, b, l, r] = a.padding;
-    e.node(
-      'AveragePool',
-      [x[0]],
-      [
-        attr.ints('kernel_shape', a.kernel),
-        attr.ints('strides', a.stride),
-        attr.ints('pads', [t, l, b, r]),
-        attr.int('count_include_pad', a.countIncludePad ? 1 : 0),
-      ],
-      out,
-    );
-  },
-  maxPool2d: (e, n, x, out) => {
-    const a = n.attrs as { kernel: number[]; stride: number[]; padding: number[]; dilation: number[] };
-    const [t, b, l, r] = a.padding;
-    e.node(
-      'MaxPool',
-      [x[0]],
-      [
-        attr.ints('kernel_shape', a.kernel),
-        attr.ints('strides', a.stride),
-        attr.ints('pads', [t, l, b, r]),
-        attr.ints('dilations', a.dilation),
-      ],
-      out,
-    );
-  },
+  avgPool2d: (e, n, x, out) => pool(e, 'AveragePool', n, x[0], out),
+  maxPool2d: (e, n, x, out) => pool(e, 'MaxPool', n, x[0], out),
   scaledDotProductAttention: (e, n, x, out) => {
     const { scale, causal } = n.attrs as { scale: number; causal: boolean };
     const [q, k, v, mask] = x;
@@ -455,6 +427,21 @@ const TRANSLATE: Readonly<Record<string, Translate>> = {
     e.node('MatMul', [p, repeat(v, inputInfo(e, n, 2).shape)], [], out);
   },
 };
+
+function pool(e: Emitter, op: 'AveragePool' | 'MaxPool', n: GraphNode, x: string, out: string): void {
+  const a = n.attrs as {
+    kernel: number[];
+    stride: number[];
+    padding: number[];
+    countIncludePad?: boolean;
+    dilation?: number[];
+  };
+  const [t, b, l, r] = a.padding;
+  const attrs = [attr.ints('kernel_shape', a.kernel), attr.ints('strides', a.stride), attr.ints('pads', [t, l, b, r])];
+  if (op === 'AveragePool') attrs.push(attr.int('count_include_pad', a.countIncludePad ? 1 : 0));
+  else attrs.push(attr.ints('dilations', a.dilation ?? [1, 1]));
+  e.node(op, [x], attrs, out);
+}
 
 function argReduce(e: Emitter, op: string, n: GraphNode, x: string, out: string): void {
   const { axis, keepDims } = n.attrs as { axis: number; keepDims: boolean };

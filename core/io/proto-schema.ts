@@ -232,36 +232,41 @@ function isDefault(v: unknown): boolean {
   return v === 0 || v === false || v === '' || (v instanceof Uint8Array && v.length === 0);
 }
 
+const SCALAR_WRITERS: Readonly<Record<ScalarType, (w: protobuf.Writer, v: never) => unknown>> = {
+  int32: (w, v: number) => w.int32(v),
+  enum: (w, v: number) => w.int32(v),
+  uint32: (w, v: number) => w.uint32(v),
+  int64: (w, v: number) => w.int64(v),
+  uint64: (w, v: number) => w.uint64(v),
+  bool: (w, v: boolean) => w.bool(v),
+  string: (w, v: string) => w.string(v),
+  bytes: (w, v: Uint8Array) => w.bytes(v),
+  float: (w, v: number) => w.float(v),
+  double: (w, v: number) => w.double(v),
+};
+
 function writeScalar(w: protobuf.Writer, type: ScalarType, v: unknown, what: string): void {
-  switch (type) {
-    case 'int32':
-    case 'enum':
-      w.int32(v as number);
-      return;
-    case 'uint32':
-      w.uint32(v as number);
-      return;
-    case 'int64':
-      w.int64(v as number);
-      return;
-    case 'uint64':
-      w.uint64(v as number);
-      return;
-    case 'bool':
-      w.bool(v as boolean);
-      return;
-    case 'string':
-      if (typeof v !== 'string') throw new ProtobufError(0, `${what}: expected a string, got ${typeof v}`);
-      w.string(v);
-      return;
-    case 'bytes':
-      w.bytes(v as Uint8Array);
-      return;
-    case 'float':
-      w.float(v as number);
-      return;
-    case 'double':
-      w.double(v as number);
+  if (type === 'string' && typeof v !== 'string')
+    throw new ProtobufError(0, `${what}: expected a string, got ${typeof v}`);
+  SCALAR_WRITERS[type](w, v as never);
+}
+
+/** One field: its tag, then a scalar or a length-delimited message. */
+function writeField(
+  schema: ProtoSchema,
+  w: protobuf.Writer,
+  no: number,
+  type: FieldSpec['type'],
+  value: unknown,
+  what: string,
+): void {
+  if (typeof type === 'string') {
+    w.uint32((no << 3) | wireOf(type));
+    writeScalar(w, type, value, what);
+  } else {
+    w.uint32((no << 3) | WIRE_BYTES).fork();
+    writeMessage(schema, type.message, value as Record<string, unknown>, w);
+    w.ldelim();
   }
 }
 
@@ -280,28 +285,12 @@ function writeMessage(
     const v = msg[name];
     if (v === undefined || v === null) continue;
     const what = `${type}.${name}`;
-    const one = (value: unknown) => {
-      if (typeof f.type === 'string') {
-        w.uint32((f.no << 3) | wireOf(f.type));
-        writeScalar(w, f.type, value, what);
-      } else {
-        w.uint32((f.no << 3) | WIRE_BYTES).fork();
-        writeMessage(schema, f.type.message, value as Record<string, unknown>, w);
-        w.ldelim();
-      }
-    };
+    const one = (value: unknown) => writeField(schema, w, f.no, f.type, value, what);
     if (f.map) {
       for (const [k, value] of Object.entries(v as Record<string, unknown>)) {
         w.uint32((f.no << 3) | WIRE_BYTES).fork();
         w.uint32((1 << 3) | WIRE_BYTES).string(k);
-        if (typeof f.type === 'string') {
-          w.uint32((2 << 3) | wireOf(f.type));
-          writeScalar(w, f.type, value, what);
-        } else {
-          w.uint32((2 << 3) | WIRE_BYTES).fork();
-          writeMessage(schema, f.type.message, value as Record<string, unknown>, w);
-          w.ldelim();
-        }
+        writeField(schema, w, 2, f.type, value, what);
         w.ldelim();
       }
     } else if (f.repeated) {

@@ -49,6 +49,7 @@ const w = (shape: number[], seed: number) =>
 
 const UNARY: readonly [string, (t: T.Tensor) => T.Tensor, boolean][] = [
   ['relu', T.relu, false],
+  ['sign', T.sign, false],
   ['sigmoid', T.sigmoid, false],
   ['tanh', T.tanh, false],
   ['exp', T.exp, false],
@@ -67,6 +68,24 @@ const UNARY: readonly [string, (t: T.Tensor) => T.Tensor, boolean][] = [
 
 export const EXPORT_CASES: readonly ExportCase[] = [
   ...UNARY.map(([name, fn, positive]): ExportCase => ({ name, inputs: [[2, 3, 7]], positive, fn: (x) => fn(x) })),
+  { name: 'pow', inputs: [[3, 4], [4]], positive: true, fn: (a, b) => T.pow(a, b) },
+  {
+    name: 'comparisons cast to float',
+    inputs: [
+      [3, 5],
+      [3, 5],
+    ],
+    fn: (a, b) =>
+      [T.equal(a, a), T.notEqual(a, b), T.less(a, b), T.lessEqual(a, b), T.greaterEqual(a, b)]
+        .map((c) => T.cast(c, 'f32'))
+        .reduce((p, q) => T.add(p, q)),
+  },
+  {
+    name: 'argmax and argmin cast to float',
+    inputs: [[4, 6]],
+    fn: (x) => T.add(T.cast(T.argmax(x, 1), 'f32'), T.cast(T.argmin(x, 1), 'f32')),
+  },
+  { name: 'logsumexp', inputs: [[3, 7]], fn: (x) => T.logsumexp(x, [1], true) },
   {
     name: 'add with broadcasting',
     inputs: [
@@ -290,3 +309,14 @@ export const EXPORT_CASES: readonly ExportCase[] = [
     fn: (a, b) => T.where(T.greater(a, b), a, T.mul(b, 2)),
   },
 ];
+
+/** Largest |a − b|, and the scale to judge it by: max(1, max |a|). */
+export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; scale: number } {
+  let diff = 0;
+  let scale = 1;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - Number(b[i])));
+    scale = Math.max(scale, Math.abs(a[i]));
+  }
+  return { diff, scale };
+}

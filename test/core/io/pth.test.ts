@@ -13,6 +13,7 @@ import '../../../backends/node.js';
 import * as T from '../../../core/index.js';
 import { bytesSource } from '../../../core/io/bytes.js';
 import { parseOnnx } from '../../../core/io/onnx.js';
+import { concatChunks } from '../../../core/io/onnx-wire.js';
 import { PickleError, unpickle } from '../../../core/io/pickle.js';
 import { PthError, readPth } from '../../../core/io/pth.js';
 import { ZipError } from '../../../core/io/zip.js';
@@ -82,16 +83,6 @@ class P {
   }
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** The legacy format: magic, protocol version, system info, the object, the storage keys, then the storages. */
 function legacyFile(
   main: Uint8Array,
@@ -108,7 +99,7 @@ function legacyFile(
     new DataView(count.buffer).setBigInt64(0, BigInt(numel), true);
     parts.push(count, bytes);
   }
-  return concat(parts);
+  return concatChunks(parts);
 }
 
 /** A stored (uncompressed) zip archive, with an optional compression method to lie about. */
@@ -139,7 +130,7 @@ function zipFile(entries: readonly [name: string, data: Uint8Array][], method = 
     central.push(c);
     offset += local.length + data.length;
   }
-  const dir = concat(central);
+  const dir = concatChunks(central);
   const end = new Uint8Array(22);
   const ev = new DataView(end.buffer);
   ev.setUint32(0, 0x06054b50, true);
@@ -147,7 +138,7 @@ function zipFile(entries: readonly [name: string, data: Uint8Array][], method = 
   ev.setUint16(10, entries.length, true);
   ev.setUint32(12, dir.length, true);
   ev.setUint32(16, offset, true);
-  return concat([...locals, dir, end]);
+  return concatChunks([...locals, dir, end]);
 }
 
 const f32 = (...v: number[]) => new Uint8Array(Float32Array.from(v).buffer);

@@ -13,7 +13,7 @@ import '../../../backends/node.js';
 import * as T from '../../../core/index.js';
 import { defaultImagesDir } from '../../../node/paths.js';
 import { modelsDir } from '../../helpers/model-files.js';
-import { runCli } from '../../helpers/run-cli.js';
+import { argvOf, runCli } from '../../helpers/run-cli.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'eai-stbench-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -26,6 +26,8 @@ const run = (argv: string[]) => runCli(argv, { cwd: dir, env: process.env });
 const available = await T.availableBackendNames();
 // The js backend runs the reference kernels (float64 loops): correct, and minutes slower than the others.
 const fast = available.includes('native') ? 'native' : available.includes('wasm') ? 'wasm' : 'js';
+/** One timed run per image, no warm-up, on the fastest backend here. */
+const QUICK = { runs: 1, warmup: 0, backends: fast } as const;
 
 type Result = BenchReport & { files: { json: string; markdown: string; html: string } };
 
@@ -54,20 +56,14 @@ describe('style-transfer:benchmark', () => {
       '24',
     ]);
     expect(c.code, c.err).toBe(0);
-    const r = await run([
-      'coreml-stable-diffusion-style-transfer:benchmark',
-      '--model-path',
-      pkg,
-      '--test-images',
-      images,
-      '--runs',
-      '1',
-      '--warmup',
-      '0',
-      '--backends',
-      fast,
-      '--json',
-    ]);
+    const r = await run(
+      argvOf('coreml-stable-diffusion-style-transfer:benchmark', {
+        'model-path': pkg,
+        'test-images': images,
+        ...QUICK,
+        json: true,
+      }),
+    );
     expect(r.code, r.err).toBe(0);
     const report = JSON.parse(r.out) as Result;
     expect(report.records).toHaveLength(1);
@@ -79,7 +75,10 @@ describe('style-transfer:benchmark', () => {
     checkRecords(report, 2);
     // Core ML itself runs only on macOS; elsewhere the report says so instead of leaving it out.
     if (process.platform !== 'darwin') {
-      expect(report.unavailable).toContainEqual({ backend: 'coreml', reason: `Core ML runs only on macOS (this is ${process.platform})` });
+      expect(report.unavailable).toContainEqual({
+        backend: 'coreml',
+        reason: `Core ML runs only on macOS (this is ${process.platform})`,
+      });
     }
     const files = await readdir(join(dir, 'style-benchmark'));
     expect(
@@ -125,17 +124,7 @@ describe('style-transfer:benchmark', () => {
   });
 
   it('runs on its defaults (the bundled style and sample images) and prints the Markdown table', async () => {
-    const r = await run([
-      'style-transfer:benchmark',
-      '--size',
-      '16',
-      '--runs',
-      '1',
-      '--warmup',
-      '0',
-      '--backends',
-      fast,
-    ]);
+    const r = await run(argvOf('style-transfer:benchmark', { size: 16, ...QUICK }));
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('## bench:style-benchmark');
     expect(r.out).toContain('neural fast-style TransformerNet from the bundled style mosaic');
