@@ -5,6 +5,9 @@
  * @module
  */
 import { open, readFile } from 'node:fs/promises';
+import { checkLlama2cSize, Llama2cError } from '../../core/io/llama2c.js';
+import { parseLlama2cVocab } from '../../core/text/llama2c-tokenizer.js';
+import { TokenizerError } from '../../core/text/tokenizer.js';
 
 /** File formats the registry knows. */
 export type ModelFormat =
@@ -29,6 +32,16 @@ function fail(path: string, format: ModelFormat, why: string): never {
   throw new FormatError(`${path} is not a valid ${format} file: ${why}`);
 }
 
+/** Runs a core reader's check; its error (which starts with the path) becomes the FormatError's reason. */
+function readerCheck(path: string, format: ModelFormat, check: () => unknown): void {
+  try {
+    check();
+  } catch (e) {
+    if (!(e instanceof Llama2cError || e instanceof TokenizerError)) throw e;
+    fail(path, format, e.message.startsWith(`${path}: `) ? e.message.slice(path.length + 2) : e.message);
+  }
+}
+
 async function readHead(path: string, n: number): Promise<{ head: Buffer; size: number }> {
   const fh = await open(path, 'r');
   try {
@@ -39,62 +52,6 @@ async function readHead(path: string, n: number): Promise<{ head: Buffer; size: 
   } finally {
     await fh.close();
   }
-}
-
-/** Header of a legacy llama2.c checkpoint (seven little-endian int32). */
-export interface Llama2cHeader {
-  dim: number;
-  hiddenDim: number;
-  nLayers: number;
-  nHeads: number;
-  nKvHeads: number;
-  /** Negative in the file when the classifier is stored separately; here always positive. */
-  vocabSize: number;
-  seqLen: number;
-  sharedClassifier: boolean;
-}
-
-/** Parse and sanity-check a llama2.c header; returns the byte size a checkpoint with it must have. */
-export function llama2cExpectedSize(head: Uint8Array): { header: Llama2cHeader; bytes: number } | string {
-  if (head.length < 28) return `only ${head.length} bytes, the header alone is 28`;
-  const v = new DataView(head.buffer, head.byteOffset, 28);
-  const [dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabRaw, seqLen] = Array.from({ length: 7 }, (_, i) =>
-    v.getInt32(i * 4, true),
-  );
-  const vocabSize = Math.abs(vocabRaw);
-  const limits: Array<[string, number, number]> = [
-    ['dim', dim, 1 << 16],
-    ['hidden_dim', hiddenDim, 1 << 18],
-    ['n_layers', nLayers, 1024],
-    ['n_heads', nHeads, 1024],
-    ['n_kv_heads', nKvHeads, 1024],
-    ['vocab_size', vocabSize, 1 << 22],
-    ['seq_len', seqLen, 1 << 20],
-  ];
-  for (const [name, value, max] of limits) {
-    if (!(value > 0 && value <= max)) return `implausible header: ${name} = ${value}`;
-  }
-  if (dim % nHeads !== 0) return `implausible header: dim ${dim} is not a multiple of n_heads ${nHeads}`;
-  if (nHeads % nKvHeads !== 0)
-    return `implausible header: n_heads ${nHeads} is not a multiple of n_kv_heads ${nKvHeads}`;
-  const headSize = dim / nHeads;
-  const kvDim = (dim * nKvHeads) / nHeads;
-  // Tensor order of llama2.c's legacy export (run.c memory_map_weights), including the unused freq_cis tables.
-  const floats =
-    vocabSize * dim +
-    nLayers * dim +
-    nLayers * dim * dim +
-    2 * nLayers * dim * kvDim +
-    nLayers * dim * dim +
-    nLayers * dim +
-    3 * nLayers * dim * hiddenDim +
-    dim +
-    seqLen * headSize +
-    (vocabRaw < 0 ? vocabSize * dim : 0);
-  return {
-    header: { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen, sharedClassifier: vocabRaw > 0 },
-    bytes: 28 + 4 * floats,
-  };
 }
 
 function readVarint(buf: Uint8Array, pos: number): { value: number; pos: number } | undefined {
@@ -140,30 +97,12 @@ function checkOnnx(buf: Uint8Array): string | undefined {
   return undefined;
 }
 
-function checkTokenizer(buf: Uint8Array): string | undefined {
-  if (buf.length < 4) return 'shorter than the 4-byte header';
-  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const maxLen = v.getInt32(0, true);
-  if (!(maxLen > 0 && maxLen <= 1 << 16)) return `implausible max_token_length ${maxLen}`;
-  let pos = 4;
-  let count = 0;
-  while (pos < buf.length) {
-    if (pos + 8 > buf.length) return `entry ${count} is truncated at byte ${pos}`;
-    const len = v.getInt32(pos + 4, true);
-    if (len < 0 || len > maxLen) return `entry ${count} has length ${len} (max_token_length ${maxLen})`;
-    pos += 8 + len;
-    if (pos > buf.length) return `entry ${count} runs past the end of the file`;
-    count++;
-  }
-  return count === 0 ? 'no entries' : undefined;
-}
-
 /**
  * Check that `path` looks like a `format` file.
  * @throws FormatError saying what is wrong (wrong magic, truncated, a Git LFS pointer, …).
  */
 export async function checkFormat(path: string, format: ModelFormat): Promise<void> {
-  const { head, size } = await readHead(path, 64);
+  const { head, size } = await readHead(path, 256);
   if (size === 0) fail(path, format, 'the file is empty');
   if (head.subarray(0, LFS_POINTER.length).toString('latin1') === LFS_POINTER) {
     fail(path, format, 'it is a Git LFS pointer, not the file (the URL served the pointer instead of the content)');
@@ -185,18 +124,9 @@ export async function checkFormat(path: string, format: ModelFormat): Promise<vo
       if (root >= size) fail(path, format, `root table offset ${root} is past the end (${size} bytes)`);
       return;
     }
-    case 'llama2c': {
-      const r = llama2cExpectedSize(head);
-      if (typeof r === 'string') fail(path, format, r);
-      if (r.bytes !== size) {
-        fail(
-          path,
-          format,
-          `the header implies ${r.bytes} bytes but the file has ${size} (truncated or not legacy llama2.c)`,
-        );
-      }
+    case 'llama2c':
+      readerCheck(path, format, () => checkLlama2cSize(path, head, size));
       return;
-    }
     case 'safetensors': {
       if (size < 10) fail(path, format, `only ${size} bytes`);
       const n = Number(head.readBigUInt64LE(0));
@@ -210,8 +140,8 @@ export async function checkFormat(path: string, format: ModelFormat): Promise<vo
       return;
     }
     case 'llama2c-tokenizer': {
-      const why = checkTokenizer(await readFile(path));
-      if (why) fail(path, format, why);
+      const bytes = await readFile(path);
+      readerCheck(path, format, () => parseLlama2cVocab(path, bytes));
       return;
     }
     case 'json': {
