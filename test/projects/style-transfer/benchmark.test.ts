@@ -123,6 +123,17 @@ describe('style-transfer:benchmark', () => {
     expect(report.records[0].op).toBe('neural fast-style TransformerNet from the bundled style candy');
   });
 
+  it('an .onnx file runs as the toolkit network it describes', async () => {
+    const onnx = join(modelsDir, 'fast-neural-style', 'udnie.onnx');
+    const r = await run(
+      argvOf('style-transfer:benchmark', { 'model-path': onnx, 'test-images': images, size: 16, ...QUICK, json: true }),
+    );
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out) as Result;
+    expect(report.records.map((x) => x.op)).toEqual(['neural fast-style TransformerNet from udnie.onnx']);
+    checkRecords(report, 2);
+  });
+
   it('runs on its defaults (the bundled style and sample images) and prints the Markdown table', async () => {
     const r = await run(argvOf('style-transfer:benchmark', { size: 16, ...QUICK }));
     expect(r.code, r.err).toBe(0);
