@@ -46,7 +46,23 @@ export interface OnnxExportOptions {
   readonly graphName?: string;
   /** `doc_string` of the model. */
   readonly doc?: string;
+  /**
+   * Keep the weights in a second file beside the model (ONNX external data), named this (relative to the
+   * model). Needed past protobuf's 2 GB message limit (a Stable Diffusion UNet in float32).
+   */
+  readonly externalData?: string;
 }
+
+/** The model, and with `externalData` the weight file's parts in order. */
+export interface OnnxExport {
+  readonly model: Uint8Array;
+  readonly data: readonly Uint8Array[];
+}
+
+/** Weights larger than this go to the external file when there is one (ONNX's own default threshold is 1 KB). */
+const EXTERNAL_MIN_BYTES = 1024;
+/** External tensors start at multiples of this (what onnx's writer aligns to for memory mapping). */
+const EXTERNAL_ALIGN = 4096;
 
 function rawBytes(data: TypedArray | BigInt64Array, dtype: DType | 'i64'): Uint8Array {
   if (dtype === 'f16' && data instanceof Float32Array) {
@@ -465,6 +481,13 @@ function valueInfo(name: string, shape: readonly number[], dtype: DType) {
 
 /** Encode `graph` as ONNX ModelProto bytes. Throws a UsageError naming the ops opset 17 cannot express here. */
 export function exportOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint8Array {
+  const { model, data } = exportOnnxWithData(graph, options);
+  if (data.length > 0) throw new UsageError('exportOnnx: the model has external data; use exportOnnxWithData');
+  return model;
+}
+
+/** {@link exportOnnx}, with large weights in a separate file when `options.externalData` names one. */
+export function exportOnnxWithData(graph: Graph, options: OnnxExportOptions = {}): OnnxExport {
   const missing = [...new Set(graph.nodes.map((n) => n.op).filter((op) => !ONNX_EXPORTABLE_OPS.has(op)))];
   if (missing.length > 0) {
     throw new UsageError(
@@ -472,13 +495,26 @@ export function exportOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint8
     );
   }
   const e = new Emitter(graph);
+  const data: Uint8Array[] = [];
+  let offset = 0;
   for (const c of graph.constants.values()) {
-    e.initializers.push({
-      name: c.name,
-      dims: [...c.shape],
-      dataType: DATA_TYPE[c.dtype],
-      rawData: rawBytes(c.data, c.dtype),
-    });
+    const raw = rawBytes(c.data, c.dtype);
+    const tensor = { name: c.name, dims: [...c.shape], dataType: DATA_TYPE[c.dtype] };
+    if (options.externalData && raw.length >= EXTERNAL_MIN_BYTES) {
+      const start = Math.ceil(offset / EXTERNAL_ALIGN) * EXTERNAL_ALIGN;
+      if (start > offset) data.push(new Uint8Array(start - offset));
+      data.push(raw);
+      offset = start + raw.length;
+      e.initializers.push({
+        ...tensor,
+        dataLocation: 1,
+        externalData: [
+          { key: 'location', value: options.externalData },
+          { key: 'offset', value: String(start) },
+          { key: 'length', value: String(raw.length) },
+        ],
+      });
+    } else e.initializers.push({ ...tensor, rawData: raw });
   }
   for (const node of graph.nodes) {
     const inputs = node.inputs.map((id) => e.name(id));
@@ -502,5 +538,5 @@ export function exportOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint8
       output: graph.outputs.map((o) => valueInfo(o.name, o.value.shape, o.value.dtype)),
     },
   } as never);
-  return onnx.ModelProto.encode(model).finish();
+  return { model: onnx.ModelProto.encode(model).finish(), data };
 }

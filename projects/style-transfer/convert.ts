@@ -7,12 +7,12 @@
  * @module
  */
 import { stat } from 'node:fs/promises';
-import { basename, extname, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { UsageError } from '../../core/errors.js';
 import { opCounts, type Trace, traceGraph } from '../../core/export/graph.js';
 import { COREML_SPEC_VERSION, type ComputePrecision, exportMil } from '../../core/export/mil-export.js';
 import { MilInterpreter } from '../../core/export/mil-run.js';
-import { exportOnnx, ONNX_OPSET } from '../../core/export/onnx-export.js';
+import { exportOnnxWithData, ONNX_OPSET } from '../../core/export/onnx-export.js';
 import * as T from '../../core/index.js';
 import { decodeCoreMLModel, encodeCoreMLModel } from '../../core/io/coreml.js';
 import { writeFileAtomic } from '../../node/atomic-write.js';
@@ -20,6 +20,9 @@ import { readMlPackage, writeMlPackage } from '../../node/io/mlpackage.js';
 import { type ExportableModel, loadExportable } from './convert-model.js';
 
 export type OutputFormat = 'mlpackage' | 'onnx';
+
+/** ONNX weights past this many bytes go to `<output>.data` (protobuf messages stop at 2 GB). */
+export const ONNX_EXTERNAL_ABOVE = 1.5e9;
 
 export interface ConvertOptions {
   readonly modelPath: string;
@@ -108,7 +111,7 @@ function toleranceFor(format: OutputFormat, precision: ComputePrecision, scale: 
 }
 
 async function verifyOnnx(
-  bytes: Uint8Array,
+  path: string,
   model: ExportableModel,
   reference: Float32Array,
 ): Promise<Verification | { skipped: string }> {
@@ -118,7 +121,8 @@ async function verifyOnnx(
   } catch (err) {
     return { skipped: `onnxruntime-node is not installed here (${(err as Error).message.split('\n')[0]})` };
   }
-  const session = await ort.InferenceSession.create(bytes);
+  // From the path, so external weights next to it are found.
+  const session = await ort.InferenceSession.create(path);
   try {
     const feeds = Object.fromEntries(
       model.inputs.map((i) => [i.name, new ort.Tensor('float32', i.data, [...i.shape])]),
@@ -174,8 +178,11 @@ async function verifyMlPackage(
   }
 }
 
-async function sizeOnDisk(path: string, format: OutputFormat): Promise<number> {
-  if (format === 'onnx') return (await stat(path)).size;
+async function sizeOnDisk(path: string, format: OutputFormat, externalData: string | null): Promise<number> {
+  if (format === 'onnx') {
+    const data = externalData ? (await stat(join(dirname(path), externalData))).size : 0;
+    return (await stat(path)).size + data;
+  }
   const { model, weights } = await readMlPackage(path);
   return model.length + (weights?.length ?? 0);
 }
@@ -218,10 +225,18 @@ export async function convertModel(options: ConvertOptions): Promise<ConvertResu
     const doc = `${model.label}; inputs: ${model.inputs.map((i) => `${i.name} [${i.shape}] ${i.meaning}`).join('; ')}; outputs: ${model.outputs.map((o) => `${o.name} ${o.meaning}`).join('; ')}`;
     const outPath = resolve(options.outputPath);
     let palettized: ConvertResult['palettized'] = null;
-    let onnxBytes: Uint8Array | null = null;
+    let externalData: string | null = null;
     if (format === 'onnx') {
-      onnxBytes = await timed('export', () => exportOnnx(graph, { graphName: model.architecture, doc }));
-      await timed('write', () => writeFileAtomic(outPath, onnxBytes as Uint8Array));
+      const weightBytes = [...graph.constants.values()].reduce((n, c) => n + 4 * c.data.length, 0);
+      externalData = weightBytes > ONNX_EXTERNAL_ABOVE ? `${basename(outPath)}.data` : null;
+      const exported = await timed('export', () =>
+        exportOnnxWithData(graph, { graphName: model.architecture, doc, externalData: externalData ?? undefined }),
+      );
+      await timed('write', async () => {
+        // The weights first: a model file never names a data file that is not complete.
+        if (externalData) await writeFileAtomic(join(dirname(outPath), externalData), exported.data);
+        await writeFileAtomic(outPath, exported.model);
+      });
     } else {
       const exported = await timed('export', () =>
         exportMil(graph, {
@@ -265,7 +280,7 @@ export async function convertModel(options: ConvertOptions): Promise<ConvertResu
     if (options.verify) {
       verification = await timed('verify', () =>
         format === 'onnx'
-          ? verifyOnnx(onnxBytes as Uint8Array, model, reference)
+          ? verifyOnnx(outPath, model, reference)
           : verifyMlPackage(outPath, model, reference, options.precision, options.quantizeBits !== undefined),
       );
     }
@@ -280,7 +295,7 @@ export async function convertModel(options: ConvertOptions): Promise<ConvertResu
       outputs: model.outputs.map((o, k) => ({ name: o.name, shape: outputShapes[k], meaning: o.meaning })),
       ops: opCounts(graph),
       weights: [...graph.constants.values()].reduce((n, c) => n + c.data.length, 0),
-      bytes: await sizeOnDisk(outPath, format),
+      bytes: await sizeOnDisk(outPath, format, externalData),
       precision: format === 'onnx' ? 'float32' : options.precision,
       quantizeBits: options.quantizeBits ?? null,
       palettized,

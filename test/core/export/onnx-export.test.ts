@@ -4,10 +4,13 @@
  * what the traced run computed. The file is also read back with the toolkit's ONNX reader (its checks:
  * topological order, opset imports, initializer sizes).
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { traceGraph } from '../../../core/export/graph.js';
-import { exportOnnx, ONNX_EXPORTABLE_OPS, ONNX_OPSET } from '../../../core/export/onnx-export.js';
+import { exportOnnx, exportOnnxWithData, ONNX_EXPORTABLE_OPS, ONNX_OPSET } from '../../../core/export/onnx-export.js';
 import * as T from '../../../core/index.js';
 import { parseOnnx } from '../../../core/io/onnx.js';
 import { caseInputs, EXPORT_CASES, maxDiff } from './op-cases.js';
@@ -51,6 +54,38 @@ describe('ONNX export (opset 17) in onnxruntime-node', () => {
   it('the case table exercises every op the exporter translates', () => {
     const missing = [...ONNX_EXPORTABLE_OPS].filter((op) => !covered.has(op));
     expect(missing).toEqual([]);
+  });
+
+  it('keeps large weights in an external data file that onnxruntime-node finds beside the model', async () => {
+    const w = T.tensor(
+      Float32Array.from({ length: 64 * 32 }, (_, i) => Math.sin(i * 0.01)),
+      [64, 32],
+    );
+    const x = T.tensor(
+      Float32Array.from({ length: 3 * 32 }, (_, i) => Math.cos(i)),
+      [3, 32],
+    );
+    const { graph, outputs } = await traceGraph(
+      (t) => T.add(T.matmul(t, w, { transposeB: true }), 0.5),
+      [{ name: 'x', tensor: x }],
+      ['y'],
+    );
+    const { model, data } = exportOnnxWithData(graph, { externalData: 'model.onnx.data' });
+    expect(data.reduce((n, d) => n + d.length, 0)).toBe(64 * 32 * 4);
+    expect(() => parseOnnx('model.onnx', model)).toThrow(/keeps its data in an external file \("model\.onnx\.data"\)/);
+    const dir = await mkdtemp(join(tmpdir(), 'eai-onnx-ext-'));
+    try {
+      await writeFile(join(dir, 'model.onnx.data'), data);
+      await writeFile(join(dir, 'model.onnx'), model);
+      const session = await ort.InferenceSession.create(join(dir, 'model.onnx'));
+      const { y } = await session.run({ x: new ort.Tensor('float32', (await x.data()) as Float32Array, [3, 32]) });
+      await session.release();
+      const d = maxDiff(outputs[0], y.data as Float32Array);
+      expect(d.diff).toBeLessThanOrEqual(2e-5 * d.scale);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      T.dispose([w, x]);
+    }
   });
 
   it('refuses an op it has no translation for, naming it', async () => {
