@@ -22,17 +22,22 @@ import { machineInfo } from '../../bench/machine.js';
 import { withPeakTensorBytes } from '../../bench/peak-memory.js';
 import type { BenchRecord, BenchReport, UnavailableBackend } from '../../bench/record.js';
 import { transformerNetFlops } from '../../bench/style.js';
-import { backendStatus, fallbackNotes } from '../../bench/toolkit.js';
+import { backendStatus, fallbackNotes, parseBackendList } from '../../bench/toolkit.js';
 import { type WrittenFiles, writeReportFiles } from '../../bench/writers/json.js';
+import { markdownReport } from '../../bench/writers/markdown.js';
+import type { CommandContext } from '../../cli/command.js';
 import { UsageError } from '../../core/errors.js';
 import { MilInterpreter } from '../../core/export/mil-run.js';
 import * as T from '../../core/index.js';
 import { decodeCoreMLModel } from '../../core/io/coreml.js';
 import { readImage } from '../../node/image/codec.js';
 import { readMlPackage } from '../../node/io/mlpackage.js';
-import { examplePixels, loadExportable } from './convert-model.js';
+import { defaultImagesDir } from '../../node/paths.js';
+import { examplePixels, loadExportable, resolveModelArg } from './convert-model.js';
 import { COREML_UNVERIFIED_NOTE, openCoreML } from './coreml-runtime.js';
 import { fitSize, imageToTensor, type RgbaImage, resizeImage } from './image-tensor.js';
+import { DEFAULT_SIZE, MAX_SIZE, MIN_SIZE } from './pipeline.js';
+import { DEFAULT_STYLE } from './styles.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
@@ -353,4 +358,67 @@ export async function runStyleBenchmark(options: BenchmarkOptions): Promise<Benc
   };
   const files = options.outputDir ? await writeReportFiles(report, options.outputDir) : null;
   return { report, files };
+}
+
+/** The parsed options of `style-transfer:benchmark` (projects/style-transfer/commands.ts declares them). */
+export interface BenchmarkCommandArgs {
+  readonly 'model-path'?: string;
+  readonly 'test-images'?: string;
+  readonly backends?: string;
+  readonly output?: string;
+  readonly size?: number;
+  readonly runs: number;
+  readonly warmup: number;
+}
+
+/** `style-transfer:benchmark`: measure, write the reports, print the Markdown table (or the report as JSON). */
+export async function benchmarkCommand(args: BenchmarkCommandArgs, ctx: CommandContext): Promise<void> {
+  const modelArg = args['model-path'] ?? DEFAULT_STYLE;
+  const modelPath = await resolveModelArg(modelArg, ctx.cwd);
+  const samples = defaultImagesDir();
+  if (!args['test-images'] && !samples) {
+    throw new UsageError(
+      'no --test-images given and no sample images found: pass --test-images DIR or set EAI_IMAGES_DIR',
+    );
+  }
+  const images = args['test-images'] ?? join(samples as string, 'content');
+  const size = args.size ?? DEFAULT_SIZE;
+  if (size < MIN_SIZE || size > MAX_SIZE)
+    throw new UsageError(`--size ${size}: use ${MIN_SIZE}..${MAX_SIZE} (pixels, long side)`);
+  let backends: T.BackendName[];
+  try {
+    backends = args.backends ? parseBackendList(args.backends) : [ctx.backend];
+  } catch (err) {
+    throw new UsageError(`--backends: ${(err as Error).message}`);
+  }
+  const progress = ctx.progress('backends');
+  try {
+    const { report, files } = await runStyleBenchmark({
+      modelPath,
+      testImages: images,
+      backends,
+      size,
+      runs: args.runs,
+      warmup: args.warmup,
+      outputDir: args.output ?? join(ctx.cwd, 'style-benchmark'),
+      command: [
+        'efficientai-toolkit style-transfer:benchmark',
+        `--model-path ${modelArg}`,
+        `--test-images ${images}`,
+        `--backends ${backends.join(',')}`,
+        `--size ${size}`,
+        `--runs ${args.runs}`,
+        `--warmup ${args.warmup}`,
+      ].join(' '),
+      signal: ctx.signal,
+      onPlan: (n) => progress.start(n, 'Benchmarking'),
+      onMeasured: () => progress.tick(),
+    });
+    progress.done();
+    const written = files ? `\nWrote ${files.json}\n      ${files.markdown}\n      ${files.html}` : '';
+    ctx.output({ ...report, files }, `${markdownReport(report)}${written}`);
+  } catch (err) {
+    progress.abort();
+    throw err;
+  }
 }

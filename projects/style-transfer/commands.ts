@@ -7,7 +7,6 @@
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { type CommandContext, defineCommand, type ProjectSpec } from '../../cli/command.js';
-import type { BackendName } from '../../core/backend.js';
 import { UsageError } from '../../core/errors.js';
 import type { RgbaImage } from '../../core/image.js';
 import { readImage, writeImage } from '../../node/image/codec.js';
@@ -400,45 +399,8 @@ const convert = defineCommand({
     'efficientai-toolkit coreml-stable-diffusion-style-transfer:convert --model-path model.pth --output-path model.mlpackage',
   ],
   async run(args, ctx) {
-    const { convertModel, describeConversion, parseSize } = await import('./convert.js');
-    const modelArg = args['model-path'] ?? DEFAULT_STYLE;
-    const modelPath =
-      (await isFile(resolve(ctx.cwd, modelArg))) || (await isDirectory(resolve(ctx.cwd, modelArg)).catch(() => false))
-        ? resolve(ctx.cwd, modelArg)
-        : modelArg;
-    const stem = basename(modelArg, extname(modelArg));
-    const outputPath = args['output-path'] ?? resolve(ctx.cwd, `${stem}.mlpackage`);
-    const progress = ctx.progress('steps');
-    progress.start(5, `Converting ${modelArg}`);
-    try {
-      const result = await convertModel({
-        modelPath,
-        outputPath,
-        size: parseSize(args.size),
-        component: args.component,
-        precision: args.precision,
-        quantizeBits: args['quantize-nbits'] ? (Number(args['quantize-nbits']) as 4 | 6 | 8) : undefined,
-        verify: args.verify,
-        signal: ctx.signal,
-        onStage: (stage) => {
-          progress.tick();
-          ctx.log.debug(`${stage}…`);
-        },
-        onWeight: (done, total) => ctx.log.debug(`palettized ${done}/${total} weights`),
-      });
-      progress.done();
-      ctx.output(result, describeConversion(result));
-      const v = result.verification;
-      if (!('skipped' in v) && !v.ok) {
-        ctx.log.error(
-          `${result.output}: the written model's output differs from the toolkit's by more than the tolerance`,
-        );
-        return 1;
-      }
-    } catch (err) {
-      progress.abort();
-      throw err;
-    }
+    const { convertCommand } = await import('./convert.js');
+    return convertCommand(args, ctx);
   },
 });
 
@@ -479,10 +441,7 @@ const benchmark = defineCommand({
     {
       name: 'size',
       type: 'integer',
-      default: DEFAULT_SIZE,
-      min: MIN_SIZE,
-      max: MAX_SIZE,
-      description: 'Long side images are scaled to (models without a fixed input shape)',
+      description: 'Long side images are scaled to, for models without a fixed input shape (default 512)',
     },
     { name: 'runs', type: 'integer', default: 2, min: 1, max: 1000, description: 'Timed runs per image' },
     { name: 'warmup', type: 'integer', default: 1, min: 0, max: 100, description: 'Untimed runs first, per backend' },
@@ -494,53 +453,8 @@ const benchmark = defineCommand({
     'efficientai-toolkit coreml-stable-diffusion-style-transfer:benchmark --model-path model.mlpackage --test-images images/',
   ],
   async run(args, ctx) {
-    const { runStyleBenchmark } = await import('./benchmark.js');
-    const { parseBackendList } = await import('../../bench/toolkit.js');
-    const { markdownReport } = await import('../../bench/writers/markdown.js');
-    const modelArg = args['model-path'] ?? DEFAULT_STYLE;
-    const local = resolve(ctx.cwd, modelArg);
-    const modelPath = (await isFile(local)) || (await isDirectory(local).catch(() => false)) ? local : modelArg;
-    const images = args['test-images'] ?? join(defaultImagesDir() ?? '', 'content');
-    if (!args['test-images'] && !defaultImagesDir()) {
-      throw new UsageError(
-        'no --test-images given and no sample images found: pass --test-images DIR or set EAI_IMAGES_DIR',
-      );
-    }
-    let backends: BackendName[];
-    try {
-      backends = args.backends ? parseBackendList(args.backends) : [ctx.backend];
-    } catch (err) {
-      throw new UsageError(`--backends: ${(err as Error).message}`);
-    }
-    const progress = ctx.progress('backends');
-    try {
-      const { report, files } = await runStyleBenchmark({
-        modelPath,
-        testImages: images,
-        backends,
-        size: args.size,
-        runs: args.runs,
-        warmup: args.warmup,
-        outputDir: args.output ?? resolve(ctx.cwd, 'style-benchmark'),
-        command: [
-          'efficientai-toolkit style-transfer:benchmark',
-          `--model-path ${modelArg}`,
-          `--test-images ${images}`,
-          `--backends ${backends.join(',')}`,
-          `--size ${args.size}`,
-          `--runs ${args.runs}`,
-        ].join(' '),
-        signal: ctx.signal,
-        onPlan: (n) => progress.start(n, 'Benchmarking'),
-        onMeasured: () => progress.tick(),
-      });
-      progress.done();
-      const written = files ? `\nWrote ${files.json}\n      ${files.markdown}\n      ${files.html}` : '';
-      ctx.output({ ...report, files }, `${markdownReport(report)}${written}`);
-    } catch (err) {
-      progress.abort();
-      throw err;
-    }
+    const { benchmarkCommand } = await import('./benchmark.js');
+    return benchmarkCommand(args, ctx);
   },
 });
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { readFile, stat } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { UsageError } from '../../core/errors.js';
 import * as T from '../../core/index.js';
 import { parseOnnx } from '../../core/io/onnx.js';
@@ -175,6 +175,17 @@ async function magentaFromRegistry(weights: ArbitraryWeights, options: LoadOptio
   return magenta(nets.predictor, nets.transformer, component, `the bundled ${spec.model}`, options.size, () => {
     void pipeline.dispose();
   });
+}
+
+/** `--model-path` as given: a file or folder relative to `cwd` when one exists there, else a bundled model name. */
+export async function resolveModelArg(arg: string, cwd: string): Promise<string> {
+  const local = resolve(cwd, arg);
+  try {
+    await stat(local);
+    return local;
+  } catch {
+    return arg;
+  }
 }
 
 /** Resolve `--model-path` (a file, or a bundled model name) to a network ready to trace. */

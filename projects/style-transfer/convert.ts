@@ -8,6 +8,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
+import type { CommandContext } from '../../cli/command.js';
 import { UsageError } from '../../core/errors.js';
 import { opCounts, type Trace, traceGraph } from '../../core/export/graph.js';
 import { COREML_SPEC_VERSION, type ComputePrecision, exportMil } from '../../core/export/mil-export.js';
@@ -17,7 +18,8 @@ import * as T from '../../core/index.js';
 import { decodeCoreMLModel, encodeCoreMLModel } from '../../core/io/coreml.js';
 import { writeFileAtomic } from '../../node/atomic-write.js';
 import { readMlPackage, writeMlPackage } from '../../node/io/mlpackage.js';
-import { type ExportableModel, loadExportable } from './convert-model.js';
+import { type ExportableModel, loadExportable, resolveModelArg } from './convert-model.js';
+import { DEFAULT_STYLE } from './styles.js';
 
 export type OutputFormat = 'mlpackage' | 'onnx';
 
@@ -342,4 +344,55 @@ export function describeConversion(r: ConvertResult): string {
     );
   }
   return lines.join('\n');
+}
+
+/** The parsed options of `style-transfer:convert` (projects/style-transfer/commands.ts declares them). */
+export interface ConvertCommandArgs {
+  readonly 'model-path'?: string;
+  readonly 'output-path'?: string;
+  readonly size: string;
+  readonly 'quantize-nbits'?: '4' | '6' | '8';
+  readonly precision: ComputePrecision;
+  readonly component?: string;
+  readonly verify: boolean;
+}
+
+/** `style-transfer:convert`: convert, print what was written and how it checked; exit 1 when the check failed. */
+export async function convertCommand(args: ConvertCommandArgs, ctx: CommandContext): Promise<number | undefined> {
+  const modelArg = args['model-path'] ?? DEFAULT_STYLE;
+  const modelPath = await resolveModelArg(modelArg, ctx.cwd);
+  const outputPath = args['output-path'] ?? resolve(ctx.cwd, `${basename(modelArg, extname(modelArg))}.mlpackage`);
+  const size = parseSize(args.size);
+  outputFormat(outputPath);
+  const progress = ctx.progress('steps');
+  progress.start(5, `Converting ${modelArg}`);
+  let result: ConvertResult;
+  try {
+    result = await convertModel({
+      modelPath,
+      outputPath,
+      size,
+      component: args.component,
+      precision: args.precision,
+      quantizeBits: args['quantize-nbits'] ? (Number(args['quantize-nbits']) as 4 | 6 | 8) : undefined,
+      verify: args.verify,
+      signal: ctx.signal,
+      onStage: (stage) => {
+        progress.tick();
+        ctx.log.debug(`${stage}…`);
+      },
+      onWeight: (done, total) => ctx.log.debug(`palettized ${done}/${total} weights`),
+    });
+    progress.done();
+  } catch (err) {
+    progress.abort();
+    throw err;
+  }
+  ctx.output(result, describeConversion(result));
+  const v = result.verification;
+  if (!('skipped' in v) && !v.ok) {
+    ctx.log.error(`${result.output}: the written model's output differs from the toolkit's by more than the tolerance`);
+    return 1;
+  }
+  return undefined;
 }
