@@ -659,19 +659,33 @@ export function exportMil(graph: Graph, options: MilExportOptions = {}): MilExpo
   const fp16 = (options.precision ?? 'float16') === 'float16';
   const compute = fp16 ? MIL_DTYPE.FLOAT16 : MIL_DTYPE.FLOAT32;
   const b = new Builder(graph, compute, options.quantizeBits);
+  // Core ML takes float32 (or int32) arrays; integer inputs (token ids) are declared float32 and cast, as
+  // Apple's Stable Diffusion text encoders take them.
   const fnInputs = graph.inputs.map((i) => {
-    if (i.value.dtype !== 'f32')
-      throw new UsageError(`Core ML export: input "${i.name}" is ${i.value.dtype}; only float32 inputs convert`);
+    if (i.value.dtype !== 'f32' && i.value.dtype !== 'i32') {
+      throw new UsageError(
+        `Core ML export: input "${i.name}" is ${i.value.dtype}; only float32 and int32 inputs convert`,
+      );
+    }
     return { name: i.name, type: tensorType(MIL_DTYPE.FLOAT32, i.value.shape) };
   });
   for (const i of graph.inputs) {
     const declared = { name: i.name, shape: i.value.shape, dtype: MIL_DTYPE.FLOAT32 };
-    b.names.set(
-      i.value.id,
-      fp16
-        ? b.op('cast', { x: i.name, dtype: b.str('dtype', 'fp16') }, b.tmp(`${i.name}_fp16`, i.value.shape, compute))
-        : declared,
-    );
+    let value: Out = declared;
+    if (i.value.dtype === 'i32') {
+      value = b.op(
+        'cast',
+        { x: i.name, dtype: b.str('dtype', 'int32') },
+        b.tmp(`${i.name}_int32`, i.value.shape, MIL_DTYPE.INT32),
+      );
+    } else if (fp16) {
+      value = b.op(
+        'cast',
+        { x: i.name, dtype: b.str('dtype', 'fp16') },
+        b.tmp(`${i.name}_fp16`, i.value.shape, compute),
+      );
+    }
+    b.names.set(i.value.id, value);
   }
   const weightCount = [...graph.constants.values()].filter((c) => c.data.length > PALETTIZE_MIN_ELEMENTS).length;
   let weightsDone = 0;

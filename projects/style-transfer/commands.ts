@@ -433,8 +433,9 @@ const convert = defineCommand({
   summary: 'Convert a style network to Core ML (.mlpackage) or ONNX, and check the result',
   description:
     'Reads a PyTorch checkpoint (.pth/.pt/.ckpt, zip or legacy format, through a restricted unpickler that loads only ' +
-    'tensors and plain containers), a safetensors file, a fast-style ONNX file, a Magenta TFLite file, or a bundled ' +
-    'model name (a named style, or magenta-arbitrary for both arbitrary-style networks). It traces the network once at ' +
+    'tensors and plain containers), a safetensors file, a fast-style ONNX file, a Magenta TFLite file, a diffusers ' +
+    'Stable Diffusion folder (its text encoder, UNet and VAE, one file each), or a bundled model name (a named style, ' +
+    'magenta-arbitrary for both arbitrary-style networks, tiny-sd/sd-1.5/sd-2.1-base). It traces the network once at ' +
     '--size and writes --output-path by its extension: .mlpackage (a Core ML ML Program for iOS 16 / macOS 13+, float16 ' +
     'by default, --quantize-nbits palettizes weights with a k-means look-up table) or .onnx (opset 17, float32). The ' +
     'written file is then read back and checked against the toolkit: the .mlpackage by interpreting its program on the ' +
@@ -457,8 +458,7 @@ const convert = defineCommand({
       name: 'size',
       type: 'string',
       valueName: 'SIDE|HxW',
-      default: '512',
-      description: 'Image input size the model is exported at',
+      description: 'Image size the model is exported at (default 512; Stable Diffusion: the UNet sample size × 8)',
     },
     {
       name: 'quantize-nbits',
@@ -476,7 +476,9 @@ const convert = defineCommand({
     {
       name: 'component',
       type: 'string',
-      description: 'Which network of a multi-network model: Magenta all|predictor|transformer (default all)',
+      description:
+        'One network of a multi-network model: Magenta all|predictor|transformer (default all); Stable Diffusion ' +
+        'text-encoder|unet|vae-encoder|vae-decoder (default: each, to OUT_<component>.ext)',
     },
     {
       name: 'verify',
@@ -490,6 +492,8 @@ const convert = defineCommand({
     'efficientai-toolkit style-transfer:convert --model-path mosaic --output-path mosaic.onnx --size 384x512',
     'efficientai-toolkit style-transfer:convert --model-path candy.pth --output-path candy-6bit.mlpackage --quantize-nbits 6',
     'efficientai-toolkit style-transfer:convert --model-path magenta-arbitrary --output-path arbitrary.mlpackage',
+    'efficientai-toolkit style-transfer:convert --model-path tiny-sd --output-path tiny-sd.onnx   # four files, one per network',
+    'efficientai-toolkit style-transfer:convert --model-path sd-1.5 --component unet --output-path unet.mlpackage --quantize-nbits 6',
     'efficientai-toolkit coreml-stable-diffusion-style-transfer:convert --model-path model.pth --output-path model.mlpackage',
   ],
   async run(args, ctx) {

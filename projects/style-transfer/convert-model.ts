@@ -26,7 +26,9 @@ import { ARBITRARY_STYLE_MODELS, type ArbitraryWeights, findStyle, NAMED_STYLES 
 export interface ExampleInput {
   readonly name: string;
   readonly shape: readonly number[];
-  readonly data: Float32Array;
+  readonly data: Float32Array | Int32Array;
+  /** i32 for token ids; default f32. */
+  readonly dtype?: 'f32' | 'i32';
   /** What the values mean, for the exported model's description. */
   readonly meaning: string;
 }
@@ -34,7 +36,15 @@ export interface ExampleInput {
 export interface ExportableModel {
   /** e.g. `fast-style TransformerNet from candy.pth`. */
   readonly label: string;
-  readonly architecture: 'fast-style' | 'magenta' | 'magenta-predictor' | 'magenta-transformer';
+  readonly architecture:
+    | 'fast-style'
+    | 'magenta'
+    | 'magenta-predictor'
+    | 'magenta-transformer'
+    | 'sd-text-encoder'
+    | 'sd-unet'
+    | 'sd-vae-encoder'
+    | 'sd-vae-decoder';
   readonly inputs: readonly ExampleInput[];
   readonly outputs: readonly { readonly name: string; readonly meaning: string }[];
   readonly license: string;
@@ -45,9 +55,18 @@ export interface ExportableModel {
 export const MAGENTA_COMPONENTS = ['all', 'predictor', 'transformer'] as const;
 export type MagentaComponent = (typeof MAGENTA_COMPONENTS)[number];
 
+/** The Stable Diffusion networks a diffusers folder converts to, one file each (as Apple's converter does). */
+export const SD_COMPONENTS = ['text-encoder', 'unet', 'vae-encoder', 'vae-decoder'] as const;
+
+/** Image side the style networks are exported at without --size. */
+export const DEFAULT_EXPORT_SIZE = 512;
+
 export interface LoadOptions {
-  /** [height, width] of the image input the network is traced at (its exported input shape). */
-  readonly size: readonly [number, number];
+  /**
+   * [height, width] of the image input the network is traced at (its exported input shape); default 512×512,
+   * and for Stable Diffusion the UNet's sample size in pixels.
+   */
+  readonly size?: readonly [number, number];
   /** For Magenta: both networks (`all`, default), or one of them. */
   readonly component?: string;
 }
@@ -146,10 +165,14 @@ function checkComponent(component: string | undefined, allowed: readonly string[
   return c;
 }
 
+interface SizedOptions extends LoadOptions {
+  readonly size: readonly [number, number];
+}
+
 async function fromStateDict(
   path: string,
   tensors: Map<string, { dtype: T.DType; shape: number[]; data: T.TypedArray }>,
-  options: LoadOptions,
+  options: SizedOptions,
 ): Promise<ExportableModel> {
   if (tensors.has('conv1.conv2d.weight') && tensors.has('deconv3.conv2d.weight')) {
     checkComponent(options.component, ['all'], 'a fast-style network');
@@ -163,7 +186,7 @@ async function fromStateDict(
   );
 }
 
-async function magentaFromRegistry(weights: ArbitraryWeights, options: LoadOptions): Promise<ExportableModel> {
+async function magentaFromRegistry(weights: ArbitraryWeights, options: SizedOptions): Promise<ExportableModel> {
   const component = checkComponent(
     options.component,
     MAGENTA_COMPONENTS,
@@ -175,6 +198,130 @@ async function magentaFromRegistry(weights: ArbitraryWeights, options: LoadOptio
   return magenta(nets.predictor, nets.transformer, component, `the bundled ${spec.model}`, options.size, () => {
     void pipeline.dispose();
   });
+}
+
+/** A deterministic example input of values in [-scale, scale] (a product of sines: no RNG state to carry). */
+function wave(n: number, seed: number, scale = 1): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => scale * Math.sin(i * 0.618 + seed) * Math.cos(i * 0.0137 * seed));
+}
+
+/** Components of the diffusers pipeline at `spec` (a folder or a registry entry), with example inputs. */
+async function diffusersComponent(spec: string, cwd: string, options: LoadOptions): Promise<ExportableModel> {
+  const component = checkComponent(options.component, SD_COMPONENTS, 'a Stable Diffusion pipeline');
+  const { openModel } = await import('./diffusion.js');
+  const { loadStableDiffusion } = await import('../../models/sd/load.js');
+  const folder = await openModel(spec, cwd);
+  const sd = await loadStableDiffusion(folder);
+  const dispose = () => {
+    sd.textEncoder.dispose();
+    sd.unet.dispose();
+    sd.vae.dispose();
+  };
+  try {
+    const factor = sd.vae.factor;
+    const [H, W] = options.size ?? [sd.unet.config.sampleSize * factor, sd.unet.config.sampleSize * factor];
+    const m = Math.max(factor * sd.unet.latentMultiple, factor);
+    if (H % m !== 0 || W % m !== 0) {
+      throw new UsageError(`--size ${H}x${W}: Stable Diffusion images need sides that are multiples of ${m} here`);
+    }
+    const [h, w] = [H / factor, W / factor];
+    const latent = sd.vae.config.latentChannels;
+    const text = sd.textEncoder.config;
+    const label = (what: string) => `Stable Diffusion ${what} from ${folder.name}`;
+    const common = { license: 'as the pipeline folder states (its LICENSE or model card)', dispose };
+    switch (component) {
+      case 'text-encoder': {
+        const ids = sd.tokenizer.encodePadded('a watercolor painting of a lighthouse');
+        return {
+          ...common,
+          label: label('text encoder (CLIPTextModel)'),
+          architecture: 'sd-text-encoder',
+          inputs: [
+            {
+              name: 'input_ids',
+              shape: [1, ids.length],
+              data: Int32Array.from(ids),
+              dtype: 'i32',
+              meaning: `token ids [1, ${ids.length}] (BOS, BPE ids, EOS, padding)`,
+            },
+          ],
+          outputs: [{ name: 'last_hidden_state', meaning: `[1, ${ids.length}, ${text.hiddenSize}] text embeddings` }],
+          forward: (x) => sd.textEncoder.forward(x),
+        };
+      }
+      case 'unet': {
+        const L = text.maxPositions;
+        const D = sd.unet.config.crossAttentionDim;
+        return {
+          ...common,
+          label: label('UNet (UNet2DConditionModel)'),
+          architecture: 'sd-unet',
+          inputs: [
+            {
+              name: 'sample',
+              shape: [2, latent, h, w],
+              data: wave(2 * latent * h * w, 1),
+              meaning: `latents [2, ${latent}, ${h}, ${w}] (batch 2: unconditional and conditional)`,
+            },
+            { name: 'timestep', shape: [2], data: Float32Array.of(781, 781), meaning: 'timesteps [2], 0..999' },
+            {
+              name: 'encoder_hidden_states',
+              shape: [2, L, D],
+              data: wave(2 * L * D, 2),
+              meaning: `text embeddings [2, ${L}, ${D}]`,
+            },
+          ],
+          outputs: [{ name: 'noise_pred', meaning: `the predicted noise (or v) [2, ${latent}, ${h}, ${w}]` }],
+          forward: (x, t, c) => sd.unet.forward(x, t, c),
+        };
+      }
+      case 'vae-encoder':
+        return {
+          ...common,
+          label: label('VAE encoder (AutoencoderKL)'),
+          architecture: 'sd-vae-encoder',
+          inputs: [
+            { name: 'image', shape: [1, 3, H, W], data: wave(3 * H * W, 3, 0.9), meaning: 'RGB in [-1, 1], NCHW' },
+          ],
+          outputs: [{ name: 'latent', meaning: `scaling_factor·(mean − shift) [1, ${latent}, ${h}, ${w}]` }],
+          forward: (x) => T.tidy(() => sd.vae.latentMean(sd.vae.moments(x))),
+        };
+      default:
+        return {
+          ...common,
+          label: label('VAE decoder (AutoencoderKL)'),
+          architecture: 'sd-vae-decoder',
+          inputs: [
+            {
+              name: 'latent',
+              shape: [1, latent, h, w],
+              data: wave(latent * h * w, 4),
+              meaning: `scaled latents [1, ${latent}, ${h}, ${w}]`,
+            },
+          ],
+          outputs: [{ name: 'image', meaning: 'RGB in about [-1, 1], NCHW' }],
+          forward: (z) => T.tidy(() => sd.vae.decodeRaw(sd.vae.unscale(z))),
+        };
+    }
+  } catch (err) {
+    dispose();
+    throw err;
+  }
+}
+
+/** The components a source converts to one file each, or null when it is one network. */
+export async function componentsOf(modelPath: string): Promise<readonly string[] | null> {
+  return (await isDiffusers(modelPath)) ? SD_COMPONENTS : null;
+}
+
+async function isDiffusers(modelPath: string): Promise<boolean> {
+  try {
+    if ((await stat(join(modelPath, 'model_index.json'))).isFile()) return true;
+  } catch {
+    // not a folder with an index
+  }
+  const { findModel } = await import('../../node/models/registry.js');
+  return findModel(basename(modelPath))?.files.some((f) => f.path === 'model_index.json') ?? false;
 }
 
 /** `--model-path` as given: a file or folder relative to `cwd` when one exists there, else a bundled model name. */
@@ -189,7 +336,9 @@ export async function resolveModelArg(arg: string, cwd: string): Promise<string>
 }
 
 /** Resolve `--model-path` (a file, or a bundled model name) to a network ready to trace. */
-export async function loadExportable(modelPath: string, options: LoadOptions): Promise<ExportableModel> {
+export async function loadExportable(modelPath: string, given: LoadOptions): Promise<ExportableModel> {
+  if (await isDiffusers(modelPath)) return diffusersComponent(modelPath, process.cwd(), given);
+  const options: SizedOptions = { ...given, size: given.size ?? [DEFAULT_EXPORT_SIZE, DEFAULT_EXPORT_SIZE] };
   let info: Awaited<ReturnType<typeof stat>> | null = null;
   try {
     info = await stat(modelPath);
@@ -214,22 +363,10 @@ export async function loadExportable(modelPath: string, options: LoadOptions): P
       `${modelPath}: no such file or folder, and not a bundled model name (named styles: ${NAMED_STYLES.map((s) => s.name).join(', ')}; ` +
         `arbitrary style: ${Object.values(ARBITRARY_STYLE_MODELS)
           .map((m) => m.model)
-          .join(', ')})`,
+          .join(', ')}; Stable Diffusion: a diffusers folder or tiny-sd, sd-1.5, sd-2.1-base)`,
     );
   }
   if (info.isDirectory()) {
-    let hasIndex = false;
-    try {
-      hasIndex = (await stat(join(modelPath, 'model_index.json'))).isFile();
-    } catch {
-      hasIndex = false;
-    }
-    if (hasIndex) {
-      throw new UsageError(
-        `${modelPath}: a diffusers (Stable Diffusion) folder; converting its components needs the Stable Diffusion model code ` +
-          '(models/sd/), which this build does not have yet',
-      );
-    }
     throw new UsageError(`${modelPath}: a folder without model_index.json; give a model file or a diffusers folder`);
   }
   const ext = extname(modelPath).toLowerCase();
