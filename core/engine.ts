@@ -6,9 +6,9 @@
 import type { Backend, BackendName, Kernel, Storage, TensorInfo } from './backend.js';
 import { throwIfCancelled } from './cancel.js';
 import { getBackend, getBackendName, resolveKernel } from './dispatch.js';
-import { recordFallback } from './ledger.js';
 import { isStorageOnly } from './dtype.js';
 import { DTypeError } from './errors.js';
+import { recordFallback } from './ledger.js';
 import { newStorageRef, Tensor } from './tensor.js';
 
 /** Saved state the vjp of an op receives. */

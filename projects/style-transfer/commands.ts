@@ -216,12 +216,141 @@ const styles = defineCommand({
   },
 });
 
+const convert = defineCommand({
+  name: 'convert',
+  summary: 'Convert a style network to Core ML (.mlpackage) or ONNX, and check the result',
+  description:
+    'Reads a PyTorch checkpoint (.pth/.pt/.ckpt, zip or legacy format, through a restricted unpickler that loads only ' +
+    'tensors and plain containers), a safetensors file, a fast-style ONNX file, a Magenta TFLite file, a diffusers ' +
+    'Stable Diffusion folder (its text encoder, UNet and VAE, one file each), or a bundled model name (a named style, ' +
+    'magenta-arbitrary for both arbitrary-style networks, tiny-sd/sd-1.5/sd-2.1-base). It traces the network once at ' +
+    '--size and writes --output-path by its extension: .mlpackage (a Core ML ML Program for iOS 16 / macOS 13+, float16 ' +
+    'by default, --quantize-nbits palettizes weights with a k-means look-up table) or .onnx (opset 17, float32). The ' +
+    'written file is then read back and checked against the toolkit: the .mlpackage by interpreting its program on the ' +
+    "toolkit's backends (Core ML itself runs only on Apple platforms), the .onnx in onnxruntime-node when installed. " +
+    'Input shapes are fixed at --size. See docs/conversion.md.',
+  options: [
+    {
+      name: 'model-path',
+      type: 'string',
+      valueName: 'file|name',
+      description: `Model file, or a bundled model name (default: the ${DEFAULT_STYLE} style)`,
+    },
+    {
+      name: 'output-path',
+      type: 'path',
+      valueName: 'file',
+      description: 'Output .mlpackage or .onnx (default: <model>.mlpackage here)',
+    },
+    {
+      name: 'size',
+      type: 'string',
+      valueName: 'SIDE|HxW',
+      description: 'Image size the model is exported at (default 512; Stable Diffusion: the UNet sample size × 8)',
+    },
+    {
+      name: 'quantize-nbits',
+      type: 'enum',
+      choices: ['4', '6', '8'],
+      description: 'Palettize Core ML weights (> 2048 elements) to 2^n-entry k-means look-up tables',
+    },
+    {
+      name: 'precision',
+      type: 'enum',
+      choices: ['float16', 'float32'],
+      default: 'float16',
+      description: 'Core ML compute precision (weights and activations); ONNX is always float32',
+    },
+    {
+      name: 'component',
+      type: 'string',
+      description:
+        'One network of a multi-network model: Magenta all|predictor|transformer (default all); Stable Diffusion ' +
+        'text-encoder|unet|vae-encoder|vae-decoder (default: each, to OUT_<component>.ext)',
+    },
+    {
+      name: 'verify',
+      type: 'boolean',
+      default: true,
+      description: 'Read the written file back and compare its output (--no-verify skips)',
+    },
+  ],
+  examples: [
+    'efficientai-toolkit style-transfer:convert --model-path candy.pth --output-path candy.mlpackage',
+    'efficientai-toolkit style-transfer:convert --model-path mosaic --output-path mosaic.onnx --size 384x512',
+    'efficientai-toolkit style-transfer:convert --model-path candy.pth --output-path candy-6bit.mlpackage --quantize-nbits 6',
+    'efficientai-toolkit style-transfer:convert --model-path magenta-arbitrary --output-path arbitrary.mlpackage',
+    'efficientai-toolkit style-transfer:convert --model-path tiny-sd --output-path tiny-sd.onnx   # four files, one per network',
+    'efficientai-toolkit style-transfer:convert --model-path sd-1.5 --component unet --output-path unet.mlpackage --quantize-nbits 6',
+    'efficientai-toolkit coreml-stable-diffusion-style-transfer:convert --model-path model.pth --output-path model.mlpackage',
+  ],
+  async run(args, ctx) {
+    const { convertCommand } = await import('./convert.js');
+    return convertCommand(args, ctx);
+  },
+});
+
+const benchmark = defineCommand({
+  name: 'benchmark',
+  summary: 'Time a style model on test images per backend: latency, throughput, peak memory; JSON, Markdown, HTML',
+  description:
+    'Runs the model on every image of --test-images (each image a timed run; images take turns) on each backend of ' +
+    '--backends, and reports per-image latency (median and p90), throughput and peak tensor memory. The model is a ' +
+    '.mlpackage from style-transfer:convert (its MIL program interpreted by the toolkit, at its fixed input shape), or ' +
+    'anything convert reads: a named style, a .pth/.safetensors/.onnx fast-style network, or magenta-arbitrary (images ' +
+    'scaled to --size on the long side). Reports go to --output as JSON, Markdown and a self-contained HTML page with charts.',
+  options: [
+    {
+      name: 'model-path',
+      type: 'string',
+      valueName: 'file|name',
+      description: `.mlpackage, model file or bundled model name (default: the ${DEFAULT_STYLE} style)`,
+    },
+    {
+      name: 'test-images',
+      type: 'path',
+      valueName: 'dir',
+      description: 'Folder of .png/.jpg images, or one image (default: the bundled content images)',
+    },
+    {
+      name: 'backends',
+      type: 'string',
+      valueName: 'a,b',
+      description: 'Backends to measure, comma-separated or all (default: the current one)',
+    },
+    {
+      name: 'output',
+      type: 'path',
+      valueName: 'dir',
+      description: 'Folder for the reports (default: ./style-benchmark)',
+    },
+    {
+      name: 'size',
+      type: 'integer',
+      description: 'Long side images are scaled to, for models without a fixed input shape (default 512)',
+    },
+    { name: 'runs', type: 'integer', default: 2, min: 1, max: 1000, description: 'Timed runs per image' },
+    { name: 'warmup', type: 'integer', default: 1, min: 0, max: 100, description: 'Untimed runs first, per backend' },
+  ],
+  examples: [
+    'efficientai-toolkit style-transfer:benchmark',
+    'efficientai-toolkit style-transfer:benchmark --model-path candy.mlpackage --test-images photos/ --backends native,wasm',
+    'efficientai-toolkit style-transfer:benchmark --model-path udnie --backends all --output bench-out/ --json',
+    'efficientai-toolkit coreml-stable-diffusion-style-transfer:benchmark --model-path model.mlpackage --test-images images/',
+  ],
+  async run(args, ctx) {
+    const { benchmarkCommand } = await import('./benchmark.js');
+    return benchmarkCommand(args, ctx);
+  },
+});
+
 export const project: ProjectSpec = {
   namespace: 'style-transfer',
   aliases: ['coreml-stable-diffusion-style-transfer'],
   summary:
-    'Fast per-style and arbitrary (any image) neural style transfer, and Stable Diffusion img2img (--method diffusion)',
-  commands: [transfer, styles],
+    'Fast per-style and arbitrary (any image) neural style transfer, Stable Diffusion img2img (--method diffusion), ' +
+    'conversion to Core ML and ONNX, and benchmarks',
+  commands: [transfer, styles, convert, benchmark],
   tests: [
     'test/models/fast-style.test.ts',
     'test/models/magenta.test.ts',
@@ -229,5 +358,7 @@ export const project: ProjectSpec = {
     'test/models/sd',
     'test/kernels/image.test.ts',
     'test/node/image',
+    'test/models/export',
+    'test/core/io',
   ],
 };
