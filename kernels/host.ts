@@ -4,7 +4,7 @@
  * and narrows results on the way out, so each reference is written once per op.
  */
 import type { TensorInfo } from '../core/backend.js';
-import { allocHost, computeDType, type DType, type TypedArray } from '../core/dtype.js';
+import { allocHost, computeDType, type DType } from '../core/dtype.js';
 import { sizeOf } from '../core/shape.js';
 
 export type HostData = Float32Array | Float64Array | Int32Array | Uint8Array | Int8Array | Uint32Array;
