@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../../../core/errors.js';
-import { defaultDataDir, type Env, repoRoot } from '../../../node/paths.js';
+import { defaultDatasetsDir, type Env, repoRoot } from '../../../node/paths.js';
 import { didYouMean } from '../../../node/suggest.js';
 
 export interface DataSetEntry {
@@ -61,7 +61,7 @@ export function resolveDataDir(spec: string, cwd: string, env: Env): string {
     );
   }
   if (entry.bundled) return join(repoRoot(), entry.bundled);
-  const root = defaultDataDir(env);
+  const root = defaultDatasetsDir(env);
   const dir = root && join(root, entry.name);
   if (!dir || !existsSync(dir)) {
     throw new UsageError(
