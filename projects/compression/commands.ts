@@ -1,9 +1,75 @@
-/** The model compression workflow (seed project model-compression-mlx). Commands are added here as they are built. */
-import type { ProjectSpec } from '../../cli/command.js';
+/**
+ * The model compression workflow (seed project model-compression-mlx). Each command's implementation is
+ * imported when it runs, so `--help` stays fast.
+ */
+import { type ArgsOf, defineCommand, type OptionSpec, type ProjectSpec } from '../../cli/command.js';
+
+const quantizeOptions = [
+  {
+    name: 'model',
+    type: 'string',
+    description:
+      'A Hugging Face Llama/Qwen2 folder (config.json + safetensors + tokenizer files) or a registry name stored as one',
+    default: 'stories260K-hf',
+    valueName: 'path|name',
+  },
+  {
+    name: 'output',
+    type: 'path',
+    description:
+      "The folder to write (must not exist, or be empty; mlx_lm.convert's default name); written whole or not at all",
+    default: 'mlx_model',
+    valueName: 'dir',
+  },
+  { name: 'bits', type: 'integer', description: 'Bits per weight: 2, 3, 4, 5, 6 or 8', default: 4 },
+  {
+    name: 'group-size',
+    type: 'integer',
+    description: 'Weights sharing one scale and bias: 32, 64 or 128',
+    default: 64,
+  },
+  {
+    name: 'recipe',
+    type: 'enum',
+    choices: ['mixed_2_6', 'mixed_3_4', 'mixed_3_6', 'mixed_4_6'],
+    description:
+      "mlx-lm's mixed-precision recipes: low/high bits, high for v_proj and down_proj in some blocks and for lm_head",
+  },
+  {
+    name: 'method',
+    type: 'enum',
+    choices: ['rtn'],
+    description: 'rtn: round to nearest (mx.quantize)',
+    default: 'rtn',
+  },
+] as const satisfies readonly OptionSpec[];
+
+const quantize = defineCommand({
+  name: 'quantize',
+  summary: 'Quantize a language model to an mlx-lm compatible folder (2-8 bits, group 32/64/128)',
+  description:
+    "Writes --output laid out as mlx-lm's quantized models (mlx_lm.convert -q): model.safetensors with a U32 .weight, " +
+    '.scales and .biases per quantized Linear and the embedding, config.json with "quantization" and ' +
+    '"quantization_config", and the tokenizer files copied; lora:generate, lora:perplexity and mlx-lm load it as it is. ' +
+    'As mlx-lm does, a module whose input size is not a multiple of --group-size stays float (stories260K: its ' +
+    'down_proj has 172 inputs, and at group 128 nothing fits its 64-wide layers). The folder appears only when complete.',
+  options: quantizeOptions,
+  examples: [
+    'efficientai-toolkit compression:quantize --bits 8 --group-size 32 --output stories-q8',
+    'efficientai-toolkit compression:quantize --model ./Llama-3.2-1B-Instruct --bits 4 --output ./llama-1b-4bit',
+    'efficientai-toolkit compression:quantize --model ./Qwen2.5-0.5B --recipe mixed_3_6 --output ./qwen-mixed --json',
+  ],
+  async run(args, ctx) {
+    const { runQuantize } = await import('./quantize.js');
+    return runQuantize(args, ctx);
+  },
+});
 
 export const project: ProjectSpec = {
   namespace: 'compression',
   aliases: ['model-compression-mlx'],
   summary: 'Quantization, pruning and distillation of models, with memory, speed and quality benchmarks',
-  commands: [],
+  commands: [quantize],
 };
+
+export type QuantizeArgs = ArgsOf<typeof quantizeOptions>;
