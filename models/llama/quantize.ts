@@ -11,7 +11,7 @@ import * as T from '../../core/index.js';
 import { QUANT_BITS, QUANT_GROUP_SIZES, type QuantBits, type QuantGroupSize } from '../../kernels/quant/quant.js';
 import type { LlamaConfig } from './config.js';
 import type { QuantizationConfig, QuantSpec } from './quantization.js';
-import type { StoredWeight, WeightSource } from './weights.js';
+import type { HostWeight, StoredWeight, WeightSource } from './weights.js';
 
 /** mlx-lm's `--quant-predicate` recipes: low bits for most modules, high bits for the sensitive ones. */
 export const MIXED_RECIPES = {
@@ -135,10 +135,31 @@ export function planQuantization(config: LlamaConfig, tied: boolean, options: Qu
   };
 }
 
-/** Quantizes one float matrix [rows, cols] (f32) to its triplet; RTN is `T.quantize`. */
-export type ModuleQuantizer = (path: string, weight: T.Tensor, spec: QuantSpec) => T.QuantizedWeight;
+/**
+ * Quantizes one float matrix (f32 host values [rows, cols]) to its triplet on the current backend. RTN is
+ * `T.quantize`; calibrated methods (models/compression) compute on the host and upload.
+ */
+export type ModuleQuantizer = (path: string, weight: HostWeight, spec: QuantSpec) => Promise<T.QuantizedWeight>;
 
-export const roundToNearest: ModuleQuantizer = (_path, weight, spec) => T.quantize(weight, spec);
+export const roundToNearest: ModuleQuantizer = async (_path, weight, spec) =>
+  T.tidy(() => T.quantize(T.fromHost(weight.data, weight.shape, 'f32'), spec));
+
+/** A triplet computed on the host, uploaded to the current backend. */
+export function uploadQuantized(
+  q: { words: Uint32Array; scales: Float32Array; biases: Float32Array },
+  rows: number,
+  cols: number,
+  spec: QuantSpec,
+): T.QuantizedWeight {
+  const groups = [rows, cols / spec.groupSize];
+  return {
+    weight: T.fromHost(q.words, [rows, (cols * spec.bits) / 32], 'u32'),
+    scales: T.fromHost(q.scales, groups, 'f32'),
+    biases: T.fromHost(q.biases, groups, 'f32'),
+    bits: spec.bits,
+    groupSize: spec.groupSize,
+  };
+}
 
 async function stored(t: T.Tensor): Promise<StoredWeight> {
   return { dtype: t.dtype, shape: [...t.shape], data: T.fromCompute(await t.data(), t.dtype) };
@@ -174,11 +195,11 @@ export async function quantizeTensors(
     const original = await source.readStored(name);
     const w = await source.read(name);
     const dtype = scaleDType(original);
-    const q = T.tidy(() => {
-      const r = quantizer(m.path, T.fromHost(w.data, [m.rows, m.cols], 'f32'), m.spec);
-      const cast = (t: T.Tensor) => (t.dtype === dtype ? t : T.cast(t, dtype));
-      return [r.weight, cast(r.scales), cast(r.biases)];
-    });
+    const r = await quantizer(m.path, w, m.spec);
+    const cast = (t: T.Tensor) => (t.dtype === dtype ? t : T.cast(t, dtype));
+    const q = [r.weight, cast(r.scales), cast(r.biases)];
+    if (q[1] !== r.scales) r.scales.dispose();
+    if (q[2] !== r.biases) r.biases.dispose();
     try {
       out.set(`${m.path}.weight`, await stored(q[0]));
       out.set(`${m.path}.scales`, await stored(q[1]));

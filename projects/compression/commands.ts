@@ -38,9 +38,30 @@ const quantizeOptions = [
   {
     name: 'method',
     type: 'enum',
-    choices: ['rtn'],
-    description: 'rtn: round to nearest (mx.quantize)',
+    choices: ['rtn', 'gptq', 'hqq'],
+    description:
+      'rtn: round to nearest (mx.quantize); gptq: error-compensating rounding from calibration text; hqq: zero points fitted without data',
     default: 'rtn',
+  },
+  {
+    name: 'calibration-data',
+    type: 'path',
+    description:
+      'Text for gptq, paragraphs separated by blank lines (first N used); default: the last N paragraphs of the bundled TinyStories text',
+  },
+  {
+    name: 'calibration-samples',
+    type: 'integer',
+    description: 'Paragraphs of calibration text (N)',
+    default: 128,
+    min: 1,
+  },
+  {
+    name: 'calibration-length',
+    type: 'integer',
+    description: 'Most tokens per calibration paragraph',
+    default: 512,
+    min: 2,
   },
 ] as const satisfies readonly OptionSpec[];
 
@@ -58,6 +79,8 @@ const quantize = defineCommand({
     'efficientai-toolkit compression:quantize --bits 8 --group-size 32 --output stories-q8',
     'efficientai-toolkit compression:quantize --model ./Llama-3.2-1B-Instruct --bits 4 --output ./llama-1b-4bit',
     'efficientai-toolkit compression:quantize --model ./Qwen2.5-0.5B --recipe mixed_3_6 --output ./qwen-mixed --json',
+    'efficientai-toolkit compression:quantize --bits 4 --group-size 32 --method gptq --output stories-gptq4',
+    'efficientai-toolkit compression:quantize --bits 4 --method hqq --output stories-hqq4',
   ],
   async run(args, ctx) {
     const { runQuantize } = await import('./quantize.js');

@@ -4,11 +4,15 @@
  * "quantization" and "quantization_config", the tokenizer files copied), written atomically.
  * @module
  */
-import { chmod, copyFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CommandContext } from '../../cli/command.js';
 import { UsageError } from '../../core/errors.js';
 import { encodeSafetensors, fileDTypeOfCore, type SafetensorsTensor } from '../../core/io/safetensors.js';
+import { inputMoments } from '../../models/compression/calibration.js';
+import { gptqQuantize } from '../../models/compression/gptq.js';
+import { hqqQuantize } from '../../models/compression/hqq.js';
 import { parseHfConfig } from '../../models/llama/config.js';
 import { quantizationJson } from '../../models/llama/quantization.js';
 import {
@@ -17,11 +21,13 @@ import {
   planQuantization,
   quantizeTensors,
   roundToNearest,
+  uploadQuantized,
 } from '../../models/llama/quantize.js';
 import type { StoredWeight } from '../../models/llama/weights.js';
 import { writeDirAtomic } from '../../node/atomic-dir.js';
 import { openHfWeights, readJsonFile } from '../../node/models/hf-folder.js';
-import { hfModelFolder } from '../../node/models/language-model.js';
+import { hfModelFolder, type LoadedLanguageModel, loadLanguageModel } from '../../node/models/language-model.js';
+import { defaultDataDir } from '../../node/paths.js';
 import type { QuantizeArgs } from './commands.js';
 
 const EXIT_INTERRUPTED = 130;
@@ -46,10 +52,89 @@ async function folderBytes(dir: string, names: readonly string[]): Promise<numbe
   return total;
 }
 
-/** Quantizers by --method; calibrated ones are added as they are built. */
-function quantizerFor(method: string): ModuleQuantizer {
-  if (method === 'rtn') return roundToNearest;
-  throw new UsageError(`--method ${method}: not available yet; use rtn`);
+/** The bundled calibration text: TinyStories paragraphs from the end of the file (evaluation uses the first ones). */
+function defaultCalibration(ctx: CommandContext): string {
+  const dataDir = defaultDataDir(ctx.env);
+  const path = dataDir && join(dataDir, 'tinystories', 'valid.txt');
+  if (!path || !existsSync(path)) {
+    throw new UsageError(
+      'no bundled calibration text (../shared/data/tinystories/valid.txt, or EAI_DATA_DIR); pass --calibration-data FILE',
+    );
+  }
+  return path;
+}
+
+/** Calibration sequences: paragraphs (blank-line separated), tokenized with BOS, cut to the context length. */
+async function calibrationSequences(
+  args: QuantizeArgs,
+  ctx: CommandContext,
+  lm: LoadedLanguageModel,
+): Promise<number[][]> {
+  const path = args['calibration-data'] ?? defaultCalibration(ctx);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(await readFile(path));
+  } catch (e) {
+    throw new UsageError(`--calibration-data ${path}: cannot read it as UTF-8 text: ${(e as Error).message}`);
+  }
+  const paragraphs = text.split('\n\n').filter((p) => p.trim().length > 0);
+  const n = args['calibration-samples'];
+  const chosen = args['calibration-data'] === undefined ? paragraphs.slice(-n) : paragraphs.slice(0, n);
+  const limit = Math.min(lm.model.config.maxPositions, args['calibration-length']);
+  const seqs = chosen.map((p) => lm.tokenizer.encode(p).slice(0, limit)).filter((ids) => ids.length > 1);
+  if (seqs.length === 0) throw new UsageError(`--calibration-data ${path}: no paragraphs of two tokens or more`);
+  return seqs;
+}
+
+/** The quantizer for --method; gptq first measures each projection's inputs on calibration text. */
+async function quantizerFor(
+  args: QuantizeArgs,
+  ctx: CommandContext,
+  folder: string,
+): Promise<{ quantizer: ModuleQuantizer; calibration?: { sequences: number; tokens: number } }> {
+  switch (args.method) {
+    case 'rtn':
+      return { quantizer: roundToNearest };
+    case 'hqq':
+      return {
+        quantizer: async (_path, w, spec) =>
+          uploadQuantized(hqqQuantize(w.data, w.shape[0], w.shape[1], spec), w.shape[0], w.shape[1], spec),
+      };
+    case 'gptq': {
+      const lm = await loadLanguageModel(folder, { cwd: ctx.cwd, env: ctx.env });
+      let moments: Map<string, Float64Array>;
+      let tokens = 0;
+      let sequences: number[][];
+      try {
+        sequences = await calibrationSequences(args, ctx, lm);
+        tokens = sequences.reduce((a, s) => a + s.length, 0);
+        const progress = ctx.progress('sequences');
+        progress.start(sequences.length, 'calibrating');
+        try {
+          moments = await inputMoments(lm.model, sequences, () => {
+            if (ctx.signal.aborted) throw new Interrupted();
+            progress.tick();
+          });
+        } catch (e) {
+          progress.abort();
+          throw e;
+        }
+        progress.done();
+      } finally {
+        lm.dispose();
+      }
+      return {
+        calibration: { sequences: sequences.length, tokens },
+        // Modules no projection input reaches (the embedding) are rounded to nearest.
+        quantizer: async (path, w, spec) => {
+          const h = moments.get(path);
+          if (!h) return roundToNearest(path, w, spec);
+          const [rows, cols] = w.shape;
+          return uploadQuantized(gptqQuantize(w.data, rows, cols, h, spec), rows, cols, spec);
+        },
+      };
+    }
+  }
 }
 
 export async function runQuantize(args: QuantizeArgs, ctx: CommandContext): Promise<number> {
@@ -57,7 +142,14 @@ export async function runQuantize(args: QuantizeArgs, ctx: CommandContext): Prom
   const configPath = join(folder, 'config.json');
   const json = (await readJsonFile(configPath)) as Record<string, unknown>;
   const config = parseHfConfig(json, configPath);
-  const quantizer = quantizerFor(args.method);
+  let method: Awaited<ReturnType<typeof quantizerFor>>;
+  try {
+    method = await quantizerFor(args, ctx, folder);
+  } catch (e) {
+    if (e instanceof Interrupted) return EXIT_INTERRUPTED;
+    throw e;
+  }
+  const { quantizer } = method;
   const weights = await openHfWeights(folder);
   try {
     const names = weights.source.names();
@@ -126,6 +218,7 @@ export async function runQuantize(args: QuantizeArgs, ctx: CommandContext): Prom
       bytesAfter: after,
       ratio: after / before,
       copied: files,
+      calibration: method.calibration ?? null,
     };
     ctx.output(
       result,
