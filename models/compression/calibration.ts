@@ -58,7 +58,7 @@ export async function inputMoments(
 ): Promise<Map<string, Float64Array>> {
   const slots = linearSlots(model.weights);
   const recorders = slots.map((s) => new InputMoments(s.get()));
-  slots.forEach((s, i) => s.set(recorders[i]));
+  for (const [i, s] of slots.entries()) s.set(recorders[i]);
   try {
     for (const ids of sequences) {
       T.tidy(() => model.forward(T.tensor([...ids], [1, ids.length], 'i32'))).dispose();
