@@ -4,12 +4,8 @@
  * "quantization" and "quantization_config", the tokenizer files copied), written atomically.
  * @module
  */
-import { existsSync } from 'node:fs';
-import { chmod, copyFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CommandContext } from '../../cli/command.js';
-import { UsageError } from '../../core/errors.js';
-import { encodeSafetensors, fileDTypeOfCore, type SafetensorsTensor } from '../../core/io/safetensors.js';
 import { inputMoments } from '../../models/compression/calibration.js';
 import { gptqQuantize } from '../../models/compression/gptq.js';
 import { hqqQuantize } from '../../models/compression/hqq.js';
@@ -24,67 +20,17 @@ import {
   uploadQuantized,
 } from '../../models/llama/quantize.js';
 import type { StoredWeight } from '../../models/llama/weights.js';
-import { writeDirAtomic } from '../../node/atomic-dir.js';
 import { openHfWeights, readJsonFile } from '../../node/models/hf-folder.js';
-import { hfModelFolder, type LoadedLanguageModel, loadLanguageModel } from '../../node/models/language-model.js';
-import { defaultDataDir } from '../../node/paths.js';
+import { hfModelFolder, loadLanguageModel } from '../../node/models/language-model.js';
 import type { QuantizeArgs } from './commands.js';
-
-const EXIT_INTERRUPTED = 130;
-
-/** Files a model folder carries besides its weights and config: the tokenizer's, generation defaults, licences. */
-const COPIED =
-  /^(tokenizer.*|special_tokens_map\.json|added_tokens\.json|vocab\.json|merges\.txt|generation_config\.json|chat_template\.(jinja|json)|.*\.tiktoken|LICENSE.*|NOTICE.*|README\.md)$/;
-
-class Interrupted extends Error {}
-
-function fileTensors(tensors: Map<string, StoredWeight>): Record<string, SafetensorsTensor> {
-  const out: Record<string, SafetensorsTensor> = {};
-  for (const [name, t] of tensors) {
-    out[name] = { dtype: fileDTypeOfCore(t.dtype), shape: [...t.shape], data: t.data } as SafetensorsTensor;
-  }
-  return out;
-}
-
-async function folderBytes(dir: string, names: readonly string[]): Promise<number> {
-  let total = 0;
-  for (const n of names) total += (await stat(join(dir, n))).size;
-  return total;
-}
-
-/** The bundled calibration text: TinyStories paragraphs from the end of the file (evaluation uses the first ones). */
-function defaultCalibration(ctx: CommandContext): string {
-  const dataDir = defaultDataDir(ctx.env);
-  const path = dataDir && join(dataDir, 'tinystories', 'valid.txt');
-  if (!path || !existsSync(path)) {
-    throw new UsageError(
-      'no bundled calibration text (../shared/data/tinystories/valid.txt, or EAI_DATA_DIR); pass --calibration-data FILE',
-    );
-  }
-  return path;
-}
-
-/** Calibration sequences: paragraphs (blank-line separated), tokenized with BOS, cut to the context length. */
-async function calibrationSequences(
-  args: QuantizeArgs,
-  ctx: CommandContext,
-  lm: LoadedLanguageModel,
-): Promise<number[][]> {
-  const path = args['calibration-data'] ?? defaultCalibration(ctx);
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(await readFile(path));
-  } catch (e) {
-    throw new UsageError(`--calibration-data ${path}: cannot read it as UTF-8 text: ${(e as Error).message}`);
-  }
-  const paragraphs = text.split('\n\n').filter((p) => p.trim().length > 0);
-  const n = args['calibration-samples'];
-  const chosen = args['calibration-data'] === undefined ? paragraphs.slice(-n) : paragraphs.slice(0, n);
-  const limit = Math.min(lm.model.config.maxPositions, args['calibration-length']);
-  const seqs = chosen.map((p) => lm.tokenizer.encode(p).slice(0, limit)).filter((ids) => ids.length > 1);
-  if (seqs.length === 0) throw new UsageError(`--calibration-data ${path}: no paragraphs of two tokens or more`);
-  return seqs;
-}
+import {
+  calibrationSequences,
+  EXIT_INTERRUPTED,
+  Interrupted,
+  type WrittenFolder,
+  weightBytes,
+  writeModelFolder,
+} from './shared.js';
 
 /** The quantizer for --method; gptq first measures each projection's inputs on calibration text. */
 async function quantizerFor(
@@ -181,30 +127,26 @@ export async function runQuantize(args: QuantizeArgs, ctx: CommandContext): Prom
     }
     progress.done();
 
-    const files = (await readdir(folder)).filter((n) => COPIED.test(n));
-    const quantization = quantizationJson(plan.config);
+    let written: WrittenFolder;
     try {
-      await writeDirAtomic(args.output, async (dir) => {
-        await writeFile(join(dir, 'model.safetensors'), encodeSafetensors(fileTensors(tensors), { format: 'mlx' }));
-        await writeFile(
-          join(dir, 'config.json'),
-          `${JSON.stringify({ ...json, quantization, quantization_config: quantization }, null, 4)}\n`,
-        );
-        for (const f of files) {
-          await copyFile(join(folder, f), join(dir, f));
-          // The source may be read-only (a shared models folder); the copy is the user's to edit.
-          await chmod(join(dir, f), 0o644);
-        }
-        if (ctx.signal.aborted) throw new Interrupted();
-      });
+      written = await writeModelFolder(
+        ctx,
+        folder,
+        args.output,
+        {
+          ...json,
+          quantization: quantizationJson(plan.config),
+          quantization_config: quantizationJson(plan.config),
+        },
+        tensors,
+      );
     } catch (e) {
       if (e instanceof Interrupted) return EXIT_INTERRUPTED;
       throw e;
     }
 
-    const weightFiles = (await readdir(folder)).filter((n) => /^model.*\.safetensors$/.test(n));
-    const before = await folderBytes(folder, weightFiles);
-    const after = (await stat(join(args.output, 'model.safetensors'))).size;
+    const before = await weightBytes(folder);
+    const after = written.bytes;
     const result = {
       model: args.model,
       output: args.output,
@@ -217,7 +159,7 @@ export async function runQuantize(args: QuantizeArgs, ctx: CommandContext): Prom
       bytesBefore: before,
       bytesAfter: after,
       ratio: after / before,
-      copied: files,
+      copied: written.copied,
       calibration: method.calibration ?? null,
     };
     ctx.output(
