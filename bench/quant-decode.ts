@@ -19,7 +19,7 @@ import {
   sum,
   type Tensor,
   tensor,
-} from '../core/index.js';
+} from '../index.js';
 import { measure, NOISY_P90_RATIO, seededData } from './harness.js';
 import { describeMachine, machineInfo } from './machine.js';
 import type { MachineInfo } from './record.js';

@@ -4,9 +4,11 @@
  * the active autograd tape. Every op in kernels/<family>/<family>.ts is a defineOp.
  */
 import type { Backend, BackendName, Kernel, Storage, TensorInfo } from './backend.js';
+import { throwIfCancelled } from './cancel.js';
 import { getBackend, getBackendName, resolveKernel } from './dispatch.js';
 import { isStorageOnly } from './dtype.js';
 import { DTypeError } from './errors.js';
+import { recordFallback } from './ledger.js';
 import { newStorageRef, Tensor } from './tensor.js';
 
 /** Saved state the vjp of an op receives. */
@@ -150,6 +152,7 @@ function rejectStorageDTypes(def: OpDef<unknown>, inputs: readonly Tensor[]): vo
 
 /** Run an op on the current backend (or its fallback) and return its outputs. */
 export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor[] {
+  throwIfCancelled();
   for (const t of inputs) t.assertAlive(def.name);
   rejectStorageDTypes(def as OpDef<unknown>, inputs);
   const infos = def.infer(inputs, attrs);
@@ -161,6 +164,11 @@ export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
     outputs = [new Tensor(inputs[0].ref, v.shape, inputs[0].dtype, v.strides, v.offset)];
   } else {
     const preferred = getBackendName();
+    // Inputs left on another backend are copied over: recorded (and refused in strict mode) first.
+    for (const t of inputs) {
+      if (t.backend !== preferred)
+        recordFallback(def.name, 'copy', t.backend, preferred, `an input was made on ${t.backend}`);
+    }
     const { backend: name, kernel } = resolveKernel(def.name, preferred);
     const backend = getBackend(name);
     const caller = getBackend(preferred);

@@ -5,6 +5,7 @@
  * dispose() or a tidy() scope; a FinalizationRegistry is only a backstop.
  */
 import type { BackendName, Storage, StridedView } from './backend.js';
+import { hasInterrupter, interruptible, untilCancelled } from './cancel.js';
 import { getBackend } from './dispatch.js';
 import { bytesPerElement, type DType, type TypedArray, toCompute } from './dtype.js';
 import { DisposedError } from './errors.js';
@@ -149,7 +150,7 @@ export class Tensor {
     const backend = getBackend(this.backend);
     const { storage, owned } = contiguousStorage(this);
     try {
-      return toCompute(await backend.read(storage, this.dtype), this.dtype);
+      return toCompute(await untilCancelled(backend.read(storage, this.dtype)), this.dtype);
     } finally {
       if (owned) backend.free(storage);
     }
@@ -227,6 +228,25 @@ export function collectTensors(value: unknown, into = new Set<Tensor>()): Set<Te
  * gap would let unrelated work join the scope.
  */
 export function tidy<T>(fn: () => T): T {
+  if (scopeStack.length > 0 || !hasInterrupter()) return runScope(fn);
+  // The outermost scope is where a long synchronous stretch of work starts: the host may stop it there
+  // (core/cancel.ts). JavaScript stopped that way skips its finally blocks, so scopes left open are closed here.
+  try {
+    return interruptible(() => runScope(fn));
+  } finally {
+    while (scopeStack.length > 0) {
+      for (const t of scopeStack.pop()!) {
+        try {
+          t.dispose();
+        } catch {
+          // A backend stopped in the middle of a kernel may refuse; the interruption is the error to report.
+        }
+      }
+    }
+  }
+}
+
+function runScope<T>(fn: () => T): T {
   const scope = new Set<Tensor>();
   scopeStack.push(scope);
   let result: T;

@@ -4,7 +4,7 @@
  * and narrows results on the way out, so each reference is written once per op.
  */
 import type { TensorInfo } from '../core/backend.js';
-import { allocHost, computeDType, type DType, type TypedArray } from '../core/dtype.js';
+import { allocHost, computeDType, type DType } from '../core/dtype.js';
 import { sizeOf } from '../core/shape.js';
 
 export type HostData = Float32Array | Float64Array | Int32Array | Uint8Array | Int8Array | Uint32Array;
@@ -25,13 +25,6 @@ export type RefKernelTable = Readonly<Record<string, RefKernel<any>>>;
 /** Allocate the array for output `info` (half-precision outputs are computed as f32). */
 export function allocOutput(info: TensorInfo): HostData {
   return allocHost(computeDType(info.dtype), sizeOf(info.shape)) as HostData;
-}
-
-export function asHostData(data: TypedArray): HostData {
-  if (data instanceof Uint16Array) {
-    throw new TypeError('f16/bf16 bits must be widened before a reference kernel sees them');
-  }
-  return data;
 }
 
 /** Row-major copy of `data` (of `shape`) with its axes reordered by `perm`. */

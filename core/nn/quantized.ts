@@ -4,8 +4,7 @@
  * dequantizes on the fly, so a 4-bit model holds and streams about an eighth of the f32 bytes.
  * @module
  */
-import { add } from '../../kernels/elementwise/elementwise.js';
-import { dequantize, type QuantizedWeight, quantizedEmbedding, quantizedMatmul } from '../../kernels/quant/quant.js';
+import { add, dequantize, type QuantizedWeight, quantizedEmbedding, quantizedMatmul } from '../../kernels/ops.js';
 import { ShapeError } from '../errors.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';

@@ -261,8 +261,7 @@ void binaryRun(const BroadcastPlan& p, const float* a, const float* b, T* y) {
 
 std::vector<size_t> checkedShape(const Napi::CallbackInfo& info, size_t i, const char* fn, size_t length) {
   std::vector<size_t> s = Sizes(info, i, fn);
-  size_t n = 1;
-  for (size_t d : s) n *= d;
+  const size_t n = ProductOf(s, fn);
   Require(info.Env(), n == length, std::string(fn) + ": argument " + std::to_string(i) + " does not match its array's length");
   return s;
 }
@@ -289,8 +288,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   std::vector<size_t> as = checkedShape(info, 4, fn, a.length);
   std::vector<size_t> bs = checkedShape(info, 5, fn, b.length);
   std::vector<size_t> os = Sizes(info, 6, fn);
-  size_t n = 1;
-  for (size_t d : os) n *= d;
+  const size_t n = ProductOf(os, fn);
   checkBroadcast(env, fn, {as, bs}, os);
   BroadcastPlan plan({as, bs}, os);
   if (isCompare(op)) {

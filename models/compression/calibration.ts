@@ -6,7 +6,7 @@
  * (mlx-lm's GPTQ runs block by block on the quantized model's outputs instead; a simplification).
  * @module
  */
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import type { Linear } from '../../core/nn/linear.js';
 import { yieldToEventLoop } from '../../core/yield.js';
 import type { LlamaModel } from '../llama/model.js';

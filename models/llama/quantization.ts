@@ -5,7 +5,7 @@
  * quantized when it has an entry, else when `<path>.scales` is stored (formats.md §1).
  * @module
  */
-import { QUANT_BITS, QUANT_GROUP_SIZES, type QuantBits, type QuantGroupSize } from '../../kernels/quant/quant.js';
+import { QUANT_BITS, QUANT_GROUP_SIZES, type QuantBits, type QuantGroupSize } from '../../index.js';
 import { ConfigError } from './config.js';
 
 /** Bits and group size of one quantized module (MLX's affine mode, the only one read here). */

@@ -7,8 +7,8 @@
  */
 
 import { UsageError } from '../../core/errors.js';
-import * as T from '../../core/index.js';
-import { QUANT_BITS, QUANT_GROUP_SIZES, type QuantBits, type QuantGroupSize } from '../../kernels/quant/quant.js';
+import * as T from '../../index.js';
+import { QUANT_BITS, QUANT_GROUP_SIZES, type QuantBits, type QuantGroupSize } from '../../index.js';
 import type { LlamaConfig } from './config.js';
 import type { QuantizationConfig, QuantSpec } from './quantization.js';
 import type { HostWeight, StoredWeight, WeightSource } from './weights.js';

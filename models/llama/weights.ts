@@ -8,9 +8,10 @@
  * without touching the model code.
  * @module
  */
-import * as T from '../../core/index.js';
+
 import { DenseEmbedding, DenseLinear, type Linear, type TokenEmbedding } from '../../core/nn/linear.js';
 import { QuantizedEmbedding, QuantizedLinear } from '../../core/nn/quantized.js';
+import * as T from '../../index.js';
 import { ConfigError, type LlamaConfig } from './config.js';
 import { moduleQuantization, type QuantSpec } from './quantization.js';
 

@@ -14,8 +14,8 @@
  * @module
  */
 import { UsageError } from '../../core/errors.js';
-import * as T from '../../core/index.js';
 import { floatValues, type SafetensorsReader } from '../../core/io/safetensors.js';
+import * as T from '../../index.js';
 import type { Weights } from './weights.js';
 
 export interface LoraFile {

@@ -7,8 +7,8 @@
  * @module
  */
 import { UsageError } from '../../core/errors.js';
-import * as T from '../../core/index.js';
 import { floatValues, type SafetensorsReader } from '../../core/io/safetensors.js';
+import * as T from '../../index.js';
 
 export class Weights {
   readonly #tensors: Map<string, T.Tensor>;

@@ -17,7 +17,7 @@ namespace eai {
 Scratch::~Scratch() { std::free(p_); }
 
 float* Scratch::floats(size_t n) {
-  size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+  size_t bytes = AddSize(MulSize(n, sizeof(float), "scratch memory"), 63, "scratch memory") / 64 * 64;
   if (bytes > bytes_) {
     std::free(p_);
     p_ = nullptr;
@@ -36,6 +36,55 @@ float* Scratch::floats(size_t n) {
 
 void Require(const Napi::Env& env, bool ok, const std::string& message) {
   if (!ok) Fail(env, message);
+}
+
+// ---------------------------------------------------------------- checked sizes
+
+[[noreturn]] static void tooLarge(const std::string& what) {
+  throw std::range_error(what + ": the sizes multiply or add past 2^64 (a wrong or hostile size)");
+}
+
+size_t MulSize(size_t a, size_t b, const char* what) {
+  size_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r)) tooLarge(what);
+  return r;
+}
+
+size_t AddSize(size_t a, size_t b, const char* what) {
+  size_t r = 0;
+  if (__builtin_add_overflow(a, b, &r)) tooLarge(what);
+  return r;
+}
+
+size_t ProductOf(const std::vector<size_t>& dims, const char* what) {
+  for (size_t d : dims) {
+    if (d == 0) return 0;
+  }
+  size_t n = 1;
+  for (size_t d : dims) n = MulSize(n, d, what);
+  return n;
+}
+
+size_t ProductOf(std::initializer_list<size_t> dims, const char* what) {
+  return ProductOf(std::vector<size_t>(dims), what);
+}
+
+void RequireView(const Napi::Env& env, int64_t offset, const std::vector<size_t>& shape,
+                 const std::vector<int64_t>& strides, size_t length, const std::string& what) {
+  Require(env, shape.size() == strides.size(), what + ": shape and strides differ in rank");
+  for (size_t d : shape) {
+    if (d == 0) return;
+  }
+  int64_t lo = offset, hi = offset;
+  for (size_t a = 0; a < shape.size(); a++) {
+    int64_t span = 0;
+    if (shape[a] - 1 > static_cast<size_t>(INT64_MAX) ||
+        __builtin_mul_overflow(static_cast<int64_t>(shape[a] - 1), strides[a], &span) ||
+        __builtin_add_overflow(span < 0 ? lo : hi, span, span < 0 ? &lo : &hi)) {
+      tooLarge(what);
+    }
+  }
+  Require(env, lo >= 0 && static_cast<uint64_t>(hi) < length, what + ": the view reaches outside its storage");
 }
 
 template <class T>
@@ -307,18 +356,10 @@ static Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
   int64_t offset = static_cast<int64_t>(Size(info, 4, fn));
   Require(env, srcSize == dstSize, "stridedCopy: source and destination element types differ");
   Require(env, shape.size() == strides.size(), "stridedCopy: shape and strides differ in rank");
-  size_t n = 1;
-  for (size_t d : shape) n *= d;
+  const size_t n = ProductOf(shape, fn);
   Require(env, dst.length == n, "stridedCopy: destination length does not match the shape");
   if (n == 0) return env.Undefined();
-  // Bounds: the lowest and highest element the view touches must lie in the source.
-  int64_t lo = offset, hi = offset;
-  for (size_t a = 0; a < shape.size(); a++) {
-    int64_t span = static_cast<int64_t>(shape[a] - 1) * strides[a];
-    if (span < 0) lo += span;
-    else hi += span;
-  }
-  Require(env, lo >= 0 && hi < static_cast<int64_t>(src.length), "stridedCopy: the view reaches outside its storage");
+  RequireView(env, offset, shape, strides, src.length, fn);
   // Merge axes that are contiguous with each other, so the inner loop is as long as possible.
   std::vector<size_t> s2;
   std::vector<int64_t> t2;

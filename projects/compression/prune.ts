@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { CommandContext } from '../../cli/command.js';
 import { UsageError } from '../../core/errors.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { inputMoments } from '../../models/compression/calibration.js';
 import {
   type MlpMatrices,

@@ -12,7 +12,7 @@ import { encodeSafetensors, fileDTypeOfCore, type SafetensorsTensor } from '../.
 import type { StoredWeight } from '../../models/llama/weights.js';
 import { writeDirAtomic } from '../../node/atomic-dir.js';
 import type { LoadedLanguageModel } from '../../node/models/language-model.js';
-import { defaultDataDir } from '../../node/paths.js';
+import { defaultDatasetsDir } from '../../node/paths.js';
 
 export const EXIT_INTERRUPTED = 130;
 
@@ -79,11 +79,11 @@ export interface CalibrationArgs {
 
 /** The bundled calibration text: TinyStories paragraphs from the end of the file (evaluation uses the first ones). */
 function defaultCalibration(ctx: CommandContext): string {
-  const dataDir = defaultDataDir(ctx.env);
+  const dataDir = defaultDatasetsDir(ctx.env);
   const path = dataDir && join(dataDir, 'tinystories', 'valid.txt');
   if (!path || !existsSync(path)) {
     throw new UsageError(
-      'no bundled calibration text (../shared/data/tinystories/valid.txt, or EAI_DATA_DIR); pass --calibration-data FILE',
+      'no bundled calibration text (../shared/data/tinystories/valid.txt, or EAI_DATASETS_DIR); pass --calibration-data FILE',
     );
   }
   return path;

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import '../../backends/node.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 
 const backends = await T.availableBackendNames();
 

@@ -6,7 +6,7 @@
  * the calibration statistics of layer 0's q_proj equal E[xxᵀ] of RMSNorm(embedding) computed here in f64.
  */
 import { describe, expect, it } from 'vitest';
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import { inputMoments } from '../../../models/compression/calibration.js';
 import { cholesky, gptqQuantize, type HostQuantized } from '../../../models/compression/gptq.js';
 import { hqqQuantize } from '../../../models/compression/hqq.js';

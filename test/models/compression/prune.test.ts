@@ -5,7 +5,7 @@
  * outputs zeroed (an f64 forward pass written here).
  */
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../../core/index.js';
+import { Rng } from '../../../index.js';
 import {
   neuronsToKeep,
   type PrunedMatrix,

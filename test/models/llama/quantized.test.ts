@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../../backends/node.js';
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import { encodeSafetensors, fileDTypeOfCore, type SafetensorsTensor } from '../../../core/io/safetensors.js';
 import { DenseEmbedding, DenseLinear } from '../../../core/nn/linear.js';
 import { QuantizedEmbedding, QuantizedLinear } from '../../../core/nn/quantized.js';
