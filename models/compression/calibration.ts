@@ -6,9 +6,10 @@
  * (mlx-lm's GPTQ runs block by block on the quantized model's outputs instead; a simplification).
  * @module
  */
-import * as T from '../../index.js';
+
 import type { Linear } from '../../core/nn/linear.js';
 import { yieldToEventLoop } from '../../core/yield.js';
+import * as T from '../../index.js';
 import type { LlamaModel } from '../llama/model.js';
 import { linearSlots } from '../llama/weights.js';
 

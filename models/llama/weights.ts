@@ -71,24 +71,36 @@ export interface LlamaWeights {
 /** Tensors that carry no weights of the network (precomputed RoPE tables) and are skipped. */
 const IGNORED = /(^|\.)rotary_emb\.inv_freq$/;
 
+/** Throws unless `name` is stored with `shape`; `why` names what implies the shape (the config). */
+function checkStored(
+  source: WeightSource,
+  name: string,
+  got: readonly number[] | null,
+  shape: readonly number[],
+  why: string,
+): void {
+  if (got === null) {
+    throw new ConfigError(
+      `${source.name}: tensor "${name}" is missing; ${why} implies it with shape [${shape.join(', ')}]`,
+    );
+  }
+  if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
+    throw new ConfigError(
+      `${source.fileOf(name)}: tensor "${name}" has shape [${got.join(', ')}] but ${why} implies ` +
+        `[${shape.join(', ')}]; the weights do not match the config`,
+    );
+  }
+}
+
 async function loadTensor(
   source: WeightSource,
   name: string,
   shape: readonly number[],
   config: string,
 ): Promise<T.Tensor> {
-  if (!source.names().includes(name)) {
-    throw new ConfigError(
-      `${source.name}: tensor "${name}" is missing; ${config} implies it with shape [${shape.join(', ')}]`,
-    );
-  }
+  if (!source.names().includes(name)) checkStored(source, name, null, shape, config);
   const w = await source.read(name);
-  if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
-    throw new ConfigError(
-      `${source.fileOf(name)}: tensor "${name}" has shape [${w.shape.join(', ')}] but ${config} implies ` +
-        `[${shape.join(', ')}]; the weights do not match the config`,
-    );
-  }
+  checkStored(source, name, w.shape, shape, config);
   return T.fromHost(w.data, shape, 'f32');
 }
 
@@ -99,11 +111,7 @@ async function loadStored(
   shape: readonly number[],
   why: string,
 ): Promise<T.Tensor> {
-  if (!source.names().includes(name)) {
-    throw new ConfigError(
-      `${source.name}: tensor "${name}" is missing; ${why} implies it with shape [${shape.join(', ')}]`,
-    );
-  }
+  if (!source.names().includes(name)) checkStored(source, name, null, shape, why);
   if (!source.readStored) {
     throw new ConfigError(`${source.name}: holds float weights only; "${name}" of a quantized layer cannot be read`);
   }
@@ -113,12 +121,7 @@ async function loadStored(
       `${source.fileOf(name)}: tensor "${name}" is ${w.dtype}; ${why} needs ${dtypes.join(' or ')}`,
     );
   }
-  if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
-    throw new ConfigError(
-      `${source.fileOf(name)}: tensor "${name}" has shape [${w.shape.join(', ')}] but ${why} implies ` +
-        `[${shape.join(', ')}]; the weights do not match the config`,
-    );
-  }
+  checkStored(source, name, w.shape, shape, why);
   return T.fromHost(w.data, shape, w.dtype);
 }
 

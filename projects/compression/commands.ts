@@ -137,7 +137,7 @@ const prune = defineCommand({
   summary: 'Prune a language model (magnitude, Wanda, N:M, structured FFN neurons) and report each layer',
   description:
     'Writes --output as an ordinary Hugging Face folder of the same dtype (pruned weights are zeros; structured pruning ' +
-    'removes FFN neurons and lowers intermediate_size, so the model is smaller and faster), loadable by every command ' +
+    'removes FFN neurons and lowers intermediate_size, so the model is smaller), loadable by every command ' +
     'and quantizable afterwards. Only the attention and MLP projections are pruned; the embedding and the head keep ' +
     'every weight. The sparsity of every projection is reported (with --json, per layer). No recovery fine-tuning is done here.',
   options: pruneOptions,
