@@ -83,7 +83,7 @@ function defaultCalibration(ctx: CommandContext): string {
   const path = dataDir && join(dataDir, 'tinystories', 'valid.txt');
   if (!path || !existsSync(path)) {
     throw new UsageError(
-      'no bundled calibration text (../shared/data/tinystories/valid.txt, or EAI_DATASETS_DIR); pass --calibration-data FILE',
+      'no bundled calibration text (../shared/data/tinystories/valid.txt, or EAI_DATA_DIR); pass --calibration-data FILE',
     );
   }
   return path;
