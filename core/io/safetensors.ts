@@ -85,6 +85,21 @@ export function floatValues(t: CoreTensorData): Float32Array | null {
   return null;
 }
 
+/** The file dtype that stores a core tensor as it is (readAsCore's inverse; u8 is U8, not BOOL). */
+export function fileDTypeOfCore(dtype: DType): FileDType {
+  const map: Record<DType, FileDType> = {
+    f32: 'F32',
+    f64: 'F64',
+    f16: 'F16',
+    bf16: 'BF16',
+    i32: 'I32',
+    u8: 'U8',
+    i8: 'I8',
+    u32: 'U32',
+  };
+  return map[dtype];
+}
+
 /** One tensor's header entry. `begin`/`end` are absolute byte offsets in the file (end exclusive). */
 export interface SafetensorsEntry {
   readonly name: string;

@@ -26,16 +26,15 @@ export function nonFiniteMessage(index: number, value: number): string {
 }
 
 /**
- * One group of MLX affine quantization: codes written LSB first into `words` from bit 0 of
- * word `wordStart`, and the group's f32 scale and bias returned.
+ * MLX's scale and bias for `groupSize` values from `start` (f32 arithmetic): the larger-magnitude extreme
+ * is exact, the scale may be negative. Shared with the calibrated quantizers (GPTQ), which fix a group's
+ * parameters once and then round column by column.
  */
-export function quantizeGroup(
+export function groupScaleBias(
   w: ArrayLike<number>,
   start: number,
   groupSize: number,
   bits: number,
-  words: Uint32Array,
-  wordStart: number,
 ): { scale: number; bias: number } {
   let wMin = Number.POSITIVE_INFINITY;
   let wMax = Number.NEGATIVE_INFINITY;
@@ -56,14 +55,37 @@ export function quantizeGroup(
     scale = f32(edge / q0);
     bias = edge;
   }
-  for (let j = 0; j < groupSize; j++) {
-    const q = Math.min(Math.max(rint(f32(f32(w[start + j] - bias) / scale)), 0), nBins);
-    const bit = j * bits;
-    const word = wordStart + (bit >>> 5);
-    const shift = bit & 31;
-    words[word] |= q << shift;
-    if (shift + bits > 32) words[word + 1] |= q >>> (32 - shift);
-  }
+  return { scale, bias };
+}
+
+/** The code of `v` under a group's scale and bias, as MLX rounds it (f32, ties to even, clamped). */
+export function affineCode(v: number, scale: number, bias: number, bits: number): number {
+  return Math.min(Math.max(rint(f32(f32(v - bias) / scale)), 0), 2 ** bits - 1);
+}
+
+/** Writes code `q` of element j into the LSB-first bitstream that starts at word `wordStart`. */
+export function writeCode(words: Uint32Array, wordStart: number, j: number, bits: number, q: number): void {
+  const bit = j * bits;
+  const word = wordStart + (bit >>> 5);
+  const shift = bit & 31;
+  words[word] |= q << shift;
+  if (shift + bits > 32) words[word + 1] |= q >>> (32 - shift);
+}
+
+/**
+ * One group of MLX affine quantization: codes written LSB first into `words` from bit 0 of
+ * word `wordStart`, and the group's f32 scale and bias returned.
+ */
+export function quantizeGroup(
+  w: ArrayLike<number>,
+  start: number,
+  groupSize: number,
+  bits: number,
+  words: Uint32Array,
+  wordStart: number,
+): { scale: number; bias: number } {
+  const { scale, bias } = groupScaleBias(w, start, groupSize, bits);
+  for (let j = 0; j < groupSize; j++) writeCode(words, wordStart, j, bits, affineCode(w[start + j], scale, bias, bits));
   return { scale, bias };
 }
 

@@ -6,6 +6,7 @@
  */
 import { UsageError } from '../../core/errors.js';
 import type { Llama2cHeader } from '../../core/io/llama2c.js';
+import { parseQuantization, type QuantizationConfig } from './quantization.js';
 
 /** A config.json that does not describe a network this runtime can build; the message names file and field. */
 export class ConfigError extends UsageError {
@@ -65,6 +66,8 @@ export interface LlamaConfig {
   readonly tieWordEmbeddings: boolean | null;
   readonly bosTokenId: number | null;
   readonly eosTokenIds: readonly number[];
+  /** mlx-lm's quantization settings (config.json "quantization"); absent or null: a float model. */
+  readonly quantization?: QuantizationConfig | null;
 }
 
 type Json = Record<string, unknown>;
@@ -246,6 +249,7 @@ export function parseHfConfig(json: unknown, file: string, extraEos: readonly nu
     tieWordEmbeddings: f.bool('tie_word_embeddings', null),
     bosTokenId: json.bos_token_id === undefined || json.bos_token_id === null ? null : f.int('bos_token_id', 0, 0),
     eosTokenIds: [...new Set([...f.ids('eos_token_id'), ...extraEos])],
+    quantization: parseQuantization(json, file),
   };
 }
 

@@ -94,6 +94,10 @@ export function safetensorsWeightSource(name: string, readers: readonly Safetens
       const t = await r.readAsCore(tensor);
       return { shape: t.shape, data: toFloat32(r.source.name, tensor, t) };
     },
+    readStored: async (tensor) => {
+      const t = await owner.get(tensor)!.readAsCore(tensor);
+      return { dtype: t.dtype, shape: t.shape, data: t.data };
+    },
   };
 }
 

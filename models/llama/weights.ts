@@ -2,20 +2,30 @@
  * The tensors of a Llama network, named as Hugging Face names them (`model.layers.{i}.self_attn.q_proj.weight`
  * ...), loaded from any {@link WeightSource} with every shape checked against the config.
  *
- * Projections are {@link Linear}s, built in one place ({@link loadLinear}): that is where a quantized layer
- * (a `.scales` tensor beside the weight) will be recognised, and {@link linearSlots} is how a LoRA trainer
- * swaps a projection for a wrapped one without touching the model code.
+ * Projections are {@link Linear}s, built in one place ({@link loadLinear}): that is where an mlx-lm quantized
+ * layer (a U32 `.weight` with `.scales` and `.biases`, per config.json's "quantization") becomes a
+ * {@link QuantizedLinear}, and {@link linearSlots} is how a LoRA trainer swaps a projection for a wrapped one
+ * without touching the model code.
  * @module
  */
 
 import { DenseEmbedding, DenseLinear, type Linear, type TokenEmbedding } from '../../core/nn/linear.js';
+import { QuantizedEmbedding, QuantizedLinear } from '../../core/nn/quantized.js';
 import * as T from '../../index.js';
 import { ConfigError, type LlamaConfig } from './config.js';
+import { moduleQuantization, type QuantSpec } from './quantization.js';
 
 /** Float32 values and shape of one stored tensor (other float dtypes widened). */
 export interface HostWeight {
   readonly shape: readonly number[];
   readonly data: Float32Array;
+}
+
+/** A tensor in the dtype it is stored in (u32 packed words, f16/bf16 bits, f32). */
+export interface StoredWeight {
+  readonly dtype: T.DType;
+  readonly shape: readonly number[];
+  readonly data: T.TypedArray;
 }
 
 /** Stored tensors by Hugging Face name: a safetensors folder, or a llama2.c checkpoint under those names. */
@@ -27,6 +37,8 @@ export interface WeightSource {
   /** The file a tensor is in, for messages. */
   fileOf(name: string): string;
   read(name: string): Promise<HostWeight>;
+  /** The tensor as stored, for quantized layers; a source without it holds float weights only. */
+  readStored?(name: string): Promise<StoredWeight>;
 }
 
 export interface AttentionWeights {
@@ -60,30 +72,101 @@ export interface LlamaWeights {
 /** Tensors that carry no weights of the network (precomputed RoPE tables) and are skipped. */
 const IGNORED = /(^|\.)rotary_emb\.inv_freq$/;
 
+/** Throws unless `name` is stored with `shape`; `why` names what implies the shape (the config). */
+function checkStored(
+  source: WeightSource,
+  name: string,
+  got: readonly number[] | null,
+  shape: readonly number[],
+  why: string,
+): void {
+  if (got === null) {
+    throw new ConfigError(
+      `${source.name}: tensor "${name}" is missing; ${why} implies it with shape [${shape.join(', ')}]`,
+    );
+  }
+  if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
+    throw new ConfigError(
+      `${source.fileOf(name)}: tensor "${name}" has shape [${got.join(', ')}] but ${why} implies ` +
+        `[${shape.join(', ')}]; the weights do not match the config`,
+    );
+  }
+}
+
 async function loadTensor(
   source: WeightSource,
   name: string,
   shape: readonly number[],
   config: string,
 ): Promise<T.Tensor> {
-  if (!source.names().includes(name)) {
-    throw new ConfigError(
-      `${source.name}: tensor "${name}" is missing; ${config} implies it with shape [${shape.join(', ')}]`,
-    );
-  }
+  if (!source.names().includes(name)) checkStored(source, name, null, shape, config);
   const w = await source.read(name);
-  if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
-    throw new ConfigError(
-      `${source.fileOf(name)}: tensor "${name}" has shape [${w.shape.join(', ')}] but ${config} implies ` +
-        `[${shape.join(', ')}]; the weights do not match the config`,
-    );
-  }
+  checkStored(source, name, w.shape, shape, config);
   return T.fromHost(w.data, shape, 'f32');
 }
 
+async function loadStored(
+  source: WeightSource,
+  name: string,
+  dtypes: readonly T.DType[],
+  shape: readonly number[],
+  why: string,
+): Promise<T.Tensor> {
+  if (!source.names().includes(name)) checkStored(source, name, null, shape, why);
+  if (!source.readStored) {
+    throw new ConfigError(`${source.name}: holds float weights only; "${name}" of a quantized layer cannot be read`);
+  }
+  const w = await source.readStored(name);
+  if (!dtypes.includes(w.dtype)) {
+    throw new ConfigError(
+      `${source.fileOf(name)}: tensor "${name}" is ${w.dtype}; ${why} needs ${dtypes.join(' or ')}`,
+    );
+  }
+  checkStored(source, name, w.shape, shape, why);
+  return T.fromHost(w.data, shape, w.dtype);
+}
+
 /**
- * The Linear stored under `path` (`path.weight` [out, in], and `path.bias` [out] when `bias`). The one place
- * a layer's storage format is decided.
+ * MLX's affine triplet stored under `path` for a float matrix [rows, cols]: `.weight` U32 [rows, cols·bits/32],
+ * `.scales` and `.biases` [rows, cols/group] in one float dtype.
+ */
+async function loadQuantized(
+  source: WeightSource,
+  path: string,
+  rows: number,
+  cols: number,
+  spec: QuantSpec,
+  config: string,
+): Promise<T.QuantizedWeight> {
+  const why = `${config} (${spec.bits}-bit, group ${spec.groupSize} for ${path})`;
+  if (cols % spec.groupSize !== 0) {
+    throw new ConfigError(
+      `${config}: ${path} has ${cols} inputs, not a multiple of its quantization group size ${spec.groupSize}`,
+    );
+  }
+  const tensors: T.Tensor[] = [];
+  try {
+    tensors.push(await loadStored(source, `${path}.weight`, ['u32'], [rows, (cols * spec.bits) / 32], why));
+    const groups = [rows, cols / spec.groupSize];
+    tensors.push(await loadStored(source, `${path}.scales`, ['f32', 'f16', 'bf16'], groups, why));
+    tensors.push(await loadStored(source, `${path}.biases`, [tensors[1].dtype], groups, why));
+  } catch (e) {
+    for (const t of tensors) t.dispose();
+    throw e;
+  }
+  const [weight, scales, biases] = tensors;
+  return { weight, scales, biases, bits: spec.bits, groupSize: spec.groupSize };
+}
+
+/** How the module at `path` is stored in this source under this config (null: float). */
+function quantSpecOf(config: LlamaConfig, source: WeightSource, path: string): QuantSpec | null {
+  return moduleQuantization(config.quantization, path, source.names().includes(`${path}.scales`));
+}
+
+/**
+ * The Linear stored under `path` (`path.weight` [out, in], and `path.bias` [out] when `bias`): dense, or
+ * quantized when config.json's "quantization" says so (or `.scales` is stored beside it). The one place a
+ * layer's storage format is decided.
  */
 export async function loadLinear(
   source: WeightSource,
@@ -91,14 +174,20 @@ export async function loadLinear(
   inFeatures: number,
   outFeatures: number,
   bias: boolean,
-  config: string,
+  configName: string,
+  config?: LlamaConfig,
 ): Promise<Linear> {
-  const weight = await loadTensor(source, `${path}.weight`, [outFeatures, inFeatures], config);
+  const spec = config ? quantSpecOf(config, source, path) : null;
+  const owned: { dispose(): void }[] = [];
   try {
-    const b = bias ? await loadTensor(source, `${path}.bias`, [outFeatures], config) : undefined;
-    return new DenseLinear(weight, b);
+    let b: T.Tensor | undefined;
+    if (bias) owned.push((b = await loadTensor(source, `${path}.bias`, [outFeatures], configName)));
+    if (spec) {
+      return new QuantizedLinear(await loadQuantized(source, path, outFeatures, inFeatures, spec, configName), b);
+    }
+    return new DenseLinear(await loadTensor(source, `${path}.weight`, [outFeatures, inFeatures], configName), b);
   } catch (e) {
-    weight.dispose();
+    for (const x of owned) x.dispose();
     throw e;
   }
 }
@@ -106,18 +195,28 @@ export async function loadLinear(
 /** Every tensor name the config implies, for spotting stray ones. */
 function expectedNames(config: LlamaConfig, tied: boolean): Set<string> {
   const names = new Set(['model.embed_tokens.weight', 'model.norm.weight']);
-  if (!tied) names.add('lm_head.weight');
+  const quantizable = ['model.embed_tokens'];
+  if (!tied) {
+    names.add('lm_head.weight');
+    quantizable.push('lm_head');
+  }
   for (let i = 0; i < config.numLayers; i++) {
     const p = `model.layers.${i}`;
     for (const n of ['input_layernorm', 'post_attention_layernorm']) names.add(`${p}.${n}.weight`);
-    for (const n of ['q_proj', 'k_proj', 'v_proj', 'o_proj']) names.add(`${p}.self_attn.${n}.weight`);
+    for (const n of ['q_proj', 'k_proj', 'v_proj', 'o_proj']) {
+      names.add(`${p}.self_attn.${n}.weight`);
+      quantizable.push(`${p}.self_attn.${n}`);
+    }
     if (config.attentionBias) for (const n of ['q_proj', 'k_proj', 'v_proj']) names.add(`${p}.self_attn.${n}.bias`);
     if (config.outputBias) names.add(`${p}.self_attn.o_proj.bias`);
     for (const n of ['gate_proj', 'up_proj', 'down_proj']) {
       names.add(`${p}.mlp.${n}.weight`);
+      quantizable.push(`${p}.mlp.${n}`);
       if (config.mlpBias) names.add(`${p}.mlp.${n}.bias`);
     }
   }
+  // A quantized model stores scales and biases beside each weight mlx-lm quantized.
+  if (config.quantization) for (const q of quantizable) names.add(`${q}.scales`).add(`${q}.biases`);
   return names;
 }
 
@@ -140,11 +239,16 @@ export async function loadLlamaWeights(
     );
   }
   const expected = expectedNames(config, tied);
-  const stray = names.filter((n) => !expected.has(n) && !IGNORED.test(n) && !(tied && n === 'lm_head.weight'));
+  const stray = names.filter(
+    (n) => !expected.has(n) && !IGNORED.test(n) && !(tied && /^lm_head\.(weight|scales|biases)$/.test(n)),
+  );
   if (stray.length > 0) {
     throw new ConfigError(
       `${source.fileOf(stray[0])}: tensor "${stray[0]}"${stray.length > 1 ? ` (and ${stray.length - 1} more)` : ''} ` +
-        `is not part of the ${config.architecture} network ${configName} describes (quantized and adapter weights are not loaded here yet)`,
+        `is not part of the ${config.architecture} network ${configName} describes` +
+        (/\.(scales|biases)$/.test(stray[0])
+          ? ' (a quantized weight, but the config has no "quantization" entry: mlx-lm writes one)'
+          : ''),
     );
   }
 
@@ -158,14 +262,19 @@ export async function loadLlamaWeights(
     return x;
   };
   try {
-    const embed = own(
-      new DenseEmbedding(await loadTensor(source, 'model.embed_tokens.weight', [config.vocabSize, H], configName)),
+    const embedSpec = quantSpecOf(config, source, 'model.embed_tokens');
+    const embed: TokenEmbedding = own(
+      embedSpec
+        ? new QuantizedEmbedding(
+            await loadQuantized(source, 'model.embed_tokens', config.vocabSize, H, embedSpec, configName),
+          )
+        : new DenseEmbedding(await loadTensor(source, 'model.embed_tokens.weight', [config.vocabSize, H], configName)),
     );
     const layers: LlamaLayerWeights[] = [];
     for (let i = 0; i < config.numLayers; i++) {
       const p = `model.layers.${i}`;
       const lin = async (path: string, inF: number, outF: number, bias: boolean) =>
-        own(await loadLinear(source, `${p}.${path}`, inF, outF, bias, configName));
+        own(await loadLinear(source, `${p}.${path}`, inF, outF, bias, configName, config));
       layers.push({
         inputNorm: own(await loadTensor(source, `${p}.input_layernorm.weight`, [H], configName)),
         attention: {
@@ -185,7 +294,7 @@ export async function loadLlamaWeights(
     const norm = own(await loadTensor(source, 'model.norm.weight', [H], configName));
     const lmHead = tied
       ? embed.asLinear()
-      : await loadLinear(source, 'lm_head', H, config.vocabSize, false, configName);
+      : await loadLinear(source, 'lm_head', H, config.vocabSize, false, configName, config);
     return { embed, layers, norm, lmHead };
   } catch (e) {
     for (const x of owned) x.dispose();

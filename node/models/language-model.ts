@@ -172,3 +172,45 @@ export async function loadLanguageModel(
   const { files } = resolveModel(entry.name, where);
   return loadHfFolder(spec, dirname(files.find((f) => f.file.path === 'config.json')!.path));
 }
+
+/**
+ * The Hugging Face model folder `spec` names: a folder path, or a registry entry stored as one. A llama2.c
+ * checkpoint is refused with what to use instead (`what` names the command's need in the message).
+ */
+export function hfModelFolder(spec: string, options: { cwd?: string; env?: Env } = {}, what = 'this command'): string {
+  const env = options.env ?? process.env;
+  const path = resolve(options.cwd ?? process.cwd(), spec);
+  if (existsSync(path)) {
+    if (statSync(path).isDirectory()) {
+      if (!existsSync(join(path, 'config.json'))) {
+        throw new UsageError(`--model ${spec}: ${path} has no config.json; ${what} needs a Hugging Face model folder`);
+      }
+      return path;
+    }
+    if (path.endsWith('/config.json')) return dirname(path);
+    throw new UsageError(
+      `--model ${spec}: a file; ${what} needs a Hugging Face model folder (config.json + model.safetensors)` +
+        (extname(path) === '.bin'
+          ? ', and a llama2.c checkpoint has its folder form in the registry (stories260K-hf)'
+          : ''),
+    );
+  }
+  const entry = findModel(spec);
+  const config = entry?.files.find((f) => f.path === 'config.json');
+  if (entry && !config && languageModelNames().includes(entry.name)) {
+    throw new UsageError(
+      `--model ${spec}: a llama2.c checkpoint; ${what} needs a Hugging Face model folder (stories260K-hf holds stories260K as one)`,
+    );
+  }
+  if (!entry || !config) {
+    const folders = listModels()
+      .filter((m) => m.files.some((f) => f.path === 'config.json') && languageModelNames().includes(m.name))
+      .map((m) => m.name);
+    throw new UsageError(
+      `--model ${spec}: no such folder, and not a Hugging Face language model in the registry (${folders.join(', ')})` +
+        `${didYouMean(spec, folders)}`,
+    );
+  }
+  const { files } = resolveModel(entry.name, { env, modelsDir: defaultModelsDir(env) ?? null });
+  return dirname(files.find((f) => f.file.path === 'config.json')!.path);
+}
