@@ -59,7 +59,7 @@ export function nativeRefRuns(): Record<string, number> {
 
 export function checkAttrs(op: string, attrs: unknown, known: readonly string[]): void {
   if (attrs === null || typeof attrs !== 'object') return;
-  for (const key of Object.keys(attrs)) {
+  for (const key in attrs) {
     if (!known.includes(key)) {
       throw new BackendError(
         `native ${op}: unsupported attr '${key}' (this kernel understands ${known.length ? known.join(', ') : 'no attrs'}); ` +

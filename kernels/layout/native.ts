@@ -5,13 +5,21 @@
  * out-of-range one runs the reference, which raises its error.
  */
 import type { F32 } from '../../backends/native/addon.js';
-import { checkAttrs, f32, kernelTable, nativeKernel, outputF32, runReference } from '../../backends/native/kernel.js';
+import {
+  allocFor,
+  checkAttrs,
+  f32,
+  kernelTable,
+  nativeKernel,
+  outputF32,
+  runReference,
+} from '../../backends/native/kernel.js';
 import { nativeAddon } from '../../backends/native/loader.js';
 import { type NativeStorage, nativeStorage } from '../../backends/native/storage.js';
 import type { Kernel } from '../../core/backend.js';
 import { allocHost, f32ToF16Bits, type TypedArray } from '../../core/dtype.js';
 import { contiguousStrides, sizeOf } from '../../core/shape.js';
-import type { ConcatAttrs, GatherAttrs, PadAttrs, SliceAttrs } from './layout.js';
+import type { ConcatAttrs, GatherAttrs, PadAttrs, SliceAttrs, SliceUpdateAttrs } from './layout.js';
 import { refKernels } from './ref.js';
 
 /** The functions kernels/layout/native.cc adds to the addon. */
@@ -45,13 +53,15 @@ function indicesInRange(indices: TypedArray, dim: number): boolean {
 
 const copy: Kernel<Record<string, never>, NativeStorage> = ([x], attrs) => {
   checkAttrs('copy', attrs, []);
-  return [nativeStorage(x.storage.data.slice())];
+  const y = allocFor(x.dtype, x.shape, false);
+  y.set(x.storage.data);
+  return [nativeStorage(y)];
 };
 
 const concat: Kernel<ConcatAttrs, NativeStorage> = (inputs, attrs, [out]) => {
   checkAttrs('concat', attrs, ['axis']);
   const { axis } = attrs;
-  const y = allocHost(out.dtype, sizeOf(out.shape));
+  const y = allocFor(out.dtype, out.shape, false);
   const outer = sizeOf(out.shape.slice(0, axis));
   const inner = sizeOf(out.shape.slice(axis + 1));
   const outRow = out.shape[axis] * inner;
@@ -74,7 +84,7 @@ const gather: Kernel<GatherAttrs, NativeStorage> = (inputs, attrs, outputs) => {
   if (indices.dtype !== 'i32' || !indicesInRange(indices.storage.data, dim)) {
     return runReference('gather', refKernels.gather, inputs, attrs, outputs);
   }
-  const y = allocHost(x.dtype, sizeOf(outputs[0].shape));
+  const y = allocFor(x.dtype, outputs[0].shape, false);
   nativeAddon().gatherRows(
     x.storage.data,
     indices.storage.data as Int32Array,
@@ -111,7 +121,7 @@ const scatterAdd = nativeKernel<Scatter<GatherAttrs>>({
 const sliceScatter: Kernel<Scatter<SliceAttrs>, NativeStorage> = ([g], attrs, [out]) => {
   checkAttrs('sliceScatter', attrs, ['begin', 'size', 'step', 'inputShape']);
   const { begin, size, step, inputShape } = attrs;
-  const y = allocHost(out.dtype, sizeOf(out.shape));
+  const y = allocFor(out.dtype, out.shape);
   const strides = contiguousStrides(inputShape);
   const offset = begin.reduce((acc, b, i) => acc + b * strides[i], 0);
   nativeAddon().stridedWrite(
@@ -124,6 +134,16 @@ const sliceScatter: Kernel<Scatter<SliceAttrs>, NativeStorage> = ([g], attrs, [o
   return [nativeStorage(y)];
 };
 
+/** In place: the engine hands over x's storage (or a private copy) and gets it back. Any dtype, as bytes. */
+const sliceUpdate: Kernel<SliceUpdateAttrs, NativeStorage> = ([x, update], attrs) => {
+  checkAttrs('sliceUpdate', attrs, ['starts']);
+  const strides = contiguousStrides(x.shape);
+  let offset = 0;
+  for (let i = 0; i < strides.length; i++) offset += attrs.starts[i] * strides[i];
+  nativeAddon().stridedWrite(update.storage.data, x.storage.data, [...update.shape], strides, offset);
+  return [x.storage];
+};
+
 const MODES = ['constant', 'reflect', 'edge'];
 
 function flatPads(pads: PadAttrs['pads']): number[] {
@@ -134,7 +154,7 @@ const pad: Kernel<PadAttrs, NativeStorage> = ([x], attrs, [out]) => {
   checkAttrs('pad', attrs, ['pads', 'mode', 'value']);
   if (!MODES.includes(attrs.mode))
     throw new Error(`native pad: unsupported mode '${attrs.mode}' (constant, reflect, edge)`);
-  const y = allocHost(out.dtype, sizeOf(out.shape));
+  const y = allocFor(out.dtype, out.shape, false);
   const fill = allocHost(x.dtype, 1);
   fill[0] = x.dtype === 'f16' ? f32ToF16Bits(attrs.value) : attrs.value;
   nativeAddon().pad(x.storage.data, y, [...x.shape], flatPads(attrs.pads), attrs.mode, fill);
@@ -153,4 +173,4 @@ const padGrad = nativeKernel<Scatter<PadAttrs>>({
   },
 });
 
-export const nativeKernels = kernelTable({ copy, concat, gather, scatterAdd, sliceScatter, pad, padGrad });
+export const nativeKernels = kernelTable({ sliceUpdate, copy, concat, gather, scatterAdd, sliceScatter, pad, padGrad });
