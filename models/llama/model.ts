@@ -6,7 +6,7 @@
  *     x = rmsnorm(h) · input_layernorm
  *     q, k, v = x·Wqᵀ, x·Wkᵀ, x·Wvᵀ  (+ biases in Qwen2)            heads of head_dim; k, v with fewer heads (GQA)
  *     q, k = rope(q), rope(k) at positions offset … offset + T − 1
- *     k, v = cache.append(k, v)                                    every position so far
+ *     k, v = cache.append(k, v)                                    every position so far (written in place)
  *     h = h + softmax(q·kᵀ/√d + causal mask)·v · Woᵀ
  *     x = rmsnorm(h) · post_attention_layernorm
  *     h = h + (silu(x·Wgateᵀ) ⊙ x·Wupᵀ)·Wdownᵀ
@@ -97,9 +97,15 @@ export class LlamaModel implements CausalLM {
     const queries = this.#rope.apply(heads(q.forward(x), numHeads), offset);
     const newKeys = this.#rope.apply(heads(k.forward(x), numKvHeads), offset);
     const newValues = heads(v.forward(x), numKvHeads);
-    const { keys, values } = cache ? cache.append(newKeys, newValues) : { keys: newKeys, values: newValues };
+    // The cache's buffers as they are, with the count of valid rows: attention reads no further.
+    const { keys, values, length } = cache
+      ? cache.append(newKeys, newValues)
+      : { keys: newKeys, values: newValues, length: L };
     const mask = cache?.mask(L);
-    const out = T.scaledDotProductAttention(queries, keys, values, mask ? { mask } : { causal: true });
+    const out = T.scaledDotProductAttention(queries, keys, values, {
+      kvLength: length,
+      ...(mask ? { mask } : { causal: true }),
+    });
     return layer.attention.o.forward(T.reshape(T.transpose(out, 1, 2), [B, L, numHeads * headDim]));
   }
 
