@@ -8,6 +8,7 @@
 // its own MC×KC block of A into MR-tall panels and runs the micro-kernel over it. The
 // micro-kernel keeps an MR×NR tile of C in registers across the whole KC slice.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "eai.h"
@@ -805,9 +806,54 @@ Napi::Value MatmulAsync(const Napi::CallbackInfo& info) {
   return queueOnWorker(info, "matmulAsync", 3, 2, [job = std::move(job)] { job.run(); });
 }
 
+// swiglu(x, wg, wu, y, rows, k, hidden): y = silu(x·wgᵀ) ⊙ (x·wuᵀ). The two products go through
+// sgemm (the matrix-vector path for a decoding step), the gate into y and up into scratch, then
+// one pass combines them while they are in cache.
+Napi::Value Swiglu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "swiglu";
+  View<float> x = F32(info, 0, fn), wg = F32(info, 1, fn), wu = F32(info, 2, fn), y = F32(info, 3, fn);
+  const size_t rows = Size(info, 4, fn), k = Size(info, 5, fn), hidden = Size(info, 6, fn);
+  Require(env, x.length == rows * k, "swiglu: x must hold rows·k elements");
+  Require(env, wg.length == hidden * k && wu.length == hidden * k, "swiglu: the weights must be [hidden, k]");
+  Require(env, y.length == rows * hidden, "swiglu: y must hold rows·hidden elements");
+  if (y.length == 0) return env.Undefined();
+  static thread_local Scratch upScratch;
+  float* up = upScratch.floats(rows * hidden);
+  auto product = [&](const float* w, float* c) {
+    GemmShape g{};
+    g.m = rows;
+    g.n = hidden;
+    g.k = k;
+    g.a = x.data;
+    g.ars = k;
+    g.acs = 1;
+    g.b = w;
+    g.brs = 1;
+    g.bcs = k;
+    g.c = c;
+    g.ldc = hidden;
+    g.accumulate = false;
+    sgemm(g);
+  };
+  product(wg.data, y.data);
+  product(wu.data, up);
+  const size_t n = rows * hidden;
+  parallelRange(n, size_t(1) << 15, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; i++) {
+      // silu as the elementwise kernel defines it (e^-|a| never overflows), times up.
+      const double a = y.data[i];
+      const double silu = a >= 0 ? a / (1.0 + std::exp(-a)) : a * std::exp(a) / (1.0 + std::exp(a));
+      y.data[i] = static_cast<float>(static_cast<float>(silu) * up[i]);
+    }
+  });
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitMatmul(Napi::Env env, Napi::Object exports) {
+  exports.Set("swiglu", Napi::Function::New(env, Swiglu, "swiglu"));
   exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
   exports.Set("matmulAsync", Napi::Function::New(env, MatmulAsync, "matmulAsync"));
 }
