@@ -17,6 +17,7 @@
  * @module
  */
 import * as T from '../../core/index.js';
+import { DenseLinear } from '../../core/nn/linear.js';
 import { chain, releaser } from '../layer-chain.js';
 import type { LlamaConfig } from './config.js';
 import { KVCache, type LayerCache, RotatingKVCache } from './kv-cache.js';
@@ -84,8 +85,10 @@ export class LlamaModel implements CausalLM {
   /** One transformer block: attention and MLP, each a residual around an RMSNorm. */
   #block(h: T.Tensor, layer: LlamaLayerWeights, cache: LayerCache | undefined, offset: number): T.Tensor {
     const eps = this.config.rmsNormEps;
-    const attended = T.add(h, this.#attention(T.rmsNorm(h, layer.inputNorm, eps), layer, cache, offset));
-    return T.add(attended, this.#mlp(T.rmsNorm(attended, layer.postAttentionNorm, eps), layer));
+    const attention = this.#attention(T.rmsNorm(h, layer.inputNorm, eps), layer, cache, offset);
+    // The residual add and the norm after it are one op: the sum is the next residual stream.
+    const [attended, normed] = T.addRmsNorm(h, attention, layer.postAttentionNorm, eps);
+    return T.add(attended, this.#mlp(normed, layer));
   }
 
   #attention(x: T.Tensor, layer: LlamaLayerWeights, cache: LayerCache | undefined, offset: number): T.Tensor {
@@ -111,7 +114,11 @@ export class LlamaModel implements CausalLM {
 
   #mlp(x: T.Tensor, layer: LlamaLayerWeights): T.Tensor {
     const { gate, up, down } = layer.mlp;
-    return down.forward(T.mul(T.silu(gate.forward(x)), up.forward(x)));
+    // Dense projections without bias take the fused gate (one op for two products, silu and the product);
+    // a quantized or adapted Linear goes through its own forward.
+    const fused = gate instanceof DenseLinear && up instanceof DenseLinear && !gate.bias && !up.bias;
+    const activated = fused ? T.swiglu(x, gate.weight, up.weight) : T.mul(T.silu(gate.forward(x)), up.forward(x));
+    return down.forward(activated);
   }
 
   createCache(options: CacheOptions = {}): LayerCache[] {

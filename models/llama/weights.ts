@@ -101,8 +101,8 @@ export async function loadLinear(
   }
 }
 
-/** Every tensor name the config implies, for spotting stray ones. */
-function expectedNames(config: LlamaConfig, tied: boolean): Set<string> {
+/** Every tensor name the config implies (for spotting stray ones; a synthetic source lists these). */
+export function expectedWeightNames(config: LlamaConfig, tied: boolean): Set<string> {
   const names = new Set(['model.embed_tokens.weight', 'model.norm.weight']);
   if (!tied) names.add('lm_head.weight');
   for (let i = 0; i < config.numLayers; i++) {
@@ -137,7 +137,7 @@ export async function loadLlamaWeights(
         'set it true if the output head is the embedding',
     );
   }
-  const expected = expectedNames(config, tied);
+  const expected = expectedWeightNames(config, tied);
   const stray = names.filter((n) => !expected.has(n) && !IGNORED.test(n) && !(tied && n === 'lm_head.weight'));
   if (stray.length > 0) {
     throw new ConfigError(

@@ -1,7 +1,8 @@
 /**
  * Benchmarks as CLI commands: `bench:ops` (op × size × backend against js in the same run),
  * `bench:peers` (native and wasm against onnxruntime-node and onnxruntime-web) and
- * `bench:style` (the style-transfer network on every backend against the same peers).
+ * `bench:style` (the style-transfer network on every backend against the same peers) and `bench:lm`
+ * (language-model decode and prefill speed against the machine's bandwidth and matmul GFLOPS).
  * The measuring lives in bench/; these commands parse options and choose the writers.
  */
 import { existsSync } from 'node:fs';
@@ -10,7 +11,14 @@ import { OP_BENCHES, OP_NAMES } from '../../bench/ops.js';
 import { checkOpsOptions, runOpsSuite } from '../../bench/ops-suite.js';
 import { runPeersSuite } from '../../bench/peers-suite.js';
 import type { BenchReport } from '../../bench/record.js';
-import { checkSectionId, opsSection, peersSection, styleSection, writeResultsSection } from '../../bench/results-md.js';
+import {
+  checkSectionId,
+  lmSection,
+  opsSection,
+  peersSection,
+  styleSection,
+  writeResultsSection,
+} from '../../bench/results-md.js';
 import { STYLE_TOLERANCE, TARGET_SIZE } from '../../bench/style.js';
 import { checkStyleOptions, runStyleSuite } from '../../bench/style-suite.js';
 import { parseBackendList } from '../../bench/toolkit.js';
@@ -454,6 +462,96 @@ const style = defineCommand({
   },
 });
 
+const lm = defineCommand({
+  name: 'lm',
+  summary: 'Language-model generation speed: stories260K decode per backend, a ~110M Llama against the bandwidth bound',
+  description:
+    'stories260K greedy decoding ("Once upon a time", --tokens tokens, EOS ignored) through the generation engine on every ' +
+    '--backends entry at every --threads count, each output checked against the known continuation; then, on native, a ' +
+    'synthetic ~110M Llama (dim 768, 12 layers, 12 heads, hidden 2048, vocab 32000, random weights made in the run): decode ' +
+    'tokens/s against the bound "every weight read once per token" at the read bandwidth measured in the same process, ' +
+    "prefill of --prefill tokens against the GFLOPS of this run's own matmul at the layer shape, and the decode loop's " +
+    "peak memory (process RSS) against weights + KV cache + 100 MB. Issue 9's targets are printed as met or NOT met. " +
+    '--write-results rewrites the bench:lm section of bench/RESULTS.md.',
+  options: [
+    {
+      name: 'backends',
+      type: 'string',
+      valueName: 'list',
+      default: 'all',
+      description: 'Comma list of js, wasm, webgpu, native, or all (stories260K)',
+    },
+    {
+      name: 'threads',
+      type: 'string',
+      valueName: 'list',
+      default: '1,2',
+      description: 'Thread counts for native and wasm',
+    },
+    { name: 'tokens', type: 'integer', default: 256, min: 2, description: 'stories260K tokens generated per run' },
+    { name: 'runs', type: 'integer', default: 5, min: 1, description: 'Timed runs (the ~110M model makes at most 3)' },
+    { name: 'warmup', type: 'integer', default: 1, min: 0, description: 'Untimed runs first' },
+    { name: 'large', type: 'boolean', default: true, description: 'Also run the synthetic ~110M model on native' },
+    {
+      name: 'large-tokens',
+      type: 'integer',
+      default: 16,
+      min: 1,
+      description: 'Decoding steps per run of the ~110M model',
+    },
+    { name: 'prefill', type: 'integer', default: 512, min: 1, description: 'Prompt tokens of the ~110M prefill' },
+    { name: 'seed', type: 'integer', default: 42, min: 0, description: 'Seed of the random weights and prompts' },
+    {
+      name: 'out',
+      type: 'path',
+      valueName: 'dir',
+      description: 'Also write bench-lm-<date>.json, .md and .html here',
+    },
+    ...RESULTS_OPTIONS,
+  ],
+  examples: [`${BIN} bench:lm --write-results`, `${BIN} bench:lm --backends native --threads 1 --no-large --json`],
+  async run(args, ctx) {
+    const backends = usage(() => parseBackendList(args.backends));
+    const threads = parseIntList(args.threads, 'threads');
+    if (args.prefill > SYNTHETIC_CONTEXT - 1) {
+      throw new UsageError(
+        `--prefill: ${args.prefill} tokens do not fit the synthetic model's ${SYNTHETIC_CONTEXT}-token context; give at most ${SYNTHETIC_CONTEXT - 1}`,
+      );
+    }
+    const command = [
+      `${BIN} bench:lm --backends ${backends.join(',')} --threads ${threads.join(',')} --tokens ${args.tokens}`,
+      `--runs ${args.runs} --warmup ${args.warmup} --seed ${args.seed}`,
+      args.large ? `--large-tokens ${args['large-tokens']} --prefill ${args.prefill}` : '--no-large',
+    ].join(' ');
+    const { runLmSuite } = await import('../../bench/lm-suite.js');
+    const report = await withProgress(ctx, 'bench:lm', (hooks) =>
+      runLmSuite({
+        backends,
+        threads,
+        tokens: args.tokens,
+        runs: args.runs,
+        warmup: args.warmup,
+        large: args.large,
+        largeTokens: args['large-tokens'],
+        prefill: args.prefill,
+        seed: args.seed,
+        command,
+        signal: ctx.signal,
+        ...hooks,
+      }),
+    );
+    if (args['write-results']) {
+      const file = args['results-file'] ?? `${repoRoot()}/bench/RESULTS.md`;
+      await writeResultsSection(file, 'lm', lmSection(report));
+      ctx.log.info(`updated the bench:lm section of ${file}`);
+    }
+    return finish(report, ctx, args.out, `## bench:lm — ${report.machine.date}\n\n${lmSection(report)}\n`);
+  },
+});
+
+/** The synthetic ~110M model's context (bench/lm.ts SYNTHETIC_110M.maxPositions), checked before anything loads. */
+const SYNTHETIC_CONTEXT = 1024;
+
 /** The astronaut sample the style-transfer CLI stylises by default, when the sample images are here. */
 function defaultStyleContent(): string | null {
   const dir = defaultImagesDir();
@@ -474,6 +572,7 @@ async function usageErrors<T>(fn: () => Promise<T>): Promise<T> {
 export const project: ProjectSpec = {
   namespace: 'bench',
   aliases: [],
-  summary: 'Benchmarks: ops across backends, the CPU backends and style transfer against onnxruntime peers',
-  commands: [ops, peers, style],
+  summary:
+    'Benchmarks: ops across backends, the CPU backends and style transfer against onnxruntime peers, language models',
+  commands: [ops, peers, style, lm],
 };
