@@ -156,6 +156,11 @@ export class KVCache implements LayerCache {
     return undefined;
   }
 
+  /** The buffers as they are (the first `length` rows valid), for a fused layer that reads before appending; none while empty. */
+  peek(): { readonly keys: T.Tensor; readonly values: T.Tensor } | undefined {
+    return this.#length > 0 ? { keys: this.#keys.tensor, values: this.#values.tensor } : undefined;
+  }
+
   dispose(): void {
     this.#keys.dispose();
     this.#values.dispose();

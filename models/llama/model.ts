@@ -75,11 +75,63 @@ export class LlamaModel implements CausalLM {
     return chain(
       x,
       releaser(),
-      ...w.layers.map((layer, i) => (h: T.Tensor) => T.tidy(() => this.#block(h, layer, cache?.[i], offset))),
+      ...w.layers.map((layer, i) => {
+        const layerCache = cache?.[i];
+        const fused = length === 1 && layerCache instanceof KVCache ? this.#fusable(layer) : null;
+        return (h: T.Tensor) =>
+          T.tidy(() =>
+            fused && layerCache instanceof KVCache
+              ? this.#fusedBlock(h, fused, layerCache)
+              : this.#block(h, layer, layerCache, offset),
+          );
+      }),
       (h) =>
         T.tidy(() => T.rmsNorm(lastOnly && length > 1 ? T.slice(h, [null, { start: length - 1 }]) : h, w.norm, eps)),
       (h) => T.tidy(() => w.lmHead.forward(h)),
     );
+  }
+
+  /**
+   * The layer's weights for the fused decoder-layer op, or null where the separate ops must run: the op is
+   * native's decoding path (one addon call per layer instead of ~20 dispatches), for dense projections
+   * without bias and plain or linear RoPE.
+   */
+  #fusable(layer: LlamaLayerWeights): T.DecoderLayerWeights | null {
+    const s = this.config.ropeScaling;
+    if (T.getBackendName() !== 'native' || (s !== null && s.type !== 'linear')) return null;
+    const { q, k, v, o } = layer.attention;
+    const { gate, up, down } = layer.mlp;
+    const dense = [q, k, v, o, gate, up, down].map((l) => (l instanceof DenseLinear && !l.bias ? l.weight : null));
+    const [wq, wk, wv, wo, wGate, wUp, wDown] = dense;
+    if (!wq || !wk || !wv || !wo || !wGate || !wUp || !wDown) return null;
+    const f32 = [wq, wk, wv, wo, wGate, wUp, wDown, layer.inputNorm, layer.postAttentionNorm].every(
+      (t) => t.dtype === 'f32',
+    );
+    if (!f32) return null;
+    return { inputNorm: layer.inputNorm, wq, wk, wv, wo, postNorm: layer.postAttentionNorm, wGate, wUp, wDown };
+  }
+
+  /** One decoding step of a layer as one op (kernels/decoder), then the new keys and values into the cache. */
+  #fusedBlock(h: T.Tensor, weights: T.DecoderLayerWeights, cache: KVCache): T.Tensor {
+    const c = this.config;
+    const s = c.ropeScaling;
+    const [y, keys, values] = T.decoderLayer(
+      h,
+      weights,
+      {
+        cached: cache.length,
+        numHeads: c.numHeads,
+        numKvHeads: c.numKvHeads,
+        headDim: c.headDim,
+        eps: c.rmsNormEps,
+        ropeBase: c.ropeTheta,
+        ropeScale: s?.type === 'linear' ? 1 / s.factor : 1,
+        ropeTraditional: c.ropeTraditional,
+      },
+      cache.peek(),
+    );
+    cache.append(keys, values);
+    return y;
   }
 
   /** One transformer block: attention and MLP, each a residual around an RMSNorm. */
