@@ -256,6 +256,7 @@ export function styleSummary(report: BenchReport): string {
 /** The parts of a `bench:lm` report the summary needs (bench/lm-suite.ts LmReport). */
 export interface LmSummaryInput extends BenchReport {
   readonly targetLines: readonly string[];
+  readonly cpuTokensPerSecond: Readonly<Record<string, number>>;
   readonly large: readonly {
     readonly threads: number | null;
     readonly bandwidth: { readonly readGBs: number; readonly copyGBs: number; readonly threads: number };
@@ -271,7 +272,17 @@ export function lmSummary(report: LmSummaryInput): string {
   const perToken = (r: BenchRecord) => (r.op === 'prefill' ? r.medianMs / r.size : r.medianMs);
   const lines = [
     table(
-      ['model', 'phase', 'backend', 'median tokens/s', 'median ms per token', 'p90 ms per sample', 'samples', 'GFLOPS'],
+      [
+        'model',
+        'phase',
+        'backend',
+        'median tokens/s',
+        'median ms per token',
+        'p90 ms per sample',
+        'samples',
+        'GFLOPS',
+        'tokens per CPU-second',
+      ],
       report.records.map((r) => [
         r.shape,
         r.op === 'matmul' ? 'matmul (own GFLOPS)' : `${r.op} (${r.size} tokens)`,
@@ -281,6 +292,7 @@ export function lmSummary(report: LmSummaryInput): string {
         fmt(r.p90Ms),
         String(r.runs),
         fmt(r.gflops),
+        fmt(report.cpuTokensPerSecond[`${r.shape} ${recordLabel(r)}`]),
       ]),
     ),
   ];
