@@ -10,7 +10,7 @@
  *
  * A record's time is per token (decode: per decoding step; prefill: the whole prompt, with its FLOPs).
  */
-import * as T from '../core/index.js';
+import * as T from '../index.js';
 import { TextGenerator } from '../models/llama/generate.js';
 import { LlamaModel } from '../models/llama/model.js';
 import { loadLlamaWeights } from '../models/llama/weights.js';

@@ -4,8 +4,9 @@
  * prefill, and the KV cache's size, and the greedy decode loop timed on the
  * synthetic model (its bound, the memory bandwidth, is measured by bench/bandwidth.ts).
  */
-import * as T from '../core/index.js';
+
 import { Rng } from '../core/random.js';
+import * as T from '../index.js';
 import type { LlamaConfig } from '../models/llama/config.js';
 import { CACHE_STEP } from '../models/llama/kv-cache.js';
 import type { CausalLM } from '../models/llama/model.js';

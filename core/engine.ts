@@ -4,7 +4,11 @@
  * the active autograd tape. Every op in kernels/<family>/<family>.ts is a defineOp.
  */
 import type { Backend, BackendName, Kernel, Storage, TensorInfo } from './backend.js';
+import { throwIfCancelled } from './cancel.js';
 import { getBackend, getBackendName, registryVersion, resolveKernel } from './dispatch.js';
+import { isStorageOnly } from './dtype.js';
+import { DTypeError } from './errors.js';
+import { recordFallback } from './ledger.js';
 import { newStorageRef, Tensor } from './tensor.js';
 
 /** Saved state the vjp of an op receives. */
@@ -41,6 +45,12 @@ export interface OpDef<A> {
    * functional either way: nothing else can see the overwritten storage.
    */
   readonly inPlace?: number;
+  /**
+   * The op takes storage-only dtypes (u32 packed words): it moves elements without arithmetic
+   * (copies, concat, gather, pad, cast) or interprets the words itself (quantized ops). Every
+   * other op with a kernel rejects them before it runs. View ops take every dtype.
+   */
+  readonly storageDTypes?: boolean;
 }
 
 /** The recording hook autograd installs; the engine knows nothing else about tapes. */
@@ -175,9 +185,23 @@ function runDeferred<A>(
   }
 }
 
+/** Storage-only dtypes (u32) reach only the ops that declare they take them. */
+function rejectStorageDTypes(def: OpDef<unknown>, inputs: readonly Tensor[]): void {
+  if (def.view || def.storageDTypes) return;
+  inputs.forEach((t, i) => {
+    if (!isStorageOnly(t.dtype)) return;
+    throw new DTypeError(
+      `${def.name}: input ${i} is ${t.dtype}, a storage dtype (packed words) that ${def.name} does not compute on; ` +
+        `cast it first: cast(x, 'f32'), or cast(x, 'i32') for values below 2^31`,
+    );
+  });
+}
+
 /** Run an op on the current backend (or its fallback) and return its outputs. */
 export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor[] {
+  throwIfCancelled();
   for (const t of inputs) t.assertAlive(def.name);
+  rejectStorageDTypes(def as OpDef<unknown>, inputs);
   const infos = def.infer(inputs, attrs);
   const state = stateOf(def as OpDef<unknown>);
   state.runs++;
@@ -188,6 +212,11 @@ export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
     outputs = [new Tensor(inputs[0].ref, v.shape, inputs[0].dtype, v.strides, v.offset)];
   } else {
     const preferred = getBackendName();
+    // Inputs left on another backend are copied over: recorded (and refused in strict mode) first.
+    for (const t of inputs) {
+      if (t.backend !== preferred)
+        recordFallback(def.name, 'copy', t.backend, preferred, `an input was made on ${t.backend}`);
+    }
     const { backend: name, kernel } = kernelFor(state, def.name, preferred);
     const backend = getBackend(name);
     const caller = getBackend(preferred);

@@ -17,7 +17,8 @@ import {
 import { nativeAddon } from '../../backends/native/loader.js';
 import { type NativeStorage, nativeStorage } from '../../backends/native/storage.js';
 import type { Kernel } from '../../core/backend.js';
-import { allocHost, f32ToF16Bits, type TypedArray } from '../../core/dtype.js';
+import { toHost } from '../../core/creation.js';
+import { isHalf, type TypedArray } from '../../core/dtype.js';
 import { contiguousStrides, sizeOf } from '../../core/shape.js';
 import type { ConcatAttrs, GatherAttrs, PadAttrs, SliceAttrs, SliceUpdateAttrs } from './layout.js';
 import { refKernels } from './ref.js';
@@ -81,8 +82,10 @@ const gather: Kernel<GatherAttrs, NativeStorage> = (inputs, attrs, outputs) => {
   const [x, indices] = inputs;
   const { axis } = attrs;
   const dim = x.shape[axis];
-  if (indices.dtype !== 'i32' || !indicesInRange(indices.storage.data, dim)) {
-    return runReference('gather', refKernels.gather, inputs, attrs, outputs);
+  if (indices.dtype !== 'i32') return runReference('gather', refKernels.gather, inputs, attrs, outputs);
+  // The reference raises the out-of-range error, naming the index.
+  if (!indicesInRange(indices.storage.data, dim)) {
+    return runReference('gather', refKernels.gather, inputs, attrs, outputs, null);
   }
   const y = allocFor(x.dtype, outputs[0].shape, false);
   nativeAddon().gatherRows(
@@ -101,7 +104,7 @@ const scatterAdd = nativeKernel<Scatter<GatherAttrs>>({
   attrs: ['axis', 'inputShape'],
   ref: refKernels.scatterAdd,
   accepts: ([g, indices], { axis, inputShape }) =>
-    (g.dtype === 'f32' || g.dtype === 'f16') &&
+    (g.dtype === 'f32' || isHalf(g.dtype)) &&
     indices.dtype === 'i32' &&
     indicesInRange(indices.storage.data, inputShape[axis]),
   run(addon, [g, indices], { axis, inputShape }, [out]) {
@@ -155,8 +158,7 @@ const pad: Kernel<PadAttrs, NativeStorage> = ([x], attrs, [out]) => {
   if (!MODES.includes(attrs.mode))
     throw new Error(`native pad: unsupported mode '${attrs.mode}' (constant, reflect, edge)`);
   const y = allocFor(out.dtype, out.shape, false);
-  const fill = allocHost(x.dtype, 1);
-  fill[0] = x.dtype === 'f16' ? f32ToF16Bits(attrs.value) : attrs.value;
+  const fill = toHost([attrs.value], x.dtype);
   nativeAddon().pad(x.storage.data, y, [...x.shape], flatPads(attrs.pads), attrs.mode, fill);
   return [nativeStorage(y)];
 };

@@ -24,7 +24,7 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
   const bool hasFreqs = info.Length() > 11 && !info[11].IsNull();
   View<float> freqs;
   if (hasFreqs) freqs = F32(info, 11, fn);
-  Require(env, x.length == rows * d && y.length == x.length, "rope: x and y must hold rows·d elements");
+  Require(env, x.length == ProductOf({rows, d}, fn) && y.length == x.length, "rope: x and y must hold rows·d elements");
   Require(env, dims % 2 == 0 && dims <= d && dims >= 2, "rope: dims must be even and within the feature size");
   Require(env, seq > 0 || rows == 0, "rope: the sequence axis is empty");
   if (rows == 0) return env.Undefined();

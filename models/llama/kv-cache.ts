@@ -15,7 +15,7 @@
  * @module
  */
 import { UsageError } from '../../core/errors.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 
 /** Positions a cache buffer grows by (mlx-lm's KVCache.step): one reallocation per this many tokens. */
 export const CACHE_STEP = 256;

@@ -16,8 +16,8 @@
  * holds one layer's activations at a time (models/layer-chain.ts).
  * @module
  */
-import * as T from '../../core/index.js';
 import { DenseLinear } from '../../core/nn/linear.js';
+import * as T from '../../index.js';
 import { chain, releaser } from '../layer-chain.js';
 import type { LlamaConfig } from './config.js';
 import { KVCache, type LayerCache, RotatingKVCache } from './kv-cache.js';

@@ -9,9 +9,17 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import '../../backends/node.js';
 import type { KernelVariant, WebGPUBackend } from '../../backends/webgpu/backend.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { allCases } from '../conformance/cases/index.js';
-import { caseValues, compare, DEFAULT_TOL, evaluate, type OpCase } from '../conformance/harness.js';
+import {
+  caseValues,
+  compare,
+  evaluate,
+  LARGE_OFFSET,
+  type OpCase,
+  sumOfTerms,
+  toleranceFor,
+} from '../conformance/harness.js';
 import { backendSkipReason, titled } from '../helpers/requirements.js';
 
 const skip = await backendSkipReason('webgpu');
@@ -26,7 +34,7 @@ const extraMatmul: OpCase[] = [
     name: 'matmul batched, both transposed, K=257 [2,257,65]ᵀ·[67,257]ᵀ',
     inputs: [{ shape: [2, 257, 65] }, { shape: [67, 257] }],
     run: ([a, b]) => T.matmul(a, b, { transposeA: true, transposeB: true }),
-    tol: { f32: 1e-4, f16: 3e-2 },
+    tol: sumOfTerms(257),
   },
   {
     name: 'matmul i32 [33,17]·[17,9]',
@@ -44,7 +52,7 @@ const extraConv: OpCase[] = [
     name: 'conv2d across tiles: 70 channels, 9×11 image, 3×3, stride 2, pad 1',
     inputs: [{ shape: [2, 5, 9, 11] }, { shape: [70, 5, 3, 3] }, { shape: [70] }],
     run: ([x, w, b]) => T.conv2d(x, w, b, { stride: 2, padding: 1 }),
-    tol: { f32: 1e-4, f16: 3e-2 },
+    tol: sumOfTerms(5 * 3 * 3),
   },
   {
     name: 'conv2d grouped and dilated: 6→9 channels, groups 3, dilation 2',
@@ -53,8 +61,29 @@ const extraConv: OpCase[] = [
   },
 ];
 
+/** The quantized matmul's two shapes: a workgroup per output ('tiled', rows of 256+) or a thread. */
+const quantWords = (rows: number, cols: number, bits: number): OpCase['inputs'] => [
+  { shape: [rows, (cols * bits) / 32], dtype: 'u32', kind: 'int', range: [0, 2 ** 32] },
+  { shape: [rows, cols / 64], dtype: 'f32', kind: 'uniform', range: [-0.05, 0.05] },
+  { shape: [rows, cols / 64], dtype: 'f32', kind: 'uniform', range: [-1, 1] },
+];
+const extraQuant: OpCase[] = [
+  {
+    name: 'quantizedMatmul decode [1,320]·Wᵀ [33,320] at 4 bits',
+    inputs: [{ shape: [1, 320] }, ...quantWords(33, 320, 4)],
+    run: ([x, weight, scales, biases]) => T.quantizedMatmul(x, { weight, scales, biases, bits: 4, groupSize: 64 }),
+  },
+  {
+    name: 'quantizedMatmul without transpose [3,256]·W [256,64] at 3 bits',
+    inputs: [{ shape: [3, 256] }, ...quantWords(256, 64, 3)],
+    run: ([x, weight, scales, biases]) =>
+      T.quantizedMatmul(x, { weight, scales, biases, bits: 3, groupSize: 64 }, { transpose: false }),
+  },
+];
+
 const families: Record<string, OpCase[]> = {
   matmul: [...(allCases.matmul ?? []), ...extraMatmul],
+  quant: extraQuant,
   conv: [...(allCases.conv ?? []).filter((c) => /^(conv2d |depthwise)/.test(c.name)), ...extraConv],
 };
 
@@ -93,8 +122,7 @@ describe.skipIf(skip)(titled('webgpu kernel variants', skip), () => {
               expect(after[entry(other)] ?? 0, `${entry(other)} did not run`).toBe(before[entry(other)] ?? 0);
               const want = await oracle(c, values);
               got.forEach((g, i) => {
-                const tol = g.dtype === 'i32' ? 0 : (c.tol?.[dtype] ?? DEFAULT_TOL[dtype]);
-                expect(compare(g, want[i], tol), `output ${i}`).toBeNull();
+                expect(compare(g, want[i], toleranceFor(c, dtype, g.dtype)), `output ${i}`).toBeNull();
               });
             });
           }
@@ -128,6 +156,7 @@ describe.skipIf(skip)(titled('webgpu kernel variants', skip), () => {
           name: 'layerNorm of 3 rows of 4099 near 100',
           inputs: [{ shape: [3, 4099], kind: 'uniform', range: [99, 101] }, { shape: [4099] }],
           run: ([x, w]) => T.layerNorm(x, w),
+          tol: LARGE_OFFSET,
         },
       ],
     ];
@@ -142,7 +171,7 @@ describe.skipIf(skip)(titled('webgpu kernel variants', skip), () => {
         expect(ran(entry)).toBe(1);
         expect(ran(entry === 'wide' ? 'main' : 'wide')).toBe(0);
         const want = await oracle(c, values);
-        expect(compare(got[0], want[0], DEFAULT_TOL.f32)).toBeNull();
+        expect(compare(got[0], want[0], toleranceFor(c, 'f32', got[0].dtype))).toBeNull();
       });
     }
   });
@@ -269,8 +298,7 @@ describe.skipIf(skip)(titled('webgpu kernel variants', skip), () => {
         expect(ran(entry)).toBe(1);
         expect(ran(other)).toBe(0);
         const want = await oracle(c, values);
-        const tol = got[0].dtype === 'i32' ? 0 : DEFAULT_TOL.f32;
-        expect(compare(got[0], want[0], tol)).toBeNull();
+        expect(compare(got[0], want[0], toleranceFor(c, 'f32', got[0].dtype))).toBeNull();
       });
     }
   });

@@ -18,7 +18,7 @@ import {
   totalParameters,
 } from '../../bench/lm.js';
 import type { LmReport } from '../../bench/lm-suite.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import type { LlamaConfig } from '../../models/llama/config.js';
 import { LlamaModel } from '../../models/llama/model.js';
 import { loadLlamaWeights } from '../../models/llama/weights.js';

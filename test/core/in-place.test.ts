@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import '../../backends/node.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { backendSkipReason, titled } from '../helpers/requirements.js';
 
 const backends = await Promise.all(T.BACKEND_NAMES.map(async (b) => [b, await backendSkipReason(b)] as const));

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import '../../backends/node.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import type { DecoderLayerAttrs } from '../../kernels/decoder/decoder.js';
 import { backendSkipReason } from '../helpers/requirements.js';
 

@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../../backends/node.js';
-import * as T from '../../../core/index.js';
 import { parseLlama2c } from '../../../core/io/llama2c.js';
 import { Llama2cTokenizer, parseLlama2cVocab } from '../../../core/text/llama2c-tokenizer.js';
+import * as T from '../../../index.js';
 import { type GenerationChunk, type GenerationResult, TextGenerator } from '../../../models/llama/generate.js';
 import { llamaFromLlama2c } from '../../../models/llama/load.js';
 import type { LlamaModel } from '../../../models/llama/model.js';
@@ -41,6 +41,24 @@ describe('TextGenerator on stories260K', () => {
     lm.dispose();
     hf.dispose();
     expect(T.memory().tensors).toBe(0);
+  });
+
+  it('lets timers and I/O run between tokens (a server stays responsive, Ctrl-C is seen)', async () => {
+    // On CPU backends every await of a token settles as a microtask; without a macrotask yield per token
+    // a timer set before the request could not fire until the whole generation ended.
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    let ticksAtFirstChunk = -1;
+    let chunks = 0;
+    try {
+      for await (const _ of generator.generate(PROMPT, { maxTokens: 30 })) {
+        if (chunks++ === 0) ticksAtFirstChunk = ticks;
+      }
+    } finally {
+      clearInterval(timer);
+    }
+    expect(chunks).toBeGreaterThan(5);
+    expect(ticks).toBeGreaterThan(ticksAtFirstChunk);
   });
 
   it('streams non-empty chunks that add up to the result, with statistics', async () => {
