@@ -152,13 +152,15 @@ export const rmsNormOp = defineOp<RmsNormAttrs>({
     checkLastAxisParams('rmsNorm', x, [w], ['weight']);
     return [{ shape: x.shape, dtype: x.dtype }];
   },
-  vjp([g], { inputs, attrs: { eps, hasWeight } }) {
+  vjp([g], { inputs, attrs: { eps, hasWeight }, needsGrad }) {
     const [x, w] = unpack('rmsNorm', inputs, [hasWeight]);
     return tidy(() => {
       const { dx, xHat } = normalizeBackward(x, w ? mul(g, w) : g, eps, false);
-      return w ? [dx, sumTo(mul(g, xHat), w.shape)] : [dx];
+      // A frozen weight (LoRA) gets no gradient computed.
+      return w ? [needsGrad[0] ? dx : null, needsGrad[1] ? sumTo(mul(g, xHat), w.shape) : null] : [dx];
     });
   },
+  saves: () => ({ inputs: [0, 1], outputs: [] }),
 });
 
 /**
@@ -187,13 +189,14 @@ export const addRmsNormOp = defineOp<RmsNormAttrs>({
       { shape: x.shape, dtype: x.dtype },
     ];
   },
-  vjp([gSum, gNorm], { inputs, outputs: [sum, normed], attrs }) {
+  vjp([gSum, gNorm], { inputs, outputs: [sum, normed], attrs, needsGrad }) {
     const w = attrs.hasWeight ? inputs[2] : undefined;
     return tidy(() => {
       const [dSum, dw] = rmsNormOp.vjp!([gNorm], {
         inputs: w ? [sum, w] : [sum],
         outputs: [normed],
         attrs,
+        needsGrad: w ? [true, needsGrad[2] ?? true] : [true],
       }) as Tensor[];
       const dx = add(dSum, gSum);
       return w ? [dx, dx, dw] : [dx, dx];

@@ -73,6 +73,7 @@ export const ropeOp: OpDef<RopeAttrs> = defineOp<RopeAttrs>({
     const inverse = { ...attrs, inverse: !attrs.inverse };
     return inputs.length > 1 ? [run1(ropeOp, [g, inputs[1]], inverse), null] : [run1(ropeOp, [g], inverse)];
   },
+  saves: () => ({ inputs: [], outputs: [] }),
 });
 
 /** freqs must hold one f32 period per rotated pair. */

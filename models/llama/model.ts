@@ -29,6 +29,11 @@ export interface ForwardOptions {
   readonly cache?: readonly LayerCache[];
   /** Compute logits for the last position only ([B, 1, vocab]): what generation needs after a prefill. */
   readonly lastOnly?: boolean;
+  /**
+   * Training: keep only each block's input for the backward pass and recompute the block there (gradient
+   * checkpointing, core/autograd.ts `checkpoint`). No effect outside valueAndGrad or with a cache.
+   */
+  readonly checkpointBlocks?: boolean;
 }
 
 export interface CacheOptions {
@@ -58,7 +63,7 @@ export class LlamaModel implements CausalLM {
   }
 
   forward(tokens: T.Tensor, options: ForwardOptions = {}): T.Tensor {
-    const { cache, lastOnly = false } = options;
+    const { cache, lastOnly = false, checkpointBlocks = false } = options;
     if (tokens.rank !== 2 || tokens.dtype !== 'i32') {
       throw new T.ShapeError(`LlamaModel.forward: tokens must be [batch, length] i32, got ${tokens} `);
     }
@@ -76,6 +81,10 @@ export class LlamaModel implements CausalLM {
       x,
       releaser(),
       ...w.layers.map((layer, i) => {
+        if (checkpointBlocks && !cache) {
+          return (h: T.Tensor) =>
+            T.tidy(() => T.checkpoint((x: T.Tensor) => this.#block(x, layer, undefined, offset), h));
+        }
         const layerCache = cache?.[i];
         const fused = length === 1 && layerCache instanceof KVCache ? this.#fusable(layer) : null;
         return (h: T.Tensor) =>

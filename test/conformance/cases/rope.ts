@@ -6,7 +6,6 @@ export const ropeCases: OpCase[] = [
     name: 'rope with per-pair periods (freqs [8]) halves [1,4,7,16] offset 9',
     inputs: [{ shape: [1, 4, 7, 16] }, { shape: [8], dtype: 'f32', kind: 'uniform', range: [1, 300] }],
     run: ([x, f]) => T.rope(x, { freqs: f, offset: 9 }),
-    grad: true,
   },
   {
     name: 'rope with freqs, traditional, partial dims 6 of 9, scale 0.25 [2,1,33,9]',
