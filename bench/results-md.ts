@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../node/atomic-write.js';
 import { describeMachine } from './machine.js';
 import { type BenchReport, EMULATED_LABEL, recordLabel } from './record.js';
-import { opsSummary, peersSummary, styleSummary } from './writers/markdown.js';
+import { type LmSummaryInput, lmSummary, opsSummary, peersSummary, styleSummary } from './writers/markdown.js';
 
 export const startMarker = (id: string): string => `<!-- bench:${id}:start -->`;
 export const endMarker = (id: string): string => `<!-- bench:${id}:end -->`;
@@ -105,6 +105,11 @@ export function styleSection(report: BenchReport): string {
 /** The generated part of RESULTS.md for a `bench:ops` run (e.g. WebGPU on a real GPU against js). */
 export function opsSection(report: BenchReport): string {
   return section(report, opsSummary(report));
+}
+
+/** The generated part of RESULTS.md for a `bench:lm` run: tokens/s, the bandwidth bound, the targets. */
+export function lmSection(report: LmSummaryInput): string {
+  return section(report, lmSummary(report));
 }
 
 /**

@@ -27,6 +27,13 @@ const instances = new Map<BackendName, Backend>();
 const availability = new Map<BackendName, Availability>();
 const kernels = new Map<string, Map<BackendName, Kernel>>();
 let current: BackendName | undefined;
+/** Bumped whenever a kernel or backend is added: what the engine's per-op kernel cache is valid for. */
+let version = 0;
+
+/** @internal the registry's version: a resolution cached at one version holds until it changes */
+export function registryVersion(): number {
+  return version;
+}
 
 export function registerBackend(plugin: BackendPlugin): void {
   plugins.set(plugin.name, plugin);
@@ -37,6 +44,7 @@ export function installBackend(backend: Backend, avail: Availability): void {
   instances.set(backend.name, backend);
   availability.set(backend.name, avail);
   current ??= backend.name;
+  version++;
 }
 
 export function registerKernel<A, S extends Storage>(op: string, backend: BackendName, kernel: Kernel<A, S>): void {
@@ -46,6 +54,7 @@ export function registerKernel<A, S extends Storage>(op: string, backend: Backen
     kernels.set(op, byBackend);
   }
   byBackend.set(backend, kernel as unknown as Kernel);
+  version++;
 }
 
 /** Register one family's table of kernels for a backend. */
@@ -105,6 +114,7 @@ export async function initBackend(name: BackendName): Promise<Backend> {
   }
   const backend = await plugins.get(name)!.create();
   instances.set(name, backend);
+  version++;
   return backend;
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Backend, BackendName, Kernel, Storage, TensorInfo } from './backend.js';
 import { throwIfCancelled } from './cancel.js';
-import { getBackend, getBackendName, resolveKernel } from './dispatch.js';
+import { getBackend, getBackendName, registryVersion, resolveKernel } from './dispatch.js';
 import { isStorageOnly } from './dtype.js';
 import { DTypeError } from './errors.js';
 import { recordFallback } from './ledger.js';
@@ -53,6 +53,15 @@ export interface OpDef<A> {
   /** View ops: a new strided window onto the single input's storage; no kernel runs. */
   view?(input: Tensor, attrs: A): ViewResult;
   /**
+   * In-place ops (buffer donation): output 0 is input `inPlace` rewritten, same shape and dtype,
+   * and the op consumes that input (the tensor is disposed by the call, as MLX donates a buffer
+   * nobody else holds). The kernel receives a storage it may overwrite and returns it as output 0:
+   * the input's own storage when its tensor is the only view of it, covers it row-major, lives on
+   * the kernel's backend and no gradient tape is recording; a private copy otherwise. Results stay
+   * functional either way: nothing else can see the overwritten storage.
+   */
+  readonly inPlace?: number;
+  /**
    * The op takes storage-only dtypes (u32 packed words): it moves elements without arithmetic
    * (copies, concat, gather, pad, cast) or interprets the words itself (quantized ops). Every
    * other op with a kernel rejects them before it runs. View ops take every dtype.
@@ -80,12 +89,31 @@ export function setRecorder(r: TapeRecorder | null): TapeRecorder | null {
 }
 
 const definitions = new Map<string, OpDef<unknown>>();
-const runCounts = new Map<string, number>();
+
+/** What the engine keeps per op: its run count and the kernel it last resolved to without a fallback. */
+interface OpState {
+  runs: number;
+  /** Valid while the registry's version is `version` and the current backend is `backend`. */
+  version: number;
+  backend: BackendName | null;
+  kernel: Kernel | null;
+}
+const states = new Map<OpDef<unknown>, OpState>();
+
+function stateOf(def: OpDef<unknown>): OpState {
+  let state = states.get(def);
+  if (!state) {
+    state = { runs: 0, version: -1, backend: null, kernel: null };
+    states.set(def, state);
+  }
+  return state;
+}
 
 /** Declare an op. Names are unique: they key the kernel registry. */
 export function defineOp<A>(def: OpDef<A>): OpDef<A> {
   if (definitions.has(def.name)) throw new Error(`defineOp: an op named '${def.name}' is already defined`);
   definitions.set(def.name, def as OpDef<unknown>);
+  stateOf(def as OpDef<unknown>);
   return def;
 }
 
@@ -96,7 +124,27 @@ export function opDefinitions(): ReadonlyMap<string, OpDef<unknown>> {
 
 /** How many times each op has run in this process. */
 export function opRunCounts(): Record<string, number> {
-  return Object.fromEntries(runCounts);
+  const counts: Record<string, number> = {};
+  for (const [def, state] of states) if (state.runs > 0) counts[def.name] = state.runs;
+  return counts;
+}
+
+/**
+ * The kernel `def` runs with on `preferred`: cached per op while nothing is registered, so the
+ * common case costs no lookups. Fallbacks are resolved on every run (each one is counted).
+ */
+function kernelFor(state: OpState, name: string, preferred: BackendName): { backend: BackendName; kernel: Kernel } {
+  const version = registryVersion();
+  if (state.version === version && state.backend === preferred && state.kernel) {
+    return { backend: preferred, kernel: state.kernel };
+  }
+  const resolved = resolveKernel(name, preferred);
+  if (resolved.backend === preferred) {
+    state.version = version;
+    state.backend = preferred;
+    state.kernel = resolved.kernel;
+  }
+  return resolved;
 }
 
 /** Move a tensor's elements to another backend as a new contiguous storage. */
@@ -144,14 +192,13 @@ function runDeferred<A>(
         storage: target.upload(data, inputInfos[i].dtype),
         ...inputInfos[i],
       }));
+      let results: Storage[] = [];
       try {
-        return kernel(targetInputs, attrs, infos, target).map((s, i) => {
-          const out = target.readSync!(s, infos[i].dtype);
-          target.free(s);
-          return out;
-        });
+        results = kernel(targetInputs, attrs, infos, target);
+        return results.map((s, i) => target.readSync!(s, infos[i].dtype));
       } finally {
-        for (const t of targetInputs) target.free(t.storage);
+        // An in-place kernel returns one of its inputs: free each storage once.
+        for (const s of new Set([...results, ...targetInputs.map((t) => t.storage)])) target.free(s);
       }
     });
   } finally {
@@ -177,7 +224,8 @@ export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
   for (const t of inputs) t.assertAlive(def.name);
   rejectStorageDTypes(def as OpDef<unknown>, inputs);
   const infos = def.infer(inputs, attrs);
-  runCounts.set(def.name, (runCounts.get(def.name) ?? 0) + 1);
+  const state = stateOf(def as OpDef<unknown>);
+  state.runs++;
 
   let outputs: Tensor[];
   if (def.view) {
@@ -190,18 +238,28 @@ export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
       if (t.backend !== preferred)
         recordFallback(def.name, 'copy', t.backend, preferred, `an input was made on ${t.backend}`);
     }
-    const { backend: name, kernel } = resolveKernel(def.name, preferred);
+    const { backend: name, kernel } = kernelFor(state, def.name, preferred);
     const backend = getBackend(name);
     const caller = getBackend(preferred);
     if (name !== preferred && caller.deferToHost) {
       const results = runDeferred(caller, backend, kernel, inputs, attrs, infos);
       outputs = results.map((s, i) => new Tensor(newStorageRef(s), infos[i].shape, infos[i].dtype));
       recorder?.record(def, inputs, outputs, attrs);
+      if (def.inPlace !== undefined) inputs[def.inPlace].dispose();
       return outputs;
     }
+    const donor = def.inPlace;
+    // The storage an in-place kernel overwrites, and whether it is the donor tensor's own.
+    let writable: Storage | null = null;
+    let donated = false;
     const temporaries: Storage[] = [];
-    const kernelInputs = inputs.map((t) => {
+    const kernelInputs = inputs.map((t, i) => {
       let storage: Storage;
+      if (i === donor) {
+        donated = canDonate(t, inputs, name);
+        writable = donated ? t.ref.storage : t.backend !== name ? transfer(t, name) : backend.contiguous(t.view());
+        return { storage: writable, shape: t.shape, dtype: t.dtype };
+      }
       if (t.backend !== name) storage = transfer(t, name);
       else if (!t.isContiguous) storage = backend.contiguous(t.view());
       else return { storage: t.ref.storage, shape: t.shape, dtype: t.dtype };
@@ -211,22 +269,42 @@ export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
     let results: Storage[];
     try {
       results = kernel(kernelInputs, attrs, infos, backend);
+    } catch (err) {
+      if (writable && !donated) backend.free(writable);
+      throw err;
     } finally {
       for (const s of temporaries) backend.free(s);
     }
+    // A backend may write an in-place op's result elsewhere (a host run): the copy made for it is spare.
+    if (writable && !donated && results[0] !== writable) backend.free(writable);
     outputs = results.map((storage, i) => {
+      if (i === 0 && donated && storage === writable && name === preferred) {
+        return new Tensor(inputs[donor!].ref, infos[0].shape, infos[0].dtype);
+      }
       let s = storage;
       if (name !== preferred) {
         // Results return to the backend the caller chose, so later ops stay there.
         const host = backend.readSync!(storage, infos[i].dtype);
-        backend.free(storage);
+        if (!(i === 0 && donated)) backend.free(storage);
         s = getBackend(preferred).upload(host, infos[i].dtype);
       }
       return new Tensor(newStorageRef(s), infos[i].shape, infos[i].dtype);
     });
   }
   recorder?.record(def, inputs, outputs, attrs);
+  if (def.inPlace !== undefined) inputs[def.inPlace].dispose();
   return outputs;
+}
+
+/**
+ * Whether an in-place op may overwrite `t`'s storage: `t` is its only view and covers it
+ * row-major, it is on the kernel's backend, no other input reads it, and no tape is recording
+ * (a tape's saved inputs alias storages, so they would already count as other views).
+ */
+function canDonate(t: Tensor, inputs: readonly Tensor[], backend: BackendName): boolean {
+  if (recorder || t.ref.refs !== 1 || t.backend !== backend || !t.isContiguous) return false;
+  for (const u of inputs) if (u !== t && u.ref === t.ref) return false;
+  return true;
 }
 
 /** Run a single-output op. */

@@ -15,6 +15,8 @@ import { contiguousStrides, formatShape, sizeOf } from './shape.js';
 export interface StorageRef {
   readonly storage: Storage;
   refs: number;
+  /** @internal the ledger of the storage's backend (looked up once, not per tensor) */
+  readonly memory: BackendMemory;
 }
 
 interface BackendMemory {
@@ -70,13 +72,13 @@ export function newStorageRef(storage: Storage): StorageRef {
   m.bytes += storage.byteLength;
   liveBytes += storage.byteLength;
   if (liveBytes > peakBytes) peakBytes = liveBytes;
-  return { storage, refs: 0 };
+  return { storage, refs: 0, memory: m };
 }
 
 function releaseStorageRef(ref: StorageRef): void {
   ref.refs--;
   if (ref.refs > 0) return;
-  const m = memoryOf(ref.storage.backend);
+  const m = ref.memory;
   m.storages--;
   m.bytes -= ref.storage.byteLength;
   liveBytes -= ref.storage.byteLength;
@@ -84,38 +86,78 @@ function releaseStorageRef(ref: StorageRef): void {
 }
 
 // Backstop for tensors dropped without dispose(): the storage reference still gets released.
-const finalizer = new FinalizationRegistry<{ ref: StorageRef; backend: BackendName }>((held) => {
-  memoryOf(held.backend).tensors--;
-  releaseStorageRef(held.ref);
+// Only tensors outside every tidy scope are registered (a scope disposes the others): registering
+// costs about as much as a small kernel, and most tensors of a forward pass live inside a scope.
+const finalizer = new FinalizationRegistry<StorageRef>((ref) => {
+  ref.memory.tensors--;
+  releaseStorageRef(ref);
 });
 
 let nextId = 1;
 const scopeStack: Set<Tensor>[] = [];
 
+/** What a tensor needs from its scope bookkeeping; module-private so scopes stay internal. */
+interface ScopeSlot {
+  scope: Set<Tensor> | null;
+  registered: boolean;
+}
+function track(t: Tensor, slot: ScopeSlot): void {
+  const scope = scopeStack[scopeStack.length - 1];
+  if (scope) {
+    scope.add(t);
+    slot.scope = scope;
+  } else {
+    register(t, slot);
+  }
+}
+
+function register(t: Tensor, slot: ScopeSlot): void {
+  if (slot.registered) return;
+  slot.registered = true;
+  finalizer.register(t, t.ref, t);
+}
+
+/** Move `t` out of its scope: into `to`, or into no scope (then the finalizer backs it). */
+function moveScope(t: Tensor, to: Set<Tensor> | null): void {
+  const slot = t.scopeSlot;
+  slot.scope?.delete(t);
+  slot.scope = to;
+  if (to) to.add(t);
+  else register(t, slot);
+}
+
 export class Tensor {
   readonly id = nextId++;
   readonly shape: readonly number[];
   readonly dtype: DType;
-  readonly strides: readonly number[];
   readonly offset: number;
   readonly size: number;
   /** @internal the storage this tensor views */
   readonly ref: StorageRef;
   #disposed = false;
-  readonly #token = {};
+  /** Row-major strides are made on first use: most tensors never need them. */
+  #strides: readonly number[] | undefined;
+  /** @internal the tidy scope holding this tensor, and whether the finalizer backs it */
+  readonly scopeSlot: ScopeSlot = { scope: null, registered: false };
 
   /** @internal tensors are made by ops and creation functions, not constructed directly */
   constructor(ref: StorageRef, shape: readonly number[], dtype: DType, strides?: readonly number[], offset = 0) {
     this.ref = ref;
-    this.shape = Object.freeze([...shape]);
+    // A frozen shape (another tensor's, or one an op froze) can be shared; anything else is copied.
+    this.shape = Object.isFrozen(shape) ? shape : Object.freeze(shape.slice());
     this.dtype = dtype;
-    this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
+    this.#strides =
+      strides === undefined ? undefined : Object.isFrozen(strides) ? strides : Object.freeze(strides.slice());
     this.offset = offset;
     this.size = sizeOf(shape);
     ref.refs++;
-    memoryOf(ref.storage.backend).tensors++;
-    finalizer.register(this, { ref, backend: ref.storage.backend }, this.#token);
-    scopeStack[scopeStack.length - 1]?.add(this);
+    ref.memory.tensors++;
+    track(this, this.scopeSlot);
+  }
+
+  get strides(): readonly number[] {
+    this.#strides ??= Object.freeze(contiguousStrides(this.shape));
+    return this.#strides;
   }
 
   get rank(): number {
@@ -137,6 +179,7 @@ export class Tensor {
   get isContiguous(): boolean {
     if (this.offset !== 0) return false;
     if (this.size * bytesPerElement(this.dtype) !== this.ref.storage.byteLength) return false;
+    if (this.#strides === undefined) return true;
     const expected = contiguousStrides(this.shape);
     for (let i = 0; i < this.shape.length; i++) {
       if (this.shape[i] !== 1 && this.strides[i] !== expected[i]) return false;
@@ -206,10 +249,12 @@ export class Tensor {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    finalizer.unregister(this.#token);
-    memoryOf(this.backend).tensors--;
+    const slot = this.scopeSlot;
+    if (slot.registered) finalizer.unregister(this);
+    slot.scope?.delete(this);
+    slot.scope = null;
+    this.ref.memory.tensors--;
     releaseStorageRef(this.ref);
-    for (const scope of scopeStack) scope.delete(this);
   }
 
   toString(): string {
@@ -285,15 +330,15 @@ function runScope<T>(fn: () => T): T {
   }
   const kept = collectTensors(result);
   for (const t of scope) if (!kept.has(t)) t.dispose();
-  // Returned tensors belong to the enclosing scope now.
-  const parent = scopeStack[scopeStack.length - 1];
-  if (parent) for (const t of kept) if (!t.disposed) parent.add(t);
+  // Returned tensors belong to the enclosing scope now (or to none: then the finalizer backs them).
+  const parent = scopeStack[scopeStack.length - 1] ?? null;
+  for (const t of kept) if (!t.disposed && scope.has(t)) moveScope(t, parent);
   return result;
 }
 
 /** Exempt a tensor from every enclosing tidy scope. */
 export function keep<T extends Tensor>(t: T): T {
-  for (const scope of scopeStack) scope.delete(t);
+  if (!t.disposed) moveScope(t, null);
   return t;
 }
 

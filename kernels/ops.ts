@@ -2,6 +2,7 @@
 // The public op API: the op functions of every family, in one namespace.
 export * from './attention/attention.js';
 export * from './conv/conv.js';
+export * from './decoder/decoder.js';
 export * from './elementwise/elementwise.js';
 export * from './image/image.js';
 export * from './layout/layout.js';

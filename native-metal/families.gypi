@@ -4,6 +4,7 @@
   "sources": [
     "../kernels/attention/native.cc",
     "../kernels/conv/native.cc",
+    "../kernels/decoder/native.cc",
     "../kernels/elementwise/native.cc",
     "../kernels/image/native.cc",
     "../kernels/layout/native.cc",

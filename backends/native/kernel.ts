@@ -61,7 +61,7 @@ export interface NativeKernelSpec<A> {
 
 export function checkAttrs(op: string, attrs: unknown, known: readonly string[]): void {
   if (attrs === null || typeof attrs !== 'object') return;
-  for (const key of Object.keys(attrs)) {
+  for (const key in attrs) {
     if (!known.includes(key)) {
       throw new BackendError(
         `native ${op}: unsupported attr '${key}' (this kernel understands ${known.length ? known.join(', ') : 'no attrs'}); ` +

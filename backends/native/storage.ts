@@ -66,9 +66,12 @@ export const nativeBackend: Backend<NativeStorage> = {
   },
 };
 
-/** A zeroed output array for `dtype` (f16 as bits), reused from freed outputs where one fits. */
-export function allocFor(dtype: DType, shape: readonly number[]): TypedArray {
-  return pool().take(HOST_ARRAY[dtype], sizeOf(shape));
+/**
+ * An output array for `dtype` (f16 as bits), reused from freed outputs where one fits: zeroed,
+ * unless `zero` is false for a kernel that writes every element (see overwrittenF32).
+ */
+export function allocFor(dtype: DType, shape: readonly number[], zero = true): TypedArray {
+  return pool().take(HOST_ARRAY[dtype], sizeOf(shape), zero);
 }
 
 /** A zeroed output array of `length` elements of `ctor`'s type (see allocFor). */

@@ -252,3 +252,56 @@ export function styleSummary(report: BenchReport): string {
   }
   return out;
 }
+
+/** The parts of a `bench:lm` report the summary needs (bench/lm-suite.ts LmReport). */
+export interface LmSummaryInput extends BenchReport {
+  readonly targetLines: readonly string[];
+  readonly cpuTokensPerSecond: Readonly<Record<string, number>>;
+  readonly large: readonly {
+    readonly threads: number | null;
+    readonly bandwidth: { readonly readGBs: number; readonly copyGBs: number; readonly threads: number };
+  }[];
+}
+
+/**
+ * `bench:lm` as RESULTS.md shows it: tokens/s per model, phase, backend and thread count (medians), the
+ * bandwidth measured in the run, and the issue's targets with their verdicts.
+ */
+export function lmSummary(report: LmSummaryInput): string {
+  if (report.records.length === 0) return '_No results: no backend could run._';
+  const perToken = (r: BenchRecord) => (r.op === 'prefill' ? r.medianMs / r.size : r.medianMs);
+  const lines = [
+    table(
+      [
+        'model',
+        'phase',
+        'backend',
+        'median tokens/s',
+        'median ms per token',
+        'p90 ms per sample',
+        'samples',
+        'GFLOPS',
+        'tokens per CPU-second',
+      ],
+      report.records.map((r) => [
+        r.shape,
+        r.op === 'matmul' ? 'matmul (own GFLOPS)' : `${r.op} (${r.size} tokens)`,
+        backendCell(r),
+        r.op === 'matmul' ? '—' : fmt(1000 / perToken(r)),
+        r.op === 'matmul' ? '—' : fmt(perToken(r)),
+        fmt(r.p90Ms),
+        String(r.runs),
+        fmt(r.gflops),
+        fmt(report.cpuTokensPerSecond[`${r.shape} ${recordLabel(r)}`]),
+      ]),
+    ),
+  ];
+  for (const l of report.large) {
+    lines.push(
+      '',
+      `Memory bandwidth in this run, ${l.bandwidth.threads} thread${l.bandwidth.threads > 1 ? 's' : ''}: read ${fmt(l.bandwidth.readGBs)} GB/s (a WebAssembly SIMD load loop over 256 MB, bench/bandwidth.ts), copy ${fmt(l.bandwidth.copyGBs)} GB/s (TypedArray.set of 256 MB, one thread).`,
+    );
+  }
+  lines.push('', 'Targets (issue 9):', '', ...report.targetLines.map((t) => `- ${t}`));
+  return lines.join('\n');
+}

@@ -22,7 +22,7 @@ import { DTypeError, ShapeError } from '../../core/errors.js';
 import { broadcastShapes, formatShape, shapesEqual } from '../../core/shape.js';
 import { type Tensor, tidy } from '../../core/tensor.js';
 import { add, cast, mul, neg, sub, where } from '../elementwise/elementwise.js';
-import { expand, reshape, unsqueeze } from '../layout/layout.js';
+import { expand, pad, reshape, slice, unsqueeze } from '../layout/layout.js';
 import { matmul } from '../matmul/matmul.js';
 import { sum } from '../reduce/reduce.js';
 
@@ -31,6 +31,14 @@ export interface AttentionAttrs {
   readonly scale: number;
   /** Query t sees keys j ≤ t + S - T: the queries are the last T of the S positions. */
   readonly causal: boolean;
+  /**
+   * Only the first `kvLength` of the S key/value rows hold keys (a preallocated KV cache passes its
+   * whole buffer and how much of it is filled): the rest are never read, so attention costs what
+   * the valid keys cost and needs no copy of them. Causal alignment and the mask then refer to
+   * the valid keys: query t sees keys j ≤ t + kvLength − T; the mask broadcasts to
+   * [B, Hq, T, kvLength]. Absent: all S rows.
+   */
+  readonly kvLength?: number;
 }
 
 export interface AttentionOptions {
@@ -38,8 +46,10 @@ export interface AttentionOptions {
   readonly scale?: number;
   /** Default false. Needs T ≤ S. */
   readonly causal?: boolean;
+  /** The number of valid key/value rows (see AttentionAttrs.kvLength); default all of them. */
+  readonly kvLength?: number;
   /**
-   * Broadcastable to [B, Hq, T, S]: an additive float mask (0 keeps, -Infinity drops; any
+   * Broadcastable to [B, Hq, T, S] (S = kvLength when given): an additive float mask (0 keeps, -Infinity drops; any
    * float dtype, cast to q's) or a u8 mask (nonzero keeps). A constant: it gets no gradient.
    */
   readonly mask?: Tensor;
@@ -51,8 +61,10 @@ export interface AttentionDims {
   readonly kvHeads: number;
   /** Queries. */
   readonly T: number;
-  /** Keys. */
+  /** Key rows in k and v. */
   readonly S: number;
+  /** Valid keys: the first `keys` of the S rows (kvLength, or S). */
+  readonly keys: number;
   readonly D: number;
   readonly Dv: number;
 }
@@ -64,7 +76,7 @@ export function attentionDims(
   k: TensorInfo,
   v: TensorInfo,
   mask: TensorInfo | undefined,
-  { scale, causal }: AttentionAttrs,
+  { scale, causal, kvLength }: AttentionAttrs,
 ): AttentionDims {
   for (const [name, t] of [
     ['q', q],
@@ -100,23 +112,29 @@ export function attentionDims(
   }
   if (!Number.isFinite(scale))
     throw new ShapeError(`${op}: scale ${scale} must be a finite number (default 1/sqrt(headSize))`);
-  if (causal && T > S) {
+  const keys = kvLength ?? S;
+  if (!Number.isInteger(keys) || keys < 0 || keys > S) {
     throw new ShapeError(
-      `${op}: causal attention aligns the ${T} queries with the last of the ${S} keys, so it needs T <= S (${shapes}); pass the whole key sequence or drop causal`,
+      `${op}: kvLength ${kvLength} must be an integer in [0, ${S}], the number of valid rows of k and v (${shapes})`,
+    );
+  }
+  if (causal && T > keys) {
+    throw new ShapeError(
+      `${op}: causal attention aligns the ${T} queries with the last of the ${keys} keys, so it needs T <= ${kvLength === undefined ? 'S' : 'kvLength'} (${shapes}); pass the whole key sequence or drop causal`,
     );
   }
   if (mask) {
-    const full = [batch, heads, T, S];
+    const full = [batch, heads, T, keys];
     if (mask.dtype !== q.dtype) {
       throw new DTypeError(`${op}: mask dtype ${mask.dtype} differs from q's ${q.dtype}; cast the mask to ${q.dtype}`);
     }
     if (mask.shape.length > 4 || !shapesEqual(broadcastShapes(`${op} (mask)`, mask.shape, full), full)) {
       throw new ShapeError(
-        `${op}: mask ${formatShape(mask.shape)} does not broadcast to the scores [B, Hq, T, S] = ${formatShape(full)}`,
+        `${op}: mask ${formatShape(mask.shape)} does not broadcast to the scores [B, Hq, T, ${kvLength === undefined ? 'S' : 'kvLength'}] = ${formatShape(full)}`,
       );
     }
   }
-  return { batch, heads, kvHeads, T, S, D, Dv };
+  return { batch, heads, kvHeads, T, S, keys, D, Dv };
 }
 
 export const scaledDotProductAttentionOp = defineOp<AttentionAttrs>({
@@ -133,7 +151,25 @@ export const scaledDotProductAttentionOp = defineOp<AttentionAttrs>({
   },
   vjp([g], { inputs, outputs: [o], attrs }) {
     const [q, k, v, mask] = inputs;
-    const grads: (Tensor | null)[] = runOp(attentionBackwardOp, mask ? [q, k, v, o, g, mask] : [q, k, v, o, g], attrs);
+    const { kvLength, ...full } = attrs;
+    const S = k.shape[2];
+    if (kvLength !== undefined && kvLength < S) {
+      // Rows past kvLength get zero gradients: the backward op runs on the valid rows only.
+      return tidy(() => {
+        const valid = (t: Tensor) => slice(t, [null, null, { end: kvLength }]);
+        const rest = (t: Tensor) =>
+          pad(t, [
+            [0, 0],
+            [0, 0],
+            [0, S - kvLength],
+            [0, 0],
+          ]);
+        const inner = [q, valid(k), valid(v), o, g, ...(mask ? [mask] : [])];
+        const [dq, dk, dv] = runOp(attentionBackwardOp, inner, full);
+        return [dq, rest(dk), rest(dv), ...(mask ? [null] : [])];
+      });
+    }
+    const grads: (Tensor | null)[] = runOp(attentionBackwardOp, mask ? [q, k, v, o, g, mask] : [q, k, v, o, g], full);
     if (mask) grads.push(null);
     return grads;
   },
@@ -153,6 +189,9 @@ export const attentionBackwardOp = defineOp<AttentionAttrs>({
       throw new ShapeError(`attentionBackward: takes q, k, v, o, dO and an optional mask, got ${inputs.length} inputs`);
     }
     const [q, k, v, o, dO, mask] = inputs;
+    if (attrs.kvLength !== undefined) {
+      throw new ShapeError('attentionBackward: takes no kvLength (the forward vjp passes the valid rows only)');
+    }
     const { batch, heads, T, Dv } = attentionDims('attentionBackward', q, k, v, mask, attrs);
     const expected = [batch, heads, T, Dv];
     for (const [name, t] of [
@@ -250,12 +289,14 @@ function additiveMask(mask: Tensor, dtype: DType): Tensor {
  * softmax(scale·q·kᵀ + mask)·v per head. q [B, Hq, T, D], k [B, Hkv, S, D], v [B, Hkv, S, Dv]
  * with Hq a multiple of Hkv (query head h reads key/value head floor(h / (Hq/Hkv))); returns
  * [B, Hq, T, Dv]. `causal` lets query t see keys up to t + S - T, so a decoding step
- * (T = 1) sees the whole cache.
+ * (T = 1) sees the whole cache. `kvLength` limits k and v to their first rows (a preallocated
+ * cache: the buffer as it is and the count of positions filled).
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
   const attrs: AttentionAttrs = {
     scale: options.scale ?? 1 / Math.sqrt(q.shape[q.rank - 1]),
     causal: options.causal ?? false,
+    ...(options.kvLength === undefined ? {} : { kvLength: options.kvLength }),
   };
   const { mask } = options;
   if (!mask) return run1(scaledDotProductAttentionOp, [q, k, v], attrs);

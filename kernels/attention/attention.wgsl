@@ -16,9 +16,10 @@ struct Params {
   causal: u32,
   has_mask: u32,
   scale: f32,
-  pad0: u32,
+  // valid keys: the first `keys` of the s rows per head (kvLength; s in the backward pass)
+  keys: u32,
   pad1: u32,
-  // mask strides over [B, H, T, S] (0 on broadcast axes)
+  // mask strides over [B, H, T, keys] (0 on broadcast axes)
   mask_strides: vec4<u32>,
 }
 
@@ -42,7 +43,7 @@ fn index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 
 // The last key row t may see.
 fn last_key(t: u32) -> i32 {
-  return select(i32(p.s) - 1, i32(t + p.s) - i32(p.t), p.causal == 1u);
+  return select(i32(p.keys) - 1, i32(t + p.keys) - i32(p.t), p.causal == 1u);
 }
 
 fn kv_row(b: u32, h: u32) -> u32 {

@@ -15,7 +15,8 @@ namespace {
 
 struct Dims {
   size_t batch, heads, kvHeads, T, S, D, Dv;
-  int64_t ms[4];  // mask strides over [B, Hq, T, S] (0 where broadcast)
+  size_t keys;    // valid key rows: the first `keys` of the S rows per head (kvLength)
+  int64_t ms[4];  // mask strides over [B, Hq, T, keys] (0 where broadcast)
   bool hasMask;
   float scale;
   bool causal;
@@ -36,24 +37,27 @@ Dims parseDims(const Napi::CallbackInfo& info, size_t dimsArg, const View<float>
   Napi::Env env = info.Env();
   std::vector<size_t> d = Sizes(info, dimsArg, fn);
   std::vector<int64_t> ms = Ints(info, dimsArg + 1, fn);
-  Require(env, d.size() == 7 && ms.size() == 4, std::string(fn) + ": dims are [B, Hq, Hkv, T, S, D, Dv] and mask strides 4 numbers");
-  Dims r{d[0], d[1], d[2], d[3], d[4], d[5], d[6], {ms[0], ms[1], ms[2], ms[3]}, mask != nullptr,
+  Require(env, d.size() == 8 && ms.size() == 4,
+          std::string(fn) + ": dims are [B, Hq, Hkv, T, S, D, Dv, keys] and mask strides 4 numbers");
+  Dims r{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], {ms[0], ms[1], ms[2], ms[3]}, mask != nullptr,
          static_cast<float>(Number(info, dimsArg + 2, fn)), Bool(info, dimsArg + 3, fn)};
   Require(env, r.kvHeads > 0 && r.heads % r.kvHeads == 0, std::string(fn) + ": query heads must be a multiple of key/value heads");
-  Require(env, !r.causal || r.T <= r.S, std::string(fn) + ": causal attention needs T <= S");
+  Require(env, r.keys <= r.S, std::string(fn) + ": more valid keys than key rows");
+  Require(env, !r.causal || r.T <= r.keys, std::string(fn) + ": causal attention needs T <= the valid keys");
   requireLength(env, q, {r.batch, r.heads, r.T, r.D}, fn, "q");
   requireLength(env, k, {r.batch, r.kvHeads, r.S, r.D}, fn, "k");
   requireLength(env, v, {r.batch, r.kvHeads, r.S, r.Dv}, fn, "v");
   Require(env, r.batch * r.heads == 0 || ProductOf({r.T, r.S}, fn) <= kMaxScores,
           std::string(fn) + ": T·S scores per head exceed 2^28; split the sequence");
-  if (mask) RequireView(env, 0, {r.batch, r.heads, r.T, r.S}, {ms[0], ms[1], ms[2], ms[3]}, mask->length, std::string(fn) + " (mask)");
+  // The mask is over [B, Hq, T, keys]: the valid keys only.
+  if (mask) RequireView(env, 0, {r.batch, r.heads, r.T, r.keys}, {ms[0], ms[1], ms[2], ms[3]}, mask->length, std::string(fn) + " (mask)");
   return r;
 }
 
 // Turns raw q·kᵀ scores of row t (of head h in batch b) into weights in place; returns the
 // last admissible key, or -1 when none is (the row's weights are then all zero).
 int64_t rowWeights(const Dims& L, const float* mask, size_t b, size_t h, size_t t, float* p) {
-  const int64_t last = L.causal ? static_cast<int64_t>(t + L.S - L.T) : static_cast<int64_t>(L.S) - 1;
+  const int64_t last = L.causal ? static_cast<int64_t>(t + L.keys - L.T) : static_cast<int64_t>(L.keys) - 1;
   const int64_t mo = L.hasMask ? static_cast<int64_t>(b) * L.ms[0] + static_cast<int64_t>(h) * L.ms[1] +
                                      static_cast<int64_t>(t) * L.ms[2]
                                : 0;
@@ -65,7 +69,7 @@ int64_t rowWeights(const Dims& L, const float* mask, size_t b, size_t h, size_t 
     // NaN is sticky so it reaches the output instead of being skipped.
     if (s > max || s != s) max = max != max ? max : s;
   }
-  for (size_t j = static_cast<size_t>(last + 1); j < L.S; j++) p[j] = 0.0f;
+  for (size_t j = static_cast<size_t>(last + 1); j < L.keys; j++) p[j] = 0.0f;
   if (max == -std::numeric_limits<float>::infinity()) {
     for (int64_t j = 0; j <= last; j++) p[j] = 0.0f;
     return -1;
@@ -99,15 +103,15 @@ GemmShape gemm(size_t m, size_t n, size_t k, const float* a, bool ta, size_t lda
   return g;
 }
 
-// Weights P [T, S] of query head h (batch b) into p; `valid[t]` says whether row t saw any key.
+// Weights P [T, keys] of query head h (batch b) into p; `valid[t]` says whether row t saw any key.
 void weights(const Dims& L, const float* q, const float* k, const float* mask, size_t b, size_t h, float* p,
              std::vector<char>& valid) {
   const size_t kvh = h / (L.heads / L.kvHeads);
   const float* qh = q + (b * L.heads + h) * L.T * L.D;
   const float* kh = k + (b * L.kvHeads + kvh) * L.S * L.D;
-  sgemm(gemm(L.T, L.S, L.D, qh, false, L.D, kh, true, L.D, p, L.S, false), false);
+  sgemm(gemm(L.T, L.keys, L.D, qh, false, L.D, kh, true, L.D, p, L.keys, false), false);
   valid.assign(L.T, 0);
-  for (size_t t = 0; t < L.T; t++) valid[t] = rowWeights(L, mask, b, h, t, p + t * L.S) >= 0;
+  for (size_t t = 0; t < L.T; t++) valid[t] = rowWeights(L, mask, b, h, t, p + t * L.keys) >= 0;
 }
 
 Napi::Value Attention(const Napi::CallbackInfo& info) {
@@ -127,11 +131,11 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
     thread_local std::vector<char> valid;
     const size_t b = task / L.heads, h = task % L.heads;
     const size_t kvh = h / (L.heads / L.kvHeads);
-    float* p = scores.floats(L.T * L.S);
+    float* p = scores.floats(L.T * L.keys);
     weights(L, q.data, k.data, mask.data, b, h, p, valid);
     const float* vh = v.data + (b * L.kvHeads + kvh) * L.S * L.Dv;
     float* yh = y.data + (b * L.heads + h) * L.T * L.Dv;
-    sgemm(gemm(L.T, L.Dv, L.S, p, false, L.S, vh, false, L.Dv, yh, L.Dv, false), false);
+    sgemm(gemm(L.T, L.Dv, L.keys, p, false, L.keys, vh, false, L.Dv, yh, L.Dv, false), false);
   });
   return env.Undefined();
 }
@@ -146,6 +150,7 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   if (hasMask) mask = F32(info, 5, fn);
   View<float> dq = F32(info, 6, fn), dk = F32(info, 7, fn), dv = F32(info, 8, fn);
   Dims L = parseDims(info, 9, q, k, v, hasMask ? &mask : nullptr, fn);
+  Require(env, L.keys == L.S, "attentionBackward: every key row must be valid (kvLength is the forward op's)");
   requireLength(env, o, {L.batch, L.heads, L.T, L.Dv}, fn, "o");
   requireLength(env, dO, {L.batch, L.heads, L.T, L.Dv}, fn, "dO");
   Require(env, dq.length == q.length && dk.length == k.length && dv.length == v.length,

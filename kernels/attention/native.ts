@@ -9,7 +9,10 @@ import { broadcastStrides } from '../../core/shape.js';
 import type { AttentionAttrs } from './attention.js';
 import { refKernels } from './ref.js';
 
-/** The functions kernels/attention/native.cc adds to the addon: dims [B, Hq, Hkv, T, S, D, Dv]; mask strides over [B, Hq, T, S]. */
+/**
+ * The functions kernels/attention/native.cc adds to the addon: dims [B, Hq, Hkv, T, S, D, Dv, keys]
+ * (keys: the valid rows of k and v, kvLength); mask strides over [B, Hq, T, keys].
+ */
 export interface NativeFunctions {
   attention(
     q: F32,
@@ -39,22 +42,31 @@ export interface NativeFunctions {
   ): void;
 }
 
-function geometry(q: NativeTensor, k: NativeTensor, v: NativeTensor, mask: NativeTensor | undefined) {
+const NO_MASK = [0, 0, 0, 0];
+
+function geometry(
+  q: NativeTensor,
+  k: NativeTensor,
+  v: NativeTensor,
+  mask: NativeTensor | undefined,
+  kvLength: number | undefined,
+) {
   const [batch, heads, T, D] = q.shape;
   const [, kvHeads, S] = k.shape;
   const Dv = v.shape[3];
-  const dims = [batch, heads, kvHeads, T, S, D, Dv];
-  const maskStrides = mask ? broadcastStrides(mask.shape, [batch, heads, T, S]) : [0, 0, 0, 0];
+  const keys = kvLength ?? S;
+  const dims = [batch, heads, kvHeads, T, S, D, Dv, keys];
+  const maskStrides = mask ? broadcastStrides(mask.shape, [batch, heads, T, keys]) : NO_MASK;
   return { dims, maskStrides };
 }
 
 const scaledDotProductAttention = nativeKernel<AttentionAttrs>({
   op: 'scaledDotProductAttention',
-  attrs: ['scale', 'causal'],
+  attrs: ['scale', 'causal', 'kvLength'],
   ref: refKernels.scaledDotProductAttention,
-  run(addon, inputs, { scale, causal }, [out]) {
+  run(addon, inputs, { scale, causal, kvLength }, [out]) {
     const [q, k, v, mask] = inputs;
-    const { dims, maskStrides } = geometry(q, k, v, mask);
+    const { dims, maskStrides } = geometry(q, k, v, mask, kvLength);
     const y = outputF32(out.shape.reduce((a, b) => a * b, 1));
     addon.attention(
       f32(q.data),
@@ -77,7 +89,7 @@ const attentionBackward = nativeKernel<AttentionAttrs>({
   ref: refKernels.attentionBackward,
   run(addon, inputs, { scale, causal }) {
     const [q, k, v, o, dO, mask] = inputs;
-    const { dims, maskStrides } = geometry(q, k, v, mask);
+    const { dims, maskStrides } = geometry(q, k, v, mask, undefined);
     const dq = outputF32(q.data.length);
     const dk = outputF32(k.data.length);
     const dv = outputF32(v.data.length);

@@ -10,27 +10,38 @@ interface Layout {
   readonly heads: number;
   readonly group: number;
   readonly T: number;
+  /** Rows of k and v per head. */
   readonly S: number;
+  /** Valid keys: the first `keys` rows (kvLength). */
+  readonly keys: number;
   readonly D: number;
   readonly Dv: number;
   readonly batch: number;
-  /** Mask strides over [B, Hq, T, S] (0 on broadcast axes), or null without a mask. */
+  /** Mask strides over [B, Hq, T, keys] (0 on broadcast axes), or null without a mask. */
   readonly maskStrides: readonly number[] | null;
 }
 
-function layoutOf(q: HostTensor, k: HostTensor, v: HostTensor, mask: HostTensor | undefined): Layout {
+function layoutOf(
+  q: HostTensor,
+  k: HostTensor,
+  v: HostTensor,
+  mask: HostTensor | undefined,
+  kvLength: number | undefined,
+): Layout {
   const [batch, heads, T, D] = q.shape;
   const [, kvHeads, S] = k.shape;
   const Dv = v.shape[3];
+  const keys = kvLength ?? S;
   return {
     batch,
     heads,
     group: heads / kvHeads,
     T,
     S,
+    keys,
     D,
     Dv,
-    maskStrides: mask ? broadcastStrides(mask.shape, [batch, heads, T, S]) : null,
+    maskStrides: mask ? broadcastStrides(mask.shape, [batch, heads, T, keys]) : null,
   };
 }
 
@@ -50,7 +61,7 @@ function rowWeights(
   t: number,
   p: Float64Array,
 ): number {
-  const last = causal ? t + L.S - L.T : L.S - 1;
+  const last = causal ? t + L.keys - L.T : L.keys - 1;
   const kvh = Math.floor(h / L.group);
   const qo = ((b * L.heads + h) * L.T + t) * L.D;
   const ko = (b * (L.heads / L.group) + kvh) * L.S * L.D;
@@ -82,7 +93,7 @@ function maskOf(inputs: readonly HostTensor[], count: number): HostTensor | unde
 const scaledDotProductAttention: RefKernel<AttentionAttrs> = (inputs, attrs, [out]) => {
   const [q, k, v] = inputs;
   const mask = maskOf(inputs, 3);
-  const L = layoutOf(q, k, v, mask);
+  const L = layoutOf(q, k, v, mask, attrs.kvLength);
   const y = allocOutput(out);
   const p = new Float64Array(L.S);
   const acc = new Float64Array(L.Dv);
@@ -106,7 +117,7 @@ const scaledDotProductAttention: RefKernel<AttentionAttrs> = (inputs, attrs, [ou
 const attentionBackward: RefKernel<AttentionAttrs> = (inputs, attrs, [dqInfo, dkInfo, dvInfo]) => {
   const [q, k, v, o, dO] = inputs;
   const mask = maskOf(inputs, 5);
-  const L = layoutOf(q, k, v, mask);
+  const L = layoutOf(q, k, v, mask, attrs.kvLength);
   const dq = new Float64Array(q.data.length);
   const dk = new Float64Array(k.data.length);
   const dv = new Float64Array(v.data.length);

@@ -3,7 +3,8 @@
 // weighted sum of value rows. Grouped-query heads, causal alignment (query t sees keys up to
 // t + S − T) and an additive mask broadcast over [B, Hq, T, S] as the reference.
 //
-// p: [batch, heads, kvHeads, T, S, D, Dv, causal, hasMask, maskStride b, h, t, s]
+// p: [batch, heads, kvHeads, T, S, D, Dv, causal, hasMask, maskStride b, h, t, s, keys]
+// (keys: the valid rows of k and v, the first of the S rows per head)
 import { threadScratch } from '../../backends/wasm/common.as';
 import { expv } from '../../backends/wasm/simd-math.as';
 
@@ -44,7 +45,8 @@ function rowWeights(q: usize, k: usize, mask: usize, p: usize, scale: f32, b: i3
   const T = f(p, 3);
   const S = f(p, 4);
   const D = f(p, 5);
-  const last = f(p, 7) != 0 ? t + S - T : S - 1;
+  const keys = f(p, 13);
+  const last = f(p, 7) != 0 ? t + keys - T : keys - 1;
   const kvh = h / (heads / kvHeads);
   const qr = q + (<usize>(((b * heads + h) * T + t) * D) << 2);
   const kb = k + (<usize>((b * kvHeads + kvh) * S * D) << 2);

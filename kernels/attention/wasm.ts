@@ -9,7 +9,10 @@ import { broadcastStrides } from '../../core/shape.js';
 import type { AttentionAttrs } from './attention.js';
 import { refKernels } from './ref.js';
 
-/** [batch, heads, kvHeads, T, S, D, Dv, causal, hasMask, mask strides over [B, Hq, T, S]] */
+/**
+ * [batch, heads, kvHeads, T, S, D, Dv, causal, hasMask, mask strides over [B, Hq, T, keys], keys]
+ * (keys: the valid rows of k and v, kvLength).
+ */
 function layoutRecord(
   rt: WasmRuntime,
   q: WasmTensor,
@@ -17,29 +20,31 @@ function layoutRecord(
   v: WasmTensor,
   mask: WasmTensor | undefined,
   causal: boolean,
+  kvLength: number | undefined,
 ): number {
   const [batch, heads, T, D] = q.shape;
   const [, kvHeads, S] = k.shape;
   const Dv = v.shape[3];
-  const strides = mask ? broadcastStrides(mask.shape, [batch, heads, T, S]) : [0, 0, 0, 0];
-  return rt.record([batch, heads, kvHeads, T, S, D, Dv, causal ? 1 : 0, mask ? 1 : 0, ...strides]);
+  const keys = kvLength ?? S;
+  const strides = mask ? broadcastStrides(mask.shape, [batch, heads, T, keys]) : [0, 0, 0, 0];
+  return rt.record([batch, heads, kvHeads, T, S, D, Dv, causal ? 1 : 0, mask ? 1 : 0, ...strides, keys]);
 }
 
 const scaledDotProductAttention = wasmKernel<AttentionAttrs>({
   op: 'scaledDotProductAttention',
   ref: refKernels.scaledDotProductAttention,
-  run(rt, [q, k, v, mask], { scale, causal }, [y]) {
+  run(rt, [q, k, v, mask], { scale, causal, kvLength }, [y]) {
     if (y.size === 0) return;
     const D = q.shape[3];
-    const S = k.shape[2];
+    const keys = kvLength ?? k.shape[2];
     const Dv = v.shape[3];
-    const p = layoutRecord(rt, q, k, v, mask, causal);
+    const p = layoutRecord(rt, q, k, v, mask, causal, kvLength);
     try {
       rt.run(
         'attention_f32',
         [q.ptr, k.ptr, v.ptr, mask?.ptr ?? 0, y.ptr, p, scale],
         y.size / Dv,
-        S * (D + Dv + 4) + 20,
+        keys * (D + Dv + 4) + 20,
       );
     } finally {
       rt.free(p);
@@ -55,7 +60,7 @@ const attentionBackward = wasmKernel<AttentionAttrs>({
     const [, kvHeads, S] = k.shape;
     const Dv = v.shape[3];
     if (batch * kvHeads === 0) return;
-    const p = layoutRecord(rt, q, k, v, mask, causal);
+    const p = layoutRecord(rt, q, k, v, mask, causal, undefined);
     try {
       rt.run(
         'attention_backward_f32',

@@ -19,16 +19,17 @@ function uniforms(
   k: readonly number[],
   v: readonly number[],
   mask: readonly number[] | null,
-  { scale, causal }: AttentionAttrs,
+  { scale, causal, kvLength }: AttentionAttrs,
 ): Uniforms {
   const [batch, heads, t, d] = q;
   const [, kvHeads, s] = k;
   if (d > MAX_HEAD || v[3] > MAX_HEAD) throw new NeedsHost(`attention head size over ${MAX_HEAD}`);
-  const strides = mask ? broadcastStrides(mask, [batch, heads, t, s]) : [0, 0, 0, 0];
+  const keys = kvLength ?? s;
+  const strides = mask ? broadcastStrides(mask, [batch, heads, t, keys]) : [0, 0, 0, 0];
   return new Uniforms()
     .u32(batch, heads, heads / kvHeads, t, s, d, v[3], causal ? 1 : 0, mask ? 1 : 0)
     .f32(scale)
-    .u32(0, 0)
+    .u32(keys, 0)
     .u32(...strides);
 }
 

@@ -4,6 +4,7 @@
  * copy through kernels (ref.ts).
  */
 import type { TensorInfo } from '../../core/backend.js';
+import { zeros } from '../../core/creation.js';
 import { defineOp, type OpDef, run1 } from '../../core/engine.js';
 import { DTypeError, ShapeError } from '../../core/errors.js';
 import {
@@ -233,6 +234,59 @@ export const sliceScatterOp: OpDef<SliceScatterAttrs> = defineOp<SliceScatterAtt
   },
   saves: () => ({ inputs: [], outputs: [] }),
 });
+
+export interface SliceUpdateAttrs {
+  /** Where the update's first element goes, one start per axis. */
+  readonly starts: readonly number[];
+}
+
+/**
+ * x with `update` written over the block at `starts`: the in-place op of the family
+ * (core/engine.ts `inPlace`). It consumes x; the kernel overwrites x's storage when x was its
+ * only owner, else a copy, so callers see a functional result either way.
+ */
+export const sliceUpdateOp: OpDef<SliceUpdateAttrs> = defineOp<SliceUpdateAttrs>({
+  name: 'sliceUpdate',
+  inPlace: 0,
+  infer([x, update], { starts }) {
+    if (x.dtype !== update.dtype) {
+      throw new DTypeError(`sliceUpdate: update is ${update.dtype} but x is ${x.dtype}; cast the update to ${x.dtype}`);
+    }
+    if (update.shape.length !== x.shape.length || starts.length !== x.shape.length) {
+      throw new ShapeError(
+        `sliceUpdate: update ${formatShape(update.shape)} and starts [${starts.join(', ')}] must have x's rank ${x.shape.length} (x ${formatShape(x.shape)})`,
+      );
+    }
+    x.shape.forEach((dim, i) => {
+      const start = starts[i];
+      if (!Number.isInteger(start) || start < 0 || start + update.shape[i] > dim) {
+        throw new ShapeError(
+          `sliceUpdate: update ${formatShape(update.shape)} at starts [${starts.join(', ')}] does not fit in x ${formatShape(x.shape)} (axis ${i}: ${start} + ${update.shape[i]} > ${dim})`,
+        );
+      }
+    });
+    return [{ shape: x.shape, dtype: x.dtype }];
+  },
+  vjp([g], { inputs: [, update], attrs: { starts } }) {
+    const region = starts.map((start, i) => ({ start, end: start + update.shape[i] }));
+    const cleared = tidy(() => run1(sliceUpdateOp, [contiguous(g), zeros(update.shape, update.dtype)], { starts }));
+    return [cleared, slice(g, region)];
+  },
+});
+
+/**
+ * x with `update` written at `starts` (one per leading axis; missing trailing axes start at 0):
+ * MLX `slice_update`. **Consumes x**: do not use x afterwards, use the result, as in
+ * `cache = sliceUpdate(cache, rows, [0, 0, length, 0])`. When x is the only view of its storage
+ * the write happens in place (O(update), no copy); otherwise x is copied first.
+ */
+export function sliceUpdate(x: Tensor, update: Tensor, starts: readonly number[]): Tensor {
+  if (starts.length > x.rank) {
+    throw new ShapeError(`sliceUpdate: ${starts.length} starts for x ${formatShape(x.shape)} of rank ${x.rank}`);
+  }
+  const full = x.shape.map((_, i) => starts[i] ?? 0);
+  return run1(sliceUpdateOp, [x, update], { starts: full });
+}
 
 interface ExpandAttrs {
   readonly shape: readonly number[];

@@ -5,14 +5,22 @@
  * out-of-range one runs the reference, which raises its error.
  */
 import type { F32 } from '../../backends/native/addon.js';
-import { checkAttrs, f32, kernelTable, nativeKernel, outputF32, runReference } from '../../backends/native/kernel.js';
+import {
+  allocFor,
+  checkAttrs,
+  f32,
+  kernelTable,
+  nativeKernel,
+  outputF32,
+  runReference,
+} from '../../backends/native/kernel.js';
 import { nativeAddon } from '../../backends/native/loader.js';
 import { type NativeStorage, nativeStorage } from '../../backends/native/storage.js';
 import type { Kernel } from '../../core/backend.js';
 import { toHost } from '../../core/creation.js';
-import { allocHost, isHalf, type TypedArray } from '../../core/dtype.js';
+import { isHalf, type TypedArray } from '../../core/dtype.js';
 import { contiguousStrides, sizeOf } from '../../core/shape.js';
-import type { ConcatAttrs, GatherAttrs, PadAttrs, SliceAttrs } from './layout.js';
+import type { ConcatAttrs, GatherAttrs, PadAttrs, SliceAttrs, SliceUpdateAttrs } from './layout.js';
 import { refKernels } from './ref.js';
 
 /** The functions kernels/layout/native.cc adds to the addon. */
@@ -46,13 +54,15 @@ function indicesInRange(indices: TypedArray, dim: number): boolean {
 
 const copy: Kernel<Record<string, never>, NativeStorage> = ([x], attrs) => {
   checkAttrs('copy', attrs, []);
-  return [nativeStorage(x.storage.data.slice())];
+  const y = allocFor(x.dtype, x.shape, false);
+  y.set(x.storage.data);
+  return [nativeStorage(y)];
 };
 
 const concat: Kernel<ConcatAttrs, NativeStorage> = (inputs, attrs, [out]) => {
   checkAttrs('concat', attrs, ['axis']);
   const { axis } = attrs;
-  const y = allocHost(out.dtype, sizeOf(out.shape));
+  const y = allocFor(out.dtype, out.shape, false);
   const outer = sizeOf(out.shape.slice(0, axis));
   const inner = sizeOf(out.shape.slice(axis + 1));
   const outRow = out.shape[axis] * inner;
@@ -77,7 +87,7 @@ const gather: Kernel<GatherAttrs, NativeStorage> = (inputs, attrs, outputs) => {
   if (!indicesInRange(indices.storage.data, dim)) {
     return runReference('gather', refKernels.gather, inputs, attrs, outputs, null);
   }
-  const y = allocHost(x.dtype, sizeOf(outputs[0].shape));
+  const y = allocFor(x.dtype, outputs[0].shape, false);
   nativeAddon().gatherRows(
     x.storage.data,
     indices.storage.data as Int32Array,
@@ -114,7 +124,7 @@ const scatterAdd = nativeKernel<Scatter<GatherAttrs>>({
 const sliceScatter: Kernel<Scatter<SliceAttrs>, NativeStorage> = ([g], attrs, [out]) => {
   checkAttrs('sliceScatter', attrs, ['begin', 'size', 'step', 'inputShape']);
   const { begin, size, step, inputShape } = attrs;
-  const y = allocHost(out.dtype, sizeOf(out.shape));
+  const y = allocFor(out.dtype, out.shape);
   const strides = contiguousStrides(inputShape);
   const offset = begin.reduce((acc, b, i) => acc + b * strides[i], 0);
   nativeAddon().stridedWrite(
@@ -127,6 +137,16 @@ const sliceScatter: Kernel<Scatter<SliceAttrs>, NativeStorage> = ([g], attrs, [o
   return [nativeStorage(y)];
 };
 
+/** In place: the engine hands over x's storage (or a private copy) and gets it back. Any dtype, as bytes. */
+const sliceUpdate: Kernel<SliceUpdateAttrs, NativeStorage> = ([x, update], attrs) => {
+  checkAttrs('sliceUpdate', attrs, ['starts']);
+  const strides = contiguousStrides(x.shape);
+  let offset = 0;
+  for (let i = 0; i < strides.length; i++) offset += attrs.starts[i] * strides[i];
+  nativeAddon().stridedWrite(update.storage.data, x.storage.data, [...update.shape], strides, offset);
+  return [x.storage];
+};
+
 const MODES = ['constant', 'reflect', 'edge'];
 
 function flatPads(pads: PadAttrs['pads']): number[] {
@@ -137,7 +157,7 @@ const pad: Kernel<PadAttrs, NativeStorage> = ([x], attrs, [out]) => {
   checkAttrs('pad', attrs, ['pads', 'mode', 'value']);
   if (!MODES.includes(attrs.mode))
     throw new Error(`native pad: unsupported mode '${attrs.mode}' (constant, reflect, edge)`);
-  const y = allocHost(out.dtype, sizeOf(out.shape));
+  const y = allocFor(out.dtype, out.shape, false);
   const fill = toHost([attrs.value], x.dtype);
   nativeAddon().pad(x.storage.data, y, [...x.shape], flatPads(attrs.pads), attrs.mode, fill);
   return [nativeStorage(y)];
@@ -155,4 +175,4 @@ const padGrad = nativeKernel<Scatter<PadAttrs>>({
   },
 });
 
-export const nativeKernels = kernelTable({ copy, concat, gather, scatterAdd, sliceScatter, pad, padGrad });
+export const nativeKernels = kernelTable({ sliceUpdate, copy, concat, gather, scatterAdd, sliceScatter, pad, padGrad });

@@ -2,9 +2,52 @@
 import { ShapeError } from '../../core/errors.js';
 import { contiguousStrides, sizeOf } from '../../core/shape.js';
 import { allocOutput, type HostData, type RefKernel, type RefKernelTable } from '../host.js';
-import type { ConcatAttrs, GatherAttrs, PadAttrs, SliceAttrs } from './layout.js';
+import type { ConcatAttrs, GatherAttrs, PadAttrs, SliceAttrs, SliceUpdateAttrs } from './layout.js';
 
 const copy: RefKernel<unknown> = ([x]) => [x.data.slice()];
+
+/**
+ * A copy of x with the update's rows written at `starts`. The reference never writes into its
+ * inputs (recovery replays reuse their arrays); the backends' kernels write in place.
+ */
+const sliceUpdate: RefKernel<SliceUpdateAttrs> = ([x, update], { starts }) => {
+  const y = x.data.slice();
+  forEachUpdateRow(x.shape, update.shape, starts, (src, dst, len) => {
+    y.set(update.data.subarray(src, src + len), dst);
+  });
+  return [y];
+};
+
+/**
+ * Visit the update's rows (runs along the last axis): offset in the update, offset in x, length.
+ * Shared by the backends that write in place from JavaScript.
+ */
+export function forEachUpdateRow(
+  shape: readonly number[],
+  updateShape: readonly number[],
+  starts: readonly number[],
+  visit: (src: number, dst: number, len: number) => void,
+): void {
+  const rank = shape.length;
+  if (sizeOf(updateShape) === 0) return;
+  if (rank === 0) {
+    visit(0, 0, 1);
+    return;
+  }
+  const strides = contiguousStrides(shape);
+  const len = updateShape[rank - 1];
+  const rows = sizeOf(updateShape) / len;
+  const index = new Array<number>(rank - 1).fill(0);
+  for (let r = 0; r < rows; r++) {
+    let dst = starts[rank - 1];
+    for (let a = 0; a < rank - 1; a++) dst += (starts[a] + index[a]) * strides[a];
+    visit(r * len, dst, len);
+    for (let a = rank - 2; a >= 0; a--) {
+      if (++index[a] < updateShape[a]) break;
+      index[a] = 0;
+    }
+  }
+}
 
 const concat: RefKernel<ConcatAttrs> = (inputs, { axis }, [out]) => {
   const y = allocOutput(out);
@@ -149,4 +192,13 @@ const padGrad: RefKernel<PadAttrs & { inputShape: readonly number[] }> = ([g], a
   return [y];
 };
 
-export const refKernels: RefKernelTable = { copy, concat, gather, scatterAdd, sliceScatter, pad, padGrad };
+export const refKernels: RefKernelTable = {
+  sliceUpdate,
+  copy,
+  concat,
+  gather,
+  scatterAdd,
+  sliceScatter,
+  pad,
+  padGrad,
+};

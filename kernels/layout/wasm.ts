@@ -3,13 +3,14 @@
  * gather, pad and sliceScatter serve every stored dtype (half bits untouched); scatterAdd and
  * padGrad add, in f32 (halves widened), other dtypes running the reference.
  */
-import { viewOf } from '../../backends/wasm/backend.js';
+import { simplifyStrides, viewOf, type WasmBackend, type WasmStorage } from '../../backends/wasm/backend.js';
 import { kernelTable, type WasmTensor, wasmKernel } from '../../backends/wasm/kernel.js';
 import { NS_PER_BYTE, type WasmRuntime } from '../../backends/wasm/runtime.js';
+import type { Kernel } from '../../core/backend.js';
 import { bytesPerElement, type DType, elementBits } from '../../core/dtype.js';
 import { ShapeError } from '../../core/errors.js';
 import { contiguousStrides, sizeOf } from '../../core/shape.js';
-import type { ConcatAttrs, GatherAttrs, PadAttrs, SliceAttrs } from './layout.js';
+import type { ConcatAttrs, GatherAttrs, PadAttrs, SliceAttrs, SliceUpdateAttrs } from './layout.js';
 import { refKernels } from './ref.js';
 
 /** Bytes per unit of a plain copy: big enough to amortise a thread wake-up, small enough to split. */
@@ -147,6 +148,33 @@ const sliceScatter = wasmKernel<SliceAttrs & { inputShape: readonly number[] }>(
   },
 });
 
+/**
+ * In place: the update's rows are written into x's block (the engine's storage to overwrite) by the
+ * same strided scatter sliceScatter uses, without clearing the rest. Any stored dtype.
+ */
+const sliceUpdate: Kernel<SliceUpdateAttrs, WasmStorage> = ([x, update], { starts }, _outputs, backend) => {
+  const be = backend as unknown as WasmBackend;
+  const rt = be.rt;
+  const n = sizeOf(update.shape);
+  if (n === 0) return [x.storage];
+  const full = contiguousStrides(x.shape);
+  const offset = starts.reduce((s, b, a) => s + b * full[a], 0);
+  const simple = simplifyStrides(update.shape, full);
+  const rowLength = simple.shape.length ? simple.shape[simple.shape.length - 1] : 1;
+  const meta = rt.record([simple.shape.length, ...simple.shape, ...simple.strides]);
+  try {
+    rt.run(
+      'strided_scatter',
+      [be.own(update.storage).ptr, be.own(x.storage).ptr, bytesPerElement(x.dtype), offset, meta],
+      n / rowLength,
+      rowLength + 20,
+    );
+  } finally {
+    rt.free(meta);
+  }
+  return [x.storage];
+};
+
 function padMeta(rt: WasmRuntime, shape: readonly number[], attrs: PadAttrs, dtype: DType): number {
   return rt.record([
     shape.length,
@@ -198,4 +226,4 @@ const padGrad = wasmKernel<PadAttrs & { inputShape: readonly number[] }>({
   },
 });
 
-export const wasmKernels = kernelTable({ copy, concat, gather, scatterAdd, sliceScatter, pad, padGrad });
+export const wasmKernels = kernelTable({ sliceUpdate, copy, concat, gather, scatterAdd, sliceScatter, pad, padGrad });

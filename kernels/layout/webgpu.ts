@@ -14,16 +14,17 @@ import {
 import { type ShaderVariant, wgsl } from '../../backends/webgpu/shaders.js';
 import { MAX_RANK, Uniforms } from '../../backends/webgpu/uniforms.js';
 import type { KernelTensor } from '../../core/backend.js';
-import { elementBits } from '../../core/dtype.js';
+import { bytesPerElement, elementBits } from '../../core/dtype.js';
 import { ShapeError } from '../../core/errors.js';
-import { sizeOf } from '../../core/shape.js';
-import type { ConcatAttrs, GatherAttrs, PadAttrs, SliceAttrs } from './layout.js';
+import { contiguousStrides, sizeOf } from '../../core/shape.js';
+import type { ConcatAttrs, GatherAttrs, PadAttrs, SliceAttrs, SliceUpdateAttrs } from './layout.js';
 
 const CONCAT = wgsl(new URL('./concat.wgsl', import.meta.url));
 const GATHER = wgsl(new URL('./gather.wgsl', import.meta.url));
 const SCATTER_ADD = wgsl(new URL('./scatter_add.wgsl', import.meta.url));
 const SLICE_SCATTER = wgsl(new URL('./slice_scatter.wgsl', import.meta.url));
 const PAD = wgsl(new URL('./pad.wgsl', import.meta.url));
+const SLICE_UPDATE = wgsl(new URL('./slice_update.wgsl', import.meta.url));
 
 const GATHER_RANGE = registerStatus(
   (index, dim, axis) => `gather: index ${index | 0} is out of range for axis ${axis} of size ${dim}`,
@@ -51,6 +52,52 @@ const copy: GpuKernel<unknown> = ([x], _attrs, [out], gpu) => {
   const s = gpu.alloc(out);
   if (x.storage.byteLength > 0) gpu.copy(x.storage.buffer!, 0, s.buffer!, 0, Math.ceil(x.storage.byteLength / 4) * 4);
   return [s];
+};
+
+/** Write `update` (words of `shape`) into `target` at `starts` of a tensor of words `xShape`. */
+function scatterWords(
+  gpu: WebGPUBackend,
+  update: GPUBuffer,
+  target: GPUBuffer,
+  shape: readonly number[],
+  xShape: readonly number[],
+  starts: readonly number[],
+): void {
+  const n = sizeOf(shape);
+  if (n === 0) return;
+  const strides = contiguousStrides(xShape);
+  const offset = starts.reduce((s, b, a) => s + b * strides[a], 0);
+  gpu.dispatch({
+    shader: SLICE_UPDATE,
+    uniforms: new Uniforms().u32(n, shape.length, offset, 0).u32Array(shape).u32Array(strides),
+    bindings: [update, target],
+    threads: n,
+  });
+}
+
+/**
+ * In place into x's buffer (the storage the engine lets the op overwrite). f16 and u8 pack two
+ * and four elements a word: when every written row starts and ends on a word boundary the
+ * words are copied as they are; otherwise the op writes a widened copy and returns a new storage.
+ */
+const sliceUpdate: GpuKernel<SliceUpdateAttrs> = ([x, update], { starts }, [out], gpu) => {
+  const rank = x.shape.length;
+  rankCheck('sliceUpdate', rank);
+  const per = 4 / bytesPerElement(x.dtype);
+  const last = rank - 1;
+  const aligned =
+    per === 1 || (rank > 0 && x.shape[last] % per === 0 && update.shape[last] % per === 0 && starts[last] % per === 0);
+  if (aligned) {
+    const words = (shape: readonly number[]) => shape.map((d, i) => (i === last ? d / per : d));
+    const wordStarts = starts.map((s, i) => (i === last ? s / per : s));
+    scatterWords(gpu, update.storage.buffer!, x.storage.buffer!, words(update.shape), words(x.shape), wordStarts);
+    return [x.storage];
+  }
+  const y = gpu.output(out, 'raw');
+  const xw = gpu.wide(x, 'raw');
+  gpu.copy(xw.buffer, 0, y.buffer, 0, y.size * 4);
+  scatterWords(gpu, gpu.wide(update, 'raw').buffer, y.buffer, update.shape, x.shape, starts);
+  return [y.finish()];
 };
 
 const concat: GpuKernel<ConcatAttrs> = (inputs, { axis }, [out], gpu) => {
@@ -208,7 +255,7 @@ const padGrad: GpuKernel<PadGradAttrs> = ([g], attrs, [out], gpu) => {
   return [y.finish()];
 };
 
-export const gpuKernels: GpuKernelTable = { copy, concat, gather, scatterAdd, sliceScatter, pad, padGrad };
+export const gpuKernels: GpuKernelTable = { sliceUpdate, copy, concat, gather, scatterAdd, sliceScatter, pad, padGrad };
 
 export function gpuVariants(): ShaderVariant[] {
   return [
@@ -216,6 +263,7 @@ export function gpuVariants(): ShaderVariant[] {
     { shader: GATHER },
     { shader: GATHER, entry: 'check' },
     { shader: SLICE_SCATTER },
+    { shader: SLICE_UPDATE },
     scatterVariant('f32'),
     scatterVariant('i32'),
     padVariant('pad', 'u32'),

@@ -13,7 +13,7 @@ import { defineOp, run1 } from '../../core/engine.js';
 import { DTypeError, ShapeError } from '../../core/errors.js';
 import { broadcastShapes, formatShape } from '../../core/shape.js';
 import { type Tensor, tidy } from '../../core/tensor.js';
-import { add } from '../elementwise/elementwise.js';
+import { add, mul, sigmoid, sub } from '../elementwise/elementwise.js';
 import { reshape } from '../layout/layout.js';
 import { sumTo } from '../reduce/reduce.js';
 
@@ -159,4 +159,57 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
     const y = bias ? add(y2, bias) : y2;
     return x.rank === 2 ? y : reshape(y, [...lead, out]);
   });
+}
+
+/**
+ * The SwiGLU feed-forward gate as one op: silu(x·Wgateᵀ) ⊙ (x·Wupᵀ), x [..., in], both weights
+ * [hidden, in] (PyTorch layout, as `linear`) → [..., hidden]. Llama's MLP is `down(swiglu(x, gate, up))`:
+ * one op where two products and two elementwise passes were four, and the gate and up activations are
+ * never op outputs.
+ */
+export const swigluOp = defineOp<Record<string, never>>({
+  name: 'swiglu',
+  infer([x, wGate, wUp]) {
+    for (const [name, w] of [
+      ['wGate', wGate],
+      ['wUp', wUp],
+    ] as const) {
+      if (w.shape.length !== 2 || w.dtype !== x.dtype) {
+        throw new ShapeError(`swiglu: ${name} must be [hidden, in] ${x.dtype}, got ${formatShape(w.shape)} ${w.dtype}`);
+      }
+    }
+    const [hidden, inFeatures] = wGate.shape;
+    if (wUp.shape[0] !== hidden || wUp.shape[1] !== inFeatures) {
+      throw new ShapeError(`swiglu: wUp ${formatShape(wUp.shape)} must match wGate ${formatShape(wGate.shape)}`);
+    }
+    if (x.shape.length === 0 || x.shape[x.shape.length - 1] !== inFeatures) {
+      throw new ShapeError(
+        `swiglu: x ${formatShape(x.shape)} must end in the weights' in-features ${inFeatures} (wGate ${formatShape(wGate.shape)})`,
+      );
+    }
+    if (!MATMUL_DTYPES.includes(x.dtype) || x.dtype === 'i32') {
+      throw new DTypeError(`swiglu: needs a float tensor, got ${x.dtype} (cast it first)`);
+    }
+    return [{ shape: [...x.shape.slice(0, -1), hidden], dtype: x.dtype }];
+  },
+  vjp([g], { inputs: [x, wGate, wUp] }) {
+    return tidy(() => {
+      const a = linear(x, wGate);
+      const u = linear(x, wUp);
+      const s = sigmoid(a);
+      const silu = mul(a, s);
+      // d silu(a)/da = s·(1 + a·(1 − s))
+      const da = mul(mul(g, u), mul(s, add(mul(a, sub(1, s)), 1)));
+      const du = mul(g, silu);
+      const dx = add(matmul(da, wGate), matmul(du, wUp));
+      const rows = (t: Tensor) => reshape(t, [-1, t.shape[t.rank - 1]]);
+      const x2 = rows(x);
+      return [dx, matmulRaw(rows(da), x2, true, false), matmulRaw(rows(du), x2, true, false)];
+    });
+  },
+});
+
+/** silu(x·wGateᵀ) ⊙ (x·wUpᵀ): Llama's gated feed-forward activation in one op (see swigluOp). */
+export function swiglu(x: Tensor, wGate: Tensor, wUp: Tensor): Tensor {
+  return run1(swigluOp, [x, wGate, wUp], {});
 }

@@ -8,6 +8,7 @@
 // its own MC×KC block of A into MR-tall panels and runs the micro-kernel over it. The
 // micro-kernel keeps an MR×NR tile of C in registers across the whole KC slice.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "eai.h"
@@ -307,6 +308,343 @@ void macroKernel(const Kernel& K, size_t kc, const float* ap, size_t rows, const
   }
 }
 
+
+// ---------------------------------------------------------------- matrix-vector products
+
+// Up to kGemvRows rows of op(A) (a decoding step's activations): the product reads each element
+// of B once and does m multiply-adds with it, so it is bound by streaming B from memory. The
+// GEMM path would first copy B into packed panels (for a 1×64·64×512 product that copy was 90%
+// of the call); these kernels read B where it lies, in one of its two layouts:
+// - "dot": op(B)'s columns are contiguous (a weight [N, K] used transposed, brs == 1): each
+//   output is a dot product of an A row with a B row, four B rows at a time;
+// - "axpy": op(B)'s rows are contiguous (bcs == 1): output rows accumulate a[r][p]·B[p, :]
+//   over p, a register block of columns at a time.
+constexpr size_t kGemvRows = 4;
+// B elements below which one thread streams B faster than a fork-join costs (256 KiB).
+constexpr size_t kGemvParallelFloats = size_t(1) << 16;
+
+struct Gemv {
+  const float* a[kGemvRows];  // contiguous A rows
+  float* c[kGemvRows];        // C rows
+  size_t m, k;
+  const float* b;
+  size_t ldb;  // dot: distance between B's contiguous columns; axpy: between its rows
+  bool accumulate;
+};
+
+EAI_INLINE void put(const Gemv& g, size_t r, size_t j, float v) {
+  g.c[r][j] = g.accumulate ? g.c[r][j] + v : v;
+}
+
+void gemvDotGeneric(const Gemv& g, size_t j0, size_t j1) {
+  for (size_t j = j0; j < j1; j++) {
+    const float* bj = g.b + j * g.ldb;
+    for (size_t r = 0; r < g.m; r++) {
+      float s = 0.0f;
+      for (size_t p = 0; p < g.k; p++) s += g.a[r][p] * bj[p];
+      put(g, r, j, s);
+    }
+  }
+}
+
+void gemvAxpyGeneric(const Gemv& g, size_t j0, size_t j1) {
+  constexpr size_t W = 32;
+  for (size_t jb = j0; jb < j1; jb += W) {
+    const size_t w = std::min(W, j1 - jb);
+    for (size_t r = 0; r < g.m; r++) {
+      float t[W] = {};
+      for (size_t p = 0; p < g.k; p++) {
+        const float ar = g.a[r][p];
+        const float* row = g.b + p * g.ldb + jb;
+        for (size_t j = 0; j < w; j++) t[j] += ar * row[j];
+      }
+      for (size_t j = 0; j < w; j++) put(g, r, jb + j, t[j]);
+    }
+  }
+}
+
+#if EAI_X86
+EAI_TARGET_AVX2 inline float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// R rows × 4 columns of dot products (R ≤ 2 keeps 8 accumulators in the 16 ymm registers).
+template <int R>
+EAI_TARGET_AVX2 void gemvDotAvx2Rows(const Gemv& g, size_t r0, size_t j0, size_t j1) {
+  const size_t k = g.k, k8 = k & ~size_t(7);
+  size_t j = j0;
+  for (; j + 4 <= j1; j += 4) {
+    const float* b0 = g.b + j * g.ldb;
+    const float* b1 = b0 + g.ldb;
+    const float* b2 = b1 + g.ldb;
+    const float* b3 = b2 + g.ldb;
+    __m256 s[R][4];
+    for (int r = 0; r < R; r++)
+      for (int q = 0; q < 4; q++) s[r][q] = _mm256_setzero_ps();
+    for (size_t p = 0; p < k8; p += 8) {
+      const __m256 v0 = _mm256_loadu_ps(b0 + p), v1 = _mm256_loadu_ps(b1 + p);
+      const __m256 v2 = _mm256_loadu_ps(b2 + p), v3 = _mm256_loadu_ps(b3 + p);
+      for (int r = 0; r < R; r++) {
+        const __m256 x = _mm256_loadu_ps(g.a[r0 + r] + p);
+        s[r][0] = _mm256_fmadd_ps(x, v0, s[r][0]);
+        s[r][1] = _mm256_fmadd_ps(x, v1, s[r][1]);
+        s[r][2] = _mm256_fmadd_ps(x, v2, s[r][2]);
+        s[r][3] = _mm256_fmadd_ps(x, v3, s[r][3]);
+      }
+    }
+    for (int r = 0; r < R; r++) {
+      const float* ar = g.a[r0 + r];
+      float t[4] = {hsum256(s[r][0]), hsum256(s[r][1]), hsum256(s[r][2]), hsum256(s[r][3])};
+      for (size_t p = k8; p < k; p++) {
+        t[0] += ar[p] * b0[p];
+        t[1] += ar[p] * b1[p];
+        t[2] += ar[p] * b2[p];
+        t[3] += ar[p] * b3[p];
+      }
+      for (int q = 0; q < 4; q++) put(g, r0 + r, j + q, t[q]);
+    }
+  }
+  for (; j < j1; j++) {
+    const float* bj = g.b + j * g.ldb;
+    for (int r = 0; r < R; r++) {
+      const float* ar = g.a[r0 + r];
+      __m256 s = _mm256_setzero_ps();
+      for (size_t p = 0; p < k8; p += 8) s = _mm256_fmadd_ps(_mm256_loadu_ps(ar + p), _mm256_loadu_ps(bj + p), s);
+      float t = hsum256(s);
+      for (size_t p = k8; p < k; p++) t += ar[p] * bj[p];
+      put(g, r0 + r, j, t);
+    }
+  }
+}
+
+EAI_TARGET_AVX2 void gemvDotAvx2(const Gemv& g, size_t j0, size_t j1) {
+  size_t r = 0;
+  for (; r + 2 <= g.m; r += 2) gemvDotAvx2Rows<2>(g, r, j0, j1);
+  if (r < g.m) gemvDotAvx2Rows<1>(g, r, j0, j1);
+}
+
+// R rows × 32 columns per register block (R ≤ 2: 8 accumulators).
+template <int R>
+EAI_TARGET_AVX2 void gemvAxpyAvx2Rows(const Gemv& g, size_t r0, size_t j0, size_t j1) {
+  size_t j = j0;
+  for (; j + 32 <= j1; j += 32) {
+    __m256 s[R][4];
+    for (int r = 0; r < R; r++)
+      for (int q = 0; q < 4; q++) s[r][q] = _mm256_setzero_ps();
+    const float* row = g.b + j;
+    for (size_t p = 0; p < g.k; p++, row += g.ldb) {
+      const __m256 v0 = _mm256_loadu_ps(row), v1 = _mm256_loadu_ps(row + 8);
+      const __m256 v2 = _mm256_loadu_ps(row + 16), v3 = _mm256_loadu_ps(row + 24);
+      for (int r = 0; r < R; r++) {
+        const __m256 x = _mm256_broadcast_ss(g.a[r0 + r] + p);
+        s[r][0] = _mm256_fmadd_ps(x, v0, s[r][0]);
+        s[r][1] = _mm256_fmadd_ps(x, v1, s[r][1]);
+        s[r][2] = _mm256_fmadd_ps(x, v2, s[r][2]);
+        s[r][3] = _mm256_fmadd_ps(x, v3, s[r][3]);
+      }
+    }
+    for (int r = 0; r < R; r++) {
+      float* c = g.c[r0 + r] + j;
+      for (int q = 0; q < 4; q++) {
+        __m256 v = s[r][q];
+        if (g.accumulate) v = _mm256_add_ps(v, _mm256_loadu_ps(c + 8 * q));
+        _mm256_storeu_ps(c + 8 * q, v);
+      }
+    }
+  }
+  for (; j + 8 <= j1; j += 8) {
+    __m256 s[R];
+    for (int r = 0; r < R; r++) s[r] = _mm256_setzero_ps();
+    const float* row = g.b + j;
+    for (size_t p = 0; p < g.k; p++, row += g.ldb) {
+      const __m256 v = _mm256_loadu_ps(row);
+      for (int r = 0; r < R; r++) s[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(g.a[r0 + r] + p), v, s[r]);
+    }
+    for (int r = 0; r < R; r++) {
+      float* c = g.c[r0 + r] + j;
+      __m256 v = s[r];
+      if (g.accumulate) v = _mm256_add_ps(v, _mm256_loadu_ps(c));
+      _mm256_storeu_ps(c, v);
+    }
+  }
+  for (; j < j1; j++) {
+    for (int r = 0; r < R; r++) {
+      float t = 0.0f;
+      for (size_t p = 0; p < g.k; p++) t += g.a[r0 + r][p] * g.b[p * g.ldb + j];
+      put(g, r0 + r, j, t);
+    }
+  }
+}
+
+EAI_TARGET_AVX2 void gemvAxpyAvx2(const Gemv& g, size_t j0, size_t j1) {
+  size_t r = 0;
+  for (; r + 2 <= g.m; r += 2) gemvAxpyAvx2Rows<2>(g, r, j0, j1);
+  if (r < g.m) gemvAxpyAvx2Rows<1>(g, r, j0, j1);
+}
+
+// AVX-512: R ≤ 4 rows (16 accumulators of the 32 zmm registers), masked tails.
+template <int R>
+EAI_TARGET_AVX512 void gemvDotAvx512Rows(const Gemv& g, size_t r0, size_t j0, size_t j1) {
+  const size_t k = g.k, k16 = k & ~size_t(15);
+  const __mmask16 tail = static_cast<__mmask16>((1u << (k - k16)) - 1);
+  size_t j = j0;
+  for (; j + 4 <= j1; j += 4) {
+    const float* b0 = g.b + j * g.ldb;
+    const float* b1 = b0 + g.ldb;
+    const float* b2 = b1 + g.ldb;
+    const float* b3 = b2 + g.ldb;
+    __m512 s[R][4];
+    for (int r = 0; r < R; r++)
+      for (int q = 0; q < 4; q++) s[r][q] = _mm512_setzero_ps();
+    for (size_t p = 0; p < k16; p += 16) {
+      const __m512 v0 = _mm512_loadu_ps(b0 + p), v1 = _mm512_loadu_ps(b1 + p);
+      const __m512 v2 = _mm512_loadu_ps(b2 + p), v3 = _mm512_loadu_ps(b3 + p);
+      for (int r = 0; r < R; r++) {
+        const __m512 x = _mm512_loadu_ps(g.a[r0 + r] + p);
+        s[r][0] = _mm512_fmadd_ps(x, v0, s[r][0]);
+        s[r][1] = _mm512_fmadd_ps(x, v1, s[r][1]);
+        s[r][2] = _mm512_fmadd_ps(x, v2, s[r][2]);
+        s[r][3] = _mm512_fmadd_ps(x, v3, s[r][3]);
+      }
+    }
+    if (tail) {
+      const __m512 v0 = _mm512_maskz_loadu_ps(tail, b0 + k16), v1 = _mm512_maskz_loadu_ps(tail, b1 + k16);
+      const __m512 v2 = _mm512_maskz_loadu_ps(tail, b2 + k16), v3 = _mm512_maskz_loadu_ps(tail, b3 + k16);
+      for (int r = 0; r < R; r++) {
+        const __m512 x = _mm512_maskz_loadu_ps(tail, g.a[r0 + r] + k16);
+        s[r][0] = _mm512_fmadd_ps(x, v0, s[r][0]);
+        s[r][1] = _mm512_fmadd_ps(x, v1, s[r][1]);
+        s[r][2] = _mm512_fmadd_ps(x, v2, s[r][2]);
+        s[r][3] = _mm512_fmadd_ps(x, v3, s[r][3]);
+      }
+    }
+    for (int r = 0; r < R; r++)
+      for (int q = 0; q < 4; q++) put(g, r0 + r, j + q, _mm512_reduce_add_ps(s[r][q]));
+  }
+  for (; j < j1; j++) {
+    const float* bj = g.b + j * g.ldb;
+    for (int r = 0; r < R; r++) {
+      const float* ar = g.a[r0 + r];
+      __m512 s = _mm512_setzero_ps();
+      for (size_t p = 0; p < k16; p += 16) s = _mm512_fmadd_ps(_mm512_loadu_ps(ar + p), _mm512_loadu_ps(bj + p), s);
+      if (tail) s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, ar + k16), _mm512_maskz_loadu_ps(tail, bj + k16), s);
+      put(g, r0 + r, j, _mm512_reduce_add_ps(s));
+    }
+  }
+}
+
+EAI_TARGET_AVX512 void gemvDotAvx512(const Gemv& g, size_t j0, size_t j1) {
+  switch (g.m) {
+    case 1: return gemvDotAvx512Rows<1>(g, 0, j0, j1);
+    case 2: return gemvDotAvx512Rows<2>(g, 0, j0, j1);
+    case 3: return gemvDotAvx512Rows<3>(g, 0, j0, j1);
+    default: return gemvDotAvx512Rows<4>(g, 0, j0, j1);
+  }
+}
+
+template <int R>
+EAI_TARGET_AVX512 void gemvAxpyAvx512Rows(const Gemv& g, size_t r0, size_t j0, size_t j1) {
+  size_t j = j0;
+  for (; j + 64 <= j1; j += 64) {
+    __m512 s[R][4];
+    for (int r = 0; r < R; r++)
+      for (int q = 0; q < 4; q++) s[r][q] = _mm512_setzero_ps();
+    const float* row = g.b + j;
+    for (size_t p = 0; p < g.k; p++, row += g.ldb) {
+      const __m512 v0 = _mm512_loadu_ps(row), v1 = _mm512_loadu_ps(row + 16);
+      const __m512 v2 = _mm512_loadu_ps(row + 32), v3 = _mm512_loadu_ps(row + 48);
+      for (int r = 0; r < R; r++) {
+        const __m512 x = _mm512_set1_ps(g.a[r0 + r][p]);
+        s[r][0] = _mm512_fmadd_ps(x, v0, s[r][0]);
+        s[r][1] = _mm512_fmadd_ps(x, v1, s[r][1]);
+        s[r][2] = _mm512_fmadd_ps(x, v2, s[r][2]);
+        s[r][3] = _mm512_fmadd_ps(x, v3, s[r][3]);
+      }
+    }
+    for (int r = 0; r < R; r++) {
+      float* c = g.c[r0 + r] + j;
+      for (int q = 0; q < 4; q++) {
+        __m512 v = s[r][q];
+        if (g.accumulate) v = _mm512_add_ps(v, _mm512_loadu_ps(c + 16 * q));
+        _mm512_storeu_ps(c + 16 * q, v);
+      }
+    }
+  }
+  for (; j < j1; j += 16) {
+    const size_t w = std::min<size_t>(16, j1 - j);
+    const __mmask16 mask = static_cast<__mmask16>(w == 16 ? 0xffff : (1u << w) - 1);
+    __m512 s[R];
+    for (int r = 0; r < R; r++) s[r] = _mm512_setzero_ps();
+    const float* row = g.b + j;
+    for (size_t p = 0; p < g.k; p++, row += g.ldb) {
+      const __m512 v = _mm512_maskz_loadu_ps(mask, row);
+      for (int r = 0; r < R; r++) s[r] = _mm512_fmadd_ps(_mm512_set1_ps(g.a[r0 + r][p]), v, s[r]);
+    }
+    for (int r = 0; r < R; r++) {
+      float* c = g.c[r0 + r] + j;
+      __m512 v = s[r];
+      if (g.accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, c));
+      _mm512_mask_storeu_ps(c, mask, v);
+    }
+  }
+}
+
+EAI_TARGET_AVX512 void gemvAxpyAvx512(const Gemv& g, size_t j0, size_t j1) {
+  switch (g.m) {
+    case 1: return gemvAxpyAvx512Rows<1>(g, 0, j0, j1);
+    case 2: return gemvAxpyAvx512Rows<2>(g, 0, j0, j1);
+    case 3: return gemvAxpyAvx512Rows<3>(g, 0, j0, j1);
+    default: return gemvAxpyAvx512Rows<4>(g, 0, j0, j1);
+  }
+}
+#endif
+
+thread_local Scratch gemvRows;
+
+// C = op(A)·op(B) for m ≤ kGemvRows with B read in place; false when B's layout is neither form.
+bool gemv(const GemmShape& sh, bool parallel) {
+  const bool dot = sh.brs == 1;
+  if (!dot && sh.bcs != 1) return false;
+  Gemv g{};
+  g.m = sh.m;
+  g.k = sh.k;
+  g.b = sh.b;
+  g.ldb = dot ? sh.bcs : sh.brs;
+  g.accumulate = sh.accumulate;
+  // A rows must be contiguous: a transposed A (a few columns of a matrix) is gathered first.
+  float* rows = sh.acs == 1 ? nullptr : gemvRows.floats(sh.m * sh.k);
+  for (size_t r = 0; r < sh.m; r++) {
+    if (rows) {
+      for (size_t p = 0; p < sh.k; p++) rows[r * sh.k + p] = sh.a[r * sh.ars + p * sh.acs];
+      g.a[r] = rows + r * sh.k;
+    } else {
+      g.a[r] = sh.a + r * sh.ars;
+    }
+    g.c[r] = sh.c + r * sh.ldc;
+  }
+  void (*run)(const Gemv&, size_t, size_t) = dot ? gemvDotGeneric : gemvAxpyGeneric;
+#if EAI_X86
+  if (useAvx512()) run = dot ? gemvDotAvx512 : gemvAxpyAvx512;
+  else if (useAvx2()) run = dot ? gemvDotAvx2 : gemvAxpyAvx2;
+#endif
+  const size_t n = sh.n;
+  const size_t threads = parallel && sh.k * n >= kGemvParallelFloats ? threadCount() : 1;
+  if (threads <= 1) {
+    run(g, 0, n);
+    return true;
+  }
+  // Column chunks of whole 64-wide blocks, a few per thread so uneven progress still balances.
+  const size_t chunks = std::min((n + 63) / 64, threads * 2);
+  const size_t step = ((n + chunks - 1) / chunks + 63) / 64 * 64;
+  parallelFor(chunks, [&](size_t t) {
+    const size_t j0 = t * step, j1 = std::min(n, j0 + step);
+    if (j0 < j1) run(g, j0, j1);
+  });
+  return true;
+}
 }  // namespace
 
 const char* gemmKernelName() { return pickKernel().name; }
@@ -318,6 +656,7 @@ void sgemm(const GemmShape& g, bool parallel) {
       for (size_t i = 0; i < g.m; i++) std::memset(g.c + i * g.ldc, 0, g.n * sizeof(float));
     return;
   }
+  if (g.m <= kGemvRows && !g.packB && gemv(g, parallel)) return;
   const Kernel& K = pickKernel(g.m);
   const size_t mr = K.mr, nr = K.nr;
   const double flops = 2.0 * g.m * g.n * g.k;
@@ -470,9 +809,54 @@ Napi::Value MatmulAsync(const Napi::CallbackInfo& info) {
   return queueOnWorker(info, "matmulAsync", 3, 2, [job = std::move(job)] { job.run(); });
 }
 
+// swiglu(x, wg, wu, y, rows, k, hidden): y = silu(x·wgᵀ) ⊙ (x·wuᵀ). The two products go through
+// sgemm (the matrix-vector path for a decoding step), the gate into y and up into scratch, then
+// one pass combines them while they are in cache.
+Napi::Value Swiglu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "swiglu";
+  View<float> x = F32(info, 0, fn), wg = F32(info, 1, fn), wu = F32(info, 2, fn), y = F32(info, 3, fn);
+  const size_t rows = Size(info, 4, fn), k = Size(info, 5, fn), hidden = Size(info, 6, fn);
+  Require(env, x.length == rows * k, "swiglu: x must hold rows·k elements");
+  Require(env, wg.length == hidden * k && wu.length == hidden * k, "swiglu: the weights must be [hidden, k]");
+  Require(env, y.length == rows * hidden, "swiglu: y must hold rows·hidden elements");
+  if (y.length == 0) return env.Undefined();
+  static thread_local Scratch upScratch;
+  float* up = upScratch.floats(rows * hidden);
+  auto product = [&](const float* w, float* c) {
+    GemmShape g{};
+    g.m = rows;
+    g.n = hidden;
+    g.k = k;
+    g.a = x.data;
+    g.ars = k;
+    g.acs = 1;
+    g.b = w;
+    g.brs = 1;
+    g.bcs = k;
+    g.c = c;
+    g.ldc = hidden;
+    g.accumulate = false;
+    sgemm(g);
+  };
+  product(wg.data, y.data);
+  product(wu.data, up);
+  const size_t n = rows * hidden;
+  parallelRange(n, size_t(1) << 15, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; i++) {
+      // silu as the elementwise kernel defines it (e^-|a| never overflows), times up.
+      const double a = y.data[i];
+      const double silu = a >= 0 ? a / (1.0 + std::exp(-a)) : a * std::exp(a) / (1.0 + std::exp(a));
+      y.data[i] = static_cast<float>(static_cast<float>(silu) * up[i]);
+    }
+  });
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitMatmul(Napi::Env env, Napi::Object exports) {
+  exports.Set("swiglu", Napi::Function::New(env, Swiglu, "swiglu"));
   exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
   exports.Set("matmulAsync", Napi::Function::New(env, MatmulAsync, "matmulAsync"));
 }

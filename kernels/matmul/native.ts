@@ -36,6 +36,8 @@ export interface NativeFunctions {
     aOffsets: number[],
     bOffsets: number[],
   ): Promise<F32>;
+  /** y [rows, hidden] = silu(x·wgᵀ) ⊙ (x·wuᵀ) for x [rows, k] and weights [hidden, k]. */
+  swiglu(x: F32, wg: F32, wu: F32, y: F32, rows: number, k: number, hidden: number): void;
 }
 
 /** Element offsets of each batch's matrix in a and b (0 stride where a batch dim broadcasts). */
@@ -95,4 +97,16 @@ const matmul = nativeKernel<MatmulAttrs>({
   },
 });
 
-export const nativeKernels = kernelTable({ matmul });
+const swiglu = nativeKernel<Record<string, never>>({
+  op: 'swiglu',
+  attrs: [],
+  ref: refKernels.swiglu,
+  run(addon, [x, wg, wu], _attrs, [out]) {
+    const [hidden, k] = wg.shape;
+    const y = overwrittenF32(sizeOf(out.shape));
+    addon.swiglu(f32(x.data), f32(wg.data), f32(wu.data), y, k === 0 ? 0 : x.data.length / k, k, hidden);
+    return [y];
+  },
+});
+
+export const nativeKernels = kernelTable({ matmul, swiglu });

@@ -44,4 +44,24 @@ const matmul: RefKernel<MatmulAttrs> = ([a, b], attrs, [out]) => {
   return [y];
 };
 
-export const refKernels: RefKernelTable = { matmul };
+/** silu(x·Wgᵀ)·(x·Wuᵀ) row by row, in doubles. */
+const swiglu: RefKernel<unknown> = ([x, wg, wu], _attrs, [out]) => {
+  const y = allocOutput(out);
+  const [hidden, k] = wg.shape;
+  const rows = k === 0 ? x.data.length : x.data.length / k;
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < hidden; j++) {
+      let a = 0;
+      let u = 0;
+      for (let p = 0; p < k; p++) {
+        const xv = x.data[r * k + p];
+        a += xv * wg.data[j * k + p];
+        u += xv * wu.data[j * k + p];
+      }
+      y[r * hidden + j] = (a / (1 + Math.exp(-a))) * u;
+    }
+  }
+  return [y];
+};
+
+export const refKernels: RefKernelTable = { matmul, swiglu };

@@ -4,9 +4,12 @@
  * f16 is computed in f32; i32 runs exact wrapping loops; other dtypes run the reference.
  */
 
+import type { WasmStorage } from '../../backends/wasm/backend.js';
 import { kernelTable, type WasmTensor, wasmKernel } from '../../backends/wasm/kernel.js';
 import { NS_PER_FLOP, type WasmRuntime } from '../../backends/wasm/runtime.js';
+import type { Kernel, KernelTensor } from '../../core/backend.js';
 import { broadcastStrides, sizeOf } from '../../core/shape.js';
+import { wasmKernels as elementwise } from '../elementwise/wasm.js';
 import { type MatmulAttrs, matmulDims } from './matmul.js';
 import { refKernels } from './ref.js';
 
@@ -114,4 +117,27 @@ const matmul = wasmKernel<MatmulAttrs>({
   },
 });
 
-export const wasmKernels = kernelTable({ matmul });
+type Run = Kernel<unknown, WasmStorage>;
+
+/** Two products through the GEMM, then the elementwise silu and mul: four wasm passes, one engine op. */
+const swiglu: Kernel<Record<string, never>, WasmStorage> = ([x, wg, wu], _attrs, [out], backend) => {
+  const product = matmul as unknown as Run;
+  const silu = elementwise.silu as unknown as Run;
+  const times = elementwise.mul as unknown as Run;
+  const made: WasmStorage[] = [];
+  const as = (storage: WasmStorage): KernelTensor<WasmStorage> => ({ storage, shape: out.shape, dtype: out.dtype });
+  try {
+    const transposed = { transposeA: false, transposeB: true };
+    const [gate] = product([x, wg], transposed, [out], backend);
+    made.push(gate);
+    const [up] = product([x, wu], transposed, [out], backend);
+    made.push(up);
+    const [activated] = silu([as(gate)], {}, [out], backend);
+    made.push(activated);
+    return times([as(activated), as(up)], {}, [out], backend);
+  } finally {
+    for (const s of made) backend.free(s);
+  }
+};
+
+export const wasmKernels = kernelTable({ matmul, swiglu });

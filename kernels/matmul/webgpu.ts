@@ -4,11 +4,12 @@
  * adapters. Transposes and broadcast batches are strides, so no operand is copied. f16
  * computes in f32; i32 accumulates in i32 (wrapping).
  */
-import type { GpuKernel, GpuKernelTable, KernelVariant, WideType } from '../../backends/webgpu/backend.js';
+import type { GpuKernel, GpuKernelTable, GpuStorage, KernelVariant, WideType } from '../../backends/webgpu/backend.js';
 import { NeedsHost } from '../../backends/webgpu/backend.js';
 import { type ShaderVariant, wgsl } from '../../backends/webgpu/shaders.js';
 import { MAX_RANK, Uniforms } from '../../backends/webgpu/uniforms.js';
 import { broadcastStrides, sizeOf } from '../../core/shape.js';
+import { gpuKernels as elementwise } from '../elementwise/webgpu.js';
 import { type MatmulAttrs, matmulDims } from './matmul.js';
 
 const MATMUL = wgsl(new URL('./matmul.wgsl', import.meta.url));
@@ -43,7 +44,17 @@ const matmul: GpuKernel<MatmulAttrs> = ([a, b], attrs, [out], gpu) => {
   return [y.finish()];
 };
 
-export const gpuKernels: GpuKernelTable = { matmul };
+/** Two products and the elementwise silu and mul: four dispatches, one engine op (intermediates freed at its end). */
+const swiglu: GpuKernel<Record<string, never>> = ([x, wg, wu], _attrs, [out], gpu) => {
+  const transposed = { transposeA: false, transposeB: true };
+  const as = (storage: GpuStorage) => ({ storage, shape: out.shape, dtype: out.dtype });
+  const [gate] = matmul([x, wg], transposed, [out], gpu);
+  const [up] = matmul([x, wu], transposed, [out], gpu);
+  const [activated] = elementwise.silu([as(gate)], {}, [out], gpu);
+  return elementwise.mul([as(activated), as(up)], {}, [out], gpu);
+};
+
+export const gpuKernels: GpuKernelTable = { matmul, swiglu };
 
 export function gpuVariants(): ShaderVariant[] {
   return (['tiled', 'blocked'] as const).flatMap((v) => [matmulVariant(v, 'f32'), matmulVariant(v, 'i32')]);

@@ -193,10 +193,47 @@ Napi::Value NormRows(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// addRmsNorm(x, r, w | null, sum, y, length, eps): the residual sum rounded to f32 (what a separate
+// add would store), then the rmsNorm of normRows on it, row by row while the row is in cache.
+Napi::Value AddRmsNorm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "addRmsNorm";
+  View<float> x = F32(info, 0, fn), r = F32(info, 1, fn);
+  const bool hasWeight = !info[2].IsNull();
+  View<float> w;
+  if (hasWeight) w = F32(info, 2, fn);
+  View<float> sum = F32(info, 3, fn), y = F32(info, 4, fn);
+  const size_t length = Size(info, 5, fn);
+  const double eps = Number(info, 6, fn);
+  Require(env, r.length == x.length && sum.length == x.length && y.length == x.length,
+          "addRmsNorm: x, r, sum and y must have the same length");
+  Require(env, length > 0 ? x.length % length == 0 : x.length == 0, "addRmsNorm: x is not whole rows");
+  Require(env, !hasWeight || w.length == length, "addRmsNorm: the weight must have one element per column");
+  if (x.length == 0) return env.Undefined();
+  const size_t rows = x.length / length;
+  parallelRange(rows, (1u << 14) / (length + 1) + 1, [&](size_t r0, size_t r1) {
+    for (size_t row = r0; row < r1; row++) {
+      const float* xr = x.data + row * length;
+      const float* rr = r.data + row * length;
+      float* sr = sum.data + row * length;
+      float* yr = y.data + row * length;
+      for (size_t j = 0; j < length; j++) sr[j] = xr[j] + rr[j];
+      const double inv = 1.0 / std::sqrt(sumSquares(sr, length) / static_cast<double>(length) + eps);
+      for (size_t j = 0; j < length; j++) {
+        double v = sr[j] * inv;
+        if (hasWeight) v *= w.data[j];
+        yr[j] = static_cast<float>(v);
+      }
+    }
+  });
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitNorm(Napi::Env env, Napi::Object exports) {
   exports.Set("normRows", Napi::Function::New(env, NormRows, "normRows"));
+  exports.Set("addRmsNorm", Napi::Function::New(env, AddRmsNorm, "addRmsNorm"));
 }
 
 }  // namespace eai

@@ -23,6 +23,8 @@ export interface NativeFunctions {
     shift: F32 | null,
     shiftIndex: number[],
   ): void;
+  /** sum = x + r (f32), y = sum / √(mean(sum²) + eps) · w, per row of `length`. */
+  addRmsNorm(x: F32, r: F32, w: F32 | null, sum: F32, y: F32, length: number, eps: number): void;
 }
 
 type Index = [rmod: number, rmul: number, jdiv: number];
@@ -81,6 +83,19 @@ const rmsNorm = nativeKernel<RmsNormAttrs>({
   },
 });
 
+const addRmsNorm = nativeKernel<RmsNormAttrs>({
+  op: 'addRmsNorm',
+  attrs: ['eps', 'hasWeight'],
+  ref: refKernels.addRmsNorm,
+  run(addon, [x, r, w], { eps, hasWeight }) {
+    const n = x.data.length;
+    const sum = overwrittenF32(n);
+    const y = overwrittenF32(n);
+    addon.addRmsNorm(f32(x.data), f32(r.data), hasWeight ? f32(w.data) : null, sum, y, lastAxis(x).length, eps);
+    return [sum, y];
+  },
+});
+
 const groupNorm = nativeKernel<GroupNormAttrs>({
   op: 'groupNorm',
   attrs: ['groups', 'eps', 'hasWeight', 'hasBias'],
@@ -112,4 +127,4 @@ const instanceNorm = nativeKernel<InstanceNormAttrs>({
   },
 });
 
-export const nativeKernels = kernelTable({ layerNorm, rmsNorm, groupNorm, instanceNorm });
+export const nativeKernels = kernelTable({ layerNorm, rmsNorm, addRmsNorm, groupNorm, instanceNorm });

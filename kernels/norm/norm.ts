@@ -16,7 +16,7 @@
  */
 import type { TensorInfo } from '../../core/backend.js';
 import { isFloat } from '../../core/dtype.js';
-import { defineOp, run1 } from '../../core/engine.js';
+import { defineOp, run1, runOp } from '../../core/engine.js';
 import { DTypeError, ShapeError } from '../../core/errors.js';
 import { formatShape, shapesEqual } from '../../core/shape.js';
 import { type Tensor, tidy } from '../../core/tensor.js';
@@ -162,6 +162,59 @@ export const rmsNormOp = defineOp<RmsNormAttrs>({
   },
   saves: () => ({ inputs: [0, 1], outputs: [] }),
 });
+
+/**
+ * A residual add fused with the RMSNorm that follows it (a transformer block's second norm):
+ * outputs the sum x + residual and rmsNorm(sum)·weight, one op and one pass over the row. The
+ * gradient is the rmsNorm's, added to the sum's own.
+ */
+export const addRmsNormOp = defineOp<RmsNormAttrs>({
+  name: 'addRmsNorm',
+  infer(inputs, { eps, hasWeight }) {
+    if (inputs.length !== (hasWeight ? 3 : 2)) {
+      throw new ShapeError(
+        `addRmsNorm: takes x, residual${hasWeight ? ' and weight' : ''}, got ${inputs.length} inputs`,
+      );
+    }
+    const [x, r, w] = inputs;
+    checkEps('addRmsNorm', eps);
+    checkLastAxisParams('addRmsNorm', x, [w], ['weight']);
+    if (!shapesEqual(x.shape, r.shape) || r.dtype !== x.dtype) {
+      throw new ShapeError(
+        `addRmsNorm: residual ${formatShape(r.shape)} ${r.dtype} must be x's ${formatShape(x.shape)} ${x.dtype}`,
+      );
+    }
+    return [
+      { shape: x.shape, dtype: x.dtype },
+      { shape: x.shape, dtype: x.dtype },
+    ];
+  },
+  vjp([gSum, gNorm], { inputs, outputs: [sum, normed], attrs, needsGrad }) {
+    const w = attrs.hasWeight ? inputs[2] : undefined;
+    return tidy(() => {
+      const [dSum, dw] = rmsNormOp.vjp!([gNorm], {
+        inputs: w ? [sum, w] : [sum],
+        outputs: [normed],
+        attrs,
+        needsGrad: w ? [true, needsGrad[2] ?? true] : [true],
+      }) as Tensor[];
+      const dx = add(dSum, gSum);
+      return w ? [dx, dx, dw] : [dx, dx];
+    });
+  },
+});
+
+/**
+ * [x + residual, rmsNorm(x + residual)·weight]: the residual connection and the norm after it in one
+ * op. Both come back: the sum is the next residual stream.
+ */
+export function addRmsNorm(x: Tensor, residual: Tensor, weight?: Tensor, eps = 1e-5): [Tensor, Tensor] {
+  const [sum, normed] = runOp(addRmsNormOp, weight ? [x, residual, weight] : [x, residual], {
+    eps,
+    hasWeight: !!weight,
+  });
+  return [sum, normed];
+}
 
 /** (x − mean) / √(var + ε) · weight + bias over the last axis (population variance, as PyTorch). */
 export function layerNorm(x: Tensor, weight?: Tensor, bias?: Tensor, eps = 1e-5): Tensor {

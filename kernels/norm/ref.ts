@@ -75,6 +75,22 @@ const rmsNorm: RefKernel<RmsNormAttrs> = (inputs, { eps, hasWeight }, [out]) => 
   return [y];
 };
 
+const addRmsNorm: RefKernel<RmsNormAttrs> = (inputs, { eps, hasWeight }, [out]) => {
+  const [x, r, w] = inputs;
+  const sum = allocOutput(out);
+  for (let i = 0; i < sum.length; i++) sum[i] = x.data[i] + r.data[i];
+  const y = allocOutput(out);
+  normalizeRows(sum, y, {
+    ...lastAxis(x),
+    center: false,
+    eps,
+    scale: hasWeight ? w.data : undefined,
+    scaleAt: column,
+    shiftAt: column,
+  });
+  return [sum, y];
+};
+
 const groupNorm: RefKernel<GroupNormAttrs> = (inputs, { groups, eps, hasWeight, hasBias }, [out]) => {
   const [x] = inputs;
   const y = allocOutput(out);
@@ -120,4 +136,4 @@ const instanceNorm: RefKernel<InstanceNormAttrs> = (inputs, { eps, hasScale, has
   return [y];
 };
 
-export const refKernels: RefKernelTable = { layerNorm, rmsNorm, groupNorm, instanceNorm };
+export const refKernels: RefKernelTable = { layerNorm, rmsNorm, addRmsNorm, groupNorm, instanceNorm };

@@ -2,9 +2,12 @@
  * wasm normalisations: one row kernel (kernels/norm/wasm.as) for all four norms, which differ
  * in what a row is and which scale/shift element applies where (its `mode`).
  */
+import type { WasmStorage } from '../../backends/wasm/backend.js';
 import { kernelTable, type WasmTensor, wasmKernel } from '../../backends/wasm/kernel.js';
 import type { WasmRuntime } from '../../backends/wasm/runtime.js';
+import type { Kernel } from '../../core/backend.js';
 import { sizeOf } from '../../core/shape.js';
+import { wasmKernels as elementwise } from '../elementwise/wasm.js';
 import type { GroupNormAttrs, InstanceNormAttrs, LayerNormAttrs, RmsNormAttrs } from './norm.js';
 import { refKernels } from './ref.js';
 
@@ -80,6 +83,20 @@ const rmsNorm = wasmKernel<RmsNormAttrs>({
   },
 });
 
+/** The family's rmsNorm after the elementwise add: two wasm passes, one engine op. */
+const addRmsNorm: Kernel<RmsNormAttrs, WasmStorage> = ([x, r, w], attrs, [sumInfo], backend) => {
+  const add = elementwise.add as unknown as Kernel<unknown, WasmStorage>;
+  const [sum] = add([x, r], {}, [sumInfo], backend);
+  try {
+    const norm = rmsNorm as unknown as Kernel<RmsNormAttrs, WasmStorage>;
+    const [y] = norm([{ storage: sum, shape: x.shape, dtype: x.dtype }, ...(w ? [w] : [])], attrs, [sumInfo], backend);
+    return [sum, y];
+  } catch (err) {
+    backend.free(sum);
+    throw err;
+  }
+};
+
 const groupNorm = wasmKernel<GroupNormAttrs>({
   op: 'groupNorm',
   ref: refKernels.groupNorm,
@@ -115,4 +132,10 @@ const instanceNorm = wasmKernel<InstanceNormAttrs>({
   },
 });
 
-export const wasmKernels = kernelTable({ layerNorm, rmsNorm, groupNorm, instanceNorm });
+export const wasmKernels = kernelTable({
+  layerNorm,
+  rmsNorm,
+  addRmsNorm,
+  groupNorm,
+  instanceNorm,
+});

@@ -9,6 +9,7 @@ import { type ShaderVariant, wgsl } from '../../backends/webgpu/shaders.js';
 import { Uniforms } from '../../backends/webgpu/uniforms.js';
 import type { KernelTensor, TensorInfo } from '../../core/backend.js';
 import { sizeOf } from '../../core/shape.js';
+import { gpuKernels as elementwise } from '../elementwise/webgpu.js';
 import type { GroupNormAttrs, InstanceNormAttrs, LayerNormAttrs, RmsNormAttrs } from './norm.js';
 
 const NORM = wgsl(new URL('./norm.wgsl', import.meta.url));
@@ -77,6 +78,13 @@ const rmsNorm: GpuKernel<RmsNormAttrs> = (inputs, { eps, hasWeight }, [out], gpu
     shiftAt: COLUMN,
   });
 
+/** The elementwise add, then the family's rmsNorm on the sum: two dispatches, one engine op. */
+const addRmsNorm: GpuKernel<RmsNormAttrs> = ([x, r, w], attrs, [info], gpu) => {
+  const [sum] = elementwise.add([x, r], {}, [info], gpu);
+  const [y] = rmsNorm([{ storage: sum, shape: x.shape, dtype: x.dtype }, ...(w ? [w] : [])], attrs, [info], gpu);
+  return [sum, y];
+};
+
 const groupNorm: GpuKernel<GroupNormAttrs> = (inputs, { groups, eps, hasWeight, hasBias }, [out], gpu) => {
   const [n, c] = inputs[0].shape;
   const spatial = sizeOf(inputs[0].shape.slice(2));
@@ -112,7 +120,7 @@ const instanceNorm: GpuKernel<InstanceNormAttrs> = (inputs, { eps, hasScale, has
   });
 };
 
-export const gpuKernels: GpuKernelTable = { layerNorm, rmsNorm, groupNorm, instanceNorm };
+export const gpuKernels: GpuKernelTable = { layerNorm, rmsNorm, addRmsNorm, groupNorm, instanceNorm };
 
 export function gpuVariants(): ShaderVariant[] {
   return [{ shader: NORM }, { shader: NORM, entry: 'wide' }];

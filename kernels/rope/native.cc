@@ -1,5 +1,6 @@
 // Native rotary position embedding (MLX fast.rope semantics, as kernels/rope/ref.ts):
 // one cos/sin table per call over [positions, dims/2], shared by every batch and head row.
+// rope(x, y, rows, seq, d, offset, base, traditional, dims, scale, inverse, freqs | null).
 #include <cmath>
 #include <vector>
 
@@ -20,17 +21,22 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
   const size_t dims = Size(info, 8, fn);
   const double scale = Number(info, 9, fn);
   const bool inverse = Bool(info, 10, fn);
+  const bool hasFreqs = info.Length() > 11 && !info[11].IsNull();
+  View<float> freqs;
+  if (hasFreqs) freqs = F32(info, 11, fn);
   Require(env, x.length == ProductOf({rows, d}, fn) && y.length == x.length, "rope: x and y must hold rows·d elements");
   Require(env, dims % 2 == 0 && dims <= d && dims >= 2, "rope: dims must be even and within the feature size");
   Require(env, seq > 0 || rows == 0, "rope: the sequence axis is empty");
   if (rows == 0) return env.Undefined();
   Require(env, rows % seq == 0, "rope: rows must be a whole number of sequences");
   const size_t half = dims / 2;
+  Require(env, !hasFreqs || freqs.length == half, "rope: freqs must hold dims/2 periods");
   const double sign = inverse ? -1.0 : 1.0;
   std::vector<double> cosT(seq * half), sinT(seq * half);
   for (size_t i = 0; i < half; i++) {
-    // theta_i = base^(-2i/dims), as MLX: exp(-i·ln(base)/half).
-    const double invFreq = std::exp(-static_cast<double>(i) * std::log(base) / static_cast<double>(half));
+    // theta_i = base^(-2i/dims), as MLX: exp(-i·ln(base)/half); or the pair's own period.
+    const double invFreq = hasFreqs ? 1.0 / static_cast<double>(freqs.data[i])
+                                    : std::exp(-static_cast<double>(i) * std::log(base) / static_cast<double>(half));
     for (size_t t = 0; t < seq; t++) {
       const double angle = sign * ((offset + static_cast<double>(t)) * scale) * invFreq;
       cosT[t * half + i] = std::cos(angle);

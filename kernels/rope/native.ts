@@ -18,6 +18,7 @@ export interface NativeFunctions {
     dims: number,
     scale: number,
     inverse: boolean,
+    freqs: F32 | null,
   ): void;
 }
 
@@ -25,13 +26,14 @@ const rope = nativeKernel<RopeAttrs>({
   op: 'rope',
   attrs: ['offset', 'base', 'traditional', 'dims', 'scale', 'inverse'],
   ref: refKernels.rope,
-  run(addon, [x], { offset, base, traditional, dims, scale, inverse }) {
+  run(addon, [x, freqs], { offset, base, traditional, dims, scale, inverse }) {
     const rank = x.shape.length;
     const seq = x.shape[rank - 2];
     const d = x.shape[rank - 1];
     const y = outputF32(x.data.length);
     const rows = d === 0 ? 0 : x.data.length / d;
-    addon.rope(f32(x.data), y, rows, seq, d, offset, base, traditional, dims, scale, inverse);
+    const periods = freqs ? f32(freqs.data) : null;
+    addon.rope(f32(x.data), y, rows, seq, d, offset, base, traditional, dims, scale, inverse, periods);
     return [y];
   },
 });

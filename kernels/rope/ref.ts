@@ -2,7 +2,7 @@
 import { allocOutput, type RefKernel, type RefKernelTable } from '../host.js';
 import type { RopeAttrs } from './rope.js';
 
-const rope: RefKernel<RopeAttrs> = ([x], { offset, base, traditional, dims, scale, inverse }, [out]) => {
+const rope: RefKernel<RopeAttrs> = ([x, freqs], { offset, base, traditional, dims, scale, inverse }, [out]) => {
   const y = allocOutput(out);
   const src = x.data;
   const rank = x.shape.length;
@@ -10,8 +10,10 @@ const rope: RefKernel<RopeAttrs> = ([x], { offset, base, traditional, dims, scal
   const d = x.shape[rank - 1];
   const half = dims / 2;
   const sign = inverse ? -1 : 1;
-  // theta_i = base^(-2i/dims), computed as MLX does: exp(-i·ln(base)/half).
-  const invFreq = Array.from({ length: half }, (_, i) => Math.exp((-i * Math.log(base)) / half));
+  // theta_i = base^(-2i/dims), computed as MLX does: exp(-i·ln(base)/half); or 1/freqs[i].
+  const invFreq = Array.from({ length: half }, (_, i) =>
+    freqs ? 1 / freqs.data[i] : Math.exp((-i * Math.log(base)) / half),
+  );
   const rows = d === 0 ? 0 : src.length / d;
   for (let row = 0; row < rows; row++) {
     const t = row % seq;

@@ -4,7 +4,13 @@
  * (offset + t)·scale · base^(-2i/dims), i = 0 … dims/2 - 1. One op serves the
  * forward pass and its gradient: a rotation's transpose is the rotation by the
  * negated angle, so the vjp is the same op with `inverse` flipped.
+ *
+ * An optional second input `freqs` [dims/2] gives each pair its own period (MLX fast.rope
+ * `freqs`): pair i rotates by (offset + t)·scale / freqs[i] and `base` is not used. That is how
+ * llama3 and YaRN frequency scaling reach the op (models/llama/rope.ts).
  */
+
+import type { TensorInfo } from '../../core/backend.js';
 import { isFloat } from '../../core/dtype.js';
 import { defineOp, type OpDef, run1 } from '../../core/engine.js';
 import { DTypeError, ShapeError } from '../../core/errors.js';
@@ -26,7 +32,10 @@ export interface RopeAttrs {
   readonly inverse: boolean;
 }
 
-export type RopeOptions = Partial<RopeAttrs>;
+export interface RopeOptions extends Partial<RopeAttrs> {
+  /** [dims/2] f32: the period of each pair (pair i turns by position·scale / freqs[i]); replaces base. */
+  readonly freqs?: Tensor;
+}
 
 function checkAttrs(shape: readonly number[], { offset, base, dims, scale }: RopeAttrs): void {
   const d = shape[shape.length - 1];
@@ -48,7 +57,10 @@ function checkAttrs(shape: readonly number[], { offset, base, dims, scale }: Rop
 
 export const ropeOp: OpDef<RopeAttrs> = defineOp<RopeAttrs>({
   name: 'rope',
-  infer([x], attrs) {
+  infer(inputs, attrs) {
+    const [x, freqs] = inputs;
+    if (inputs.length > 2) throw new ShapeError(`rope: takes x and optional freqs, got ${inputs.length} inputs`);
+    if (freqs) checkFreqs(freqs, attrs.dims);
     if (x.shape.length < 2) {
       throw new ShapeError(`rope: x must be [..., T, D] (positions on axis -2), got ${formatShape(x.shape)}`);
     }
@@ -57,16 +69,26 @@ export const ropeOp: OpDef<RopeAttrs> = defineOp<RopeAttrs>({
     checkAttrs(x.shape, attrs);
     return [{ shape: x.shape, dtype: x.dtype }];
   },
-  vjp([g], { attrs }) {
-    return [run1(ropeOp, [g], { ...attrs, inverse: !attrs.inverse })];
+  vjp([g], { inputs, attrs }) {
+    const inverse = { ...attrs, inverse: !attrs.inverse };
+    return inputs.length > 1 ? [run1(ropeOp, [g, inputs[1]], inverse), null] : [run1(ropeOp, [g], inverse)];
   },
   saves: () => ({ inputs: [], outputs: [] }),
 });
 
+/** freqs must hold one f32 period per rotated pair. */
+export function checkFreqs(freqs: TensorInfo, dims: number): void {
+  if (freqs.dtype !== 'f32' || freqs.shape.length !== 1 || freqs.shape[0] * 2 !== dims) {
+    throw new ShapeError(
+      `rope: freqs must be [dims/2] = [${dims / 2}] f32 (one period per rotated pair), got ${formatShape(freqs.shape)} ${freqs.dtype}`,
+    );
+  }
+}
+
 /**
  * Rotary position embedding of x [..., T, D] (usually [B, H, T, D]): row t sits at
  * position offset + t. Defaults: offset 0, base 10000, traditional false (rotate halves),
- * dims D (all features), scale 1, inverse false.
+ * dims D (all features), scale 1, inverse false, no freqs.
  */
 export function rope(x: Tensor, options: RopeOptions = {}): Tensor {
   const attrs: RopeAttrs = {
@@ -77,5 +99,5 @@ export function rope(x: Tensor, options: RopeOptions = {}): Tensor {
     scale: options.scale ?? 1,
     inverse: options.inverse ?? false,
   };
-  return run1(ropeOp, [x], attrs);
+  return run1(ropeOp, options.freqs ? [x, options.freqs] : [x], attrs);
 }

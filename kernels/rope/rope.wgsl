@@ -14,7 +14,8 @@ struct Params {
   // -1 for the inverse rotation
   sign: f32,
   traditional: u32,
-  pad0: u32,
+  // 1: pair i turns by position / freqs[i] instead of base^(-2i/dims)
+  has_freqs: u32,
   pad1: u32,
   pad2: u32,
 }
@@ -22,6 +23,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read> freqs: array<f32>;
 
 // sin(v + k·π/2) to ~1e-7 for |v| < 1e5 (Cody-Waite reduction, Cephes polynomials).
 fn sin_quadrant(v: f32, shift: i32) -> f32 {
@@ -52,7 +54,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let o = r * p.d;
   let position = (p.offset + f32(r % p.seq)) * p.scale;
   for (var i = 0u; i < p.half; i++) {
-    let angle = p.sign * position * exp(-f32(i) * p.log_step);
+    var angle = p.sign * position * exp(-f32(i) * p.log_step);
+    if (p.has_freqs == 1u) {
+      angle = p.sign * position / freqs[i];
+    }
     let c = sin_quadrant(angle, 1);
     let s = sin_quadrant(angle, 0);
     var a = o + i;

@@ -6,8 +6,9 @@ import type { RopeAttrs } from './rope.js';
 
 const ROPE = wgsl(new URL('./rope.wgsl', import.meta.url));
 
-const rope: GpuKernel<RopeAttrs> = ([x], { offset, base, traditional, dims, scale, inverse }, [out], gpu) => {
+const rope: GpuKernel<RopeAttrs> = ([x, freqs], { offset, base, traditional, dims, scale, inverse }, [out], gpu) => {
   const src = gpu.wide(x);
+  const periods = freqs ? gpu.wide(freqs) : null;
   const y = gpu.output(out);
   const rank = x.shape.length;
   const d = x.shape[rank - 1];
@@ -18,8 +19,8 @@ const rope: GpuKernel<RopeAttrs> = ([x], { offset, base, traditional, dims, scal
     uniforms: new Uniforms()
       .u32(rows, x.shape[rank - 2], d, half)
       .f32(offset, scale, Math.log(base) / half, inverse ? -1 : 1)
-      .u32(traditional ? 1 : 0, 0, 0, 0),
-    bindings: [src.buffer, y.buffer],
+      .u32(traditional ? 1 : 0, periods ? 1 : 0, 0, 0),
+    bindings: [src.buffer, y.buffer, periods?.buffer ?? src.buffer],
     threads: rows,
   });
   return [y.finish()];

@@ -6,7 +6,7 @@
  *     x = rmsnorm(h) · input_layernorm
  *     q, k, v = x·Wqᵀ, x·Wkᵀ, x·Wvᵀ  (+ biases in Qwen2)            heads of head_dim; k, v with fewer heads (GQA)
  *     q, k = rope(q), rope(k) at positions offset … offset + T − 1
- *     k, v = cache.append(k, v)                                    every position so far
+ *     k, v = cache.append(k, v)                                    every position so far (written in place)
  *     h = h + softmax(q·kᵀ/√d + causal mask)·v · Woᵀ
  *     x = rmsnorm(h) · post_attention_layernorm
  *     h = h + (silu(x·Wgateᵀ) ⊙ x·Wupᵀ)·Wdownᵀ
@@ -16,6 +16,7 @@
  * holds one layer's activations at a time (models/layer-chain.ts).
  * @module
  */
+import { DenseLinear } from '../../core/nn/linear.js';
 import * as T from '../../index.js';
 import { chain, releaser } from '../layer-chain.js';
 import type { LlamaConfig } from './config.js';
@@ -79,22 +80,76 @@ export class LlamaModel implements CausalLM {
     return chain(
       x,
       releaser(),
-      ...w.layers.map((layer, i) =>
-        checkpointBlocks && !cache
-          ? (h: T.Tensor) => T.tidy(() => T.checkpoint((x: T.Tensor) => this.#block(x, layer, undefined, offset), h))
-          : (h: T.Tensor) => T.tidy(() => this.#block(h, layer, cache?.[i], offset)),
-      ),
+      ...w.layers.map((layer, i) => {
+        if (checkpointBlocks && !cache) {
+          return (h: T.Tensor) =>
+            T.tidy(() => T.checkpoint((x: T.Tensor) => this.#block(x, layer, undefined, offset), h));
+        }
+        const layerCache = cache?.[i];
+        const fused = length === 1 && layerCache instanceof KVCache ? this.#fusable(layer) : null;
+        return (h: T.Tensor) =>
+          T.tidy(() =>
+            fused && layerCache instanceof KVCache
+              ? this.#fusedBlock(h, fused, layerCache)
+              : this.#block(h, layer, layerCache, offset),
+          );
+      }),
       (h) =>
         T.tidy(() => T.rmsNorm(lastOnly && length > 1 ? T.slice(h, [null, { start: length - 1 }]) : h, w.norm, eps)),
       (h) => T.tidy(() => w.lmHead.forward(h)),
     );
   }
 
+  /**
+   * The layer's weights for the fused decoder-layer op, or null where the separate ops must run: the op is
+   * native's decoding path (one addon call per layer instead of ~20 dispatches), for dense projections
+   * without bias and plain or linear RoPE.
+   */
+  #fusable(layer: LlamaLayerWeights): T.DecoderLayerWeights | null {
+    const s = this.config.ropeScaling;
+    if (T.getBackendName() !== 'native' || (s !== null && s.type !== 'linear')) return null;
+    const { q, k, v, o } = layer.attention;
+    const { gate, up, down } = layer.mlp;
+    const dense = [q, k, v, o, gate, up, down].map((l) => (l instanceof DenseLinear && !l.bias ? l.weight : null));
+    const [wq, wk, wv, wo, wGate, wUp, wDown] = dense;
+    if (!wq || !wk || !wv || !wo || !wGate || !wUp || !wDown) return null;
+    const f32 = [wq, wk, wv, wo, wGate, wUp, wDown, layer.inputNorm, layer.postAttentionNorm].every(
+      (t) => t.dtype === 'f32',
+    );
+    if (!f32) return null;
+    return { inputNorm: layer.inputNorm, wq, wk, wv, wo, postNorm: layer.postAttentionNorm, wGate, wUp, wDown };
+  }
+
+  /** One decoding step of a layer as one op (kernels/decoder), then the new keys and values into the cache. */
+  #fusedBlock(h: T.Tensor, weights: T.DecoderLayerWeights, cache: KVCache): T.Tensor {
+    const c = this.config;
+    const s = c.ropeScaling;
+    const [y, keys, values] = T.decoderLayer(
+      h,
+      weights,
+      {
+        cached: cache.length,
+        numHeads: c.numHeads,
+        numKvHeads: c.numKvHeads,
+        headDim: c.headDim,
+        eps: c.rmsNormEps,
+        ropeBase: c.ropeTheta,
+        ropeScale: s?.type === 'linear' ? 1 / s.factor : 1,
+        ropeTraditional: c.ropeTraditional,
+      },
+      cache.peek(),
+    );
+    cache.append(keys, values);
+    return y;
+  }
+
   /** One transformer block: attention and MLP, each a residual around an RMSNorm. */
   #block(h: T.Tensor, layer: LlamaLayerWeights, cache: LayerCache | undefined, offset: number): T.Tensor {
     const eps = this.config.rmsNormEps;
-    const attended = T.add(h, this.#attention(T.rmsNorm(h, layer.inputNorm, eps), layer, cache, offset));
-    return T.add(attended, this.#mlp(T.rmsNorm(attended, layer.postAttentionNorm, eps), layer));
+    const attention = this.#attention(T.rmsNorm(h, layer.inputNorm, eps), layer, cache, offset);
+    // The residual add and the norm after it are one op: the sum is the next residual stream.
+    const [attended, normed] = T.addRmsNorm(h, attention, layer.postAttentionNorm, eps);
+    return T.add(attended, this.#mlp(normed, layer));
   }
 
   #attention(x: T.Tensor, layer: LlamaLayerWeights, cache: LayerCache | undefined, offset: number): T.Tensor {
@@ -106,15 +161,25 @@ export class LlamaModel implements CausalLM {
     const queries = this.#rope.apply(heads(q.forward(x), numHeads), offset);
     const newKeys = this.#rope.apply(heads(k.forward(x), numKvHeads), offset);
     const newValues = heads(v.forward(x), numKvHeads);
-    const { keys, values } = cache ? cache.append(newKeys, newValues) : { keys: newKeys, values: newValues };
+    // The cache's buffers as they are, with the count of valid rows: attention reads no further.
+    const { keys, values, length } = cache
+      ? cache.append(newKeys, newValues)
+      : { keys: newKeys, values: newValues, length: L };
     const mask = cache?.mask(L);
-    const out = T.scaledDotProductAttention(queries, keys, values, mask ? { mask } : { causal: true });
+    const out = T.scaledDotProductAttention(queries, keys, values, {
+      kvLength: length,
+      ...(mask ? { mask } : { causal: true }),
+    });
     return layer.attention.o.forward(T.reshape(T.transpose(out, 1, 2), [B, L, numHeads * headDim]));
   }
 
   #mlp(x: T.Tensor, layer: LlamaLayerWeights): T.Tensor {
     const { gate, up, down } = layer.mlp;
-    return down.forward(T.mul(T.silu(gate.forward(x)), up.forward(x)));
+    // Dense projections without bias take the fused gate (one op for two products, silu and the product);
+    // a quantized or adapted Linear goes through its own forward.
+    const fused = gate instanceof DenseLinear && up instanceof DenseLinear && !gate.bias && !up.bias;
+    const activated = fused ? T.swiglu(x, gate.weight, up.weight) : T.mul(T.silu(gate.forward(x)), up.forward(x));
+    return down.forward(activated);
   }
 
   createCache(options: CacheOptions = {}): LayerCache[] {

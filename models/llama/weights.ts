@@ -192,8 +192,8 @@ export async function loadLinear(
   }
 }
 
-/** Every tensor name the config implies, for spotting stray ones. */
-function expectedNames(config: LlamaConfig, tied: boolean): Set<string> {
+/** Every tensor name the config implies (for spotting stray ones; a synthetic source lists these). */
+export function expectedWeightNames(config: LlamaConfig, tied: boolean): Set<string> {
   const names = new Set(['model.embed_tokens.weight', 'model.norm.weight']);
   const quantizable = ['model.embed_tokens'];
   if (!tied) {
@@ -238,7 +238,7 @@ export async function loadLlamaWeights(
         'set it true if the output head is the embedding',
     );
   }
-  const expected = expectedNames(config, tied);
+  const expected = expectedWeightNames(config, tied);
   const stray = names.filter(
     (n) => !expected.has(n) && !IGNORED.test(n) && !(tied && /^lm_head\.(weight|scales|biases)$/.test(n)),
   );

@@ -1,7 +1,8 @@
 /**
  * Benchmarks as CLI commands: `bench:ops` (op × size × backend against js in the same run),
  * `bench:peers` (native and wasm against onnxruntime-node and onnxruntime-web) and
- * `bench:style` (the style-transfer network on every backend against the same peers).
+ * `bench:style` (the style-transfer network on every backend against the same peers) and `bench:lm`
+ * (language-model decode and prefill speed against the machine's bandwidth and matmul GFLOPS).
  * The measuring lives in bench/; run.ts (loaded when a command runs) parses options and chooses the writers.
  * This file stays light for `--help`: option specs only.
  */
@@ -200,6 +201,47 @@ const STYLE_OPTIONS = [
 ] as const satisfies readonly OptionSpec[];
 export type StyleArgs = ArgsOf<typeof STYLE_OPTIONS>;
 
+const LM_OPTIONS = [
+  {
+    name: 'backends',
+    type: 'string',
+    valueName: 'list',
+    default: 'all',
+    description: 'Comma list of js, wasm, webgpu, native, or all (stories260K)',
+  },
+  {
+    name: 'threads',
+    type: 'string',
+    valueName: 'list',
+    default: '1,2',
+    description: 'Thread counts for native and wasm',
+  },
+  { name: 'tokens', type: 'integer', default: 256, min: 2, description: 'stories260K tokens generated per run' },
+  { name: 'runs', type: 'integer', default: 5, min: 1, description: 'Timed runs (the ~110M model makes at most 3)' },
+  { name: 'warmup', type: 'integer', default: 1, min: 0, description: 'Untimed runs first' },
+  { name: 'large', type: 'boolean', default: true, description: 'Also run the synthetic ~110M model on native' },
+  {
+    name: 'large-tokens',
+    type: 'integer',
+    default: 16,
+    min: 1,
+    description: 'Decoding steps per run of the ~110M model',
+  },
+  {
+    name: 'prefill',
+    type: 'integer',
+    default: 512,
+    min: 1,
+    max: 1023,
+    description: 'Prompt tokens of the ~110M prefill (within its 1024-token context)',
+  },
+  { name: 'seed', type: 'integer', default: 42, min: 0, description: 'Seed of the random weights and prompts' },
+  { name: 'out', type: 'path', valueName: 'dir', description: 'Also write bench-lm-<date>.json, .md and .html here' },
+  HISTORY_OPTION,
+  ...RESULTS_OPTIONS,
+] as const satisfies readonly OptionSpec[];
+export type LmArgs = ArgsOf<typeof LM_OPTIONS>;
+
 const ops = defineCommand({
   name: 'ops',
   summary: 'Time ops (matmul, conv2d, …) per size and backend, with js as the same-run baseline',
@@ -258,6 +300,25 @@ const style = defineCommand({
   async run(args, ctx) {
     const { runStyle } = await import('./run.js');
     return runStyle(args, ctx);
+  },
+});
+
+const lm = defineCommand({
+  name: 'lm',
+  summary: 'Language-model generation speed: stories260K decode per backend, a ~110M Llama against the bandwidth bound',
+  description:
+    'stories260K greedy decoding ("Once upon a time", --tokens tokens, EOS ignored) through the generation engine on every ' +
+    '--backends entry at every --threads count, each output checked against the known continuation, with tokens per ' +
+    'CPU-second beside the wall-clock rate; then, on native, a synthetic ~110M Llama (dim 768, 12 layers, 12 heads, hidden ' +
+    '2048, vocab 32000, random weights made in the run): decode tokens/s against the bound "every weight read once per ' +
+    'token" at the read bandwidth measured in the same process, prefill of --prefill tokens against the GFLOPS of this ' +
+    "run's own matmul at the layer shape, and the decode loop's peak memory (process RSS) against weights + KV cache + " +
+    "100 MB. Issue 9's targets are printed as met or NOT met. --write-results rewrites the bench:lm section of bench/RESULTS.md.",
+  options: LM_OPTIONS,
+  examples: [`${BIN} bench:lm --write-results`, `${BIN} bench:lm --backends native --threads 1 --no-large --json`],
+  async run(args, ctx) {
+    const { runLm } = await import('./run.js');
+    return runLm(args, ctx);
   },
 });
 
@@ -337,7 +398,8 @@ const compare = defineCommand({
 export const project: ProjectSpec = {
   namespace: 'bench',
   aliases: [],
-  summary: 'Benchmarks: ops across backends, the CPU backends and style transfer against onnxruntime peers',
-  commands: [ops, peers, style, compare],
+  summary:
+    'Benchmarks: ops across backends, the CPU backends and style transfer against onnxruntime peers, language models',
+  commands: [ops, peers, style, lm, compare],
   tests: ['test/bench'],
 };

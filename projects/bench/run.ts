@@ -5,7 +5,14 @@ import { OP_BENCHES, OP_NAMES } from '../../bench/ops.js';
 import { checkOpsOptions, runOpsSuite } from '../../bench/ops-suite.js';
 import { runPeersSuite } from '../../bench/peers-suite.js';
 import type { BenchReport } from '../../bench/record.js';
-import { checkSectionId, opsSection, peersSection, styleSection, writeResultsSection } from '../../bench/results-md.js';
+import {
+  checkSectionId,
+  lmSection,
+  opsSection,
+  peersSection,
+  styleSection,
+  writeResultsSection,
+} from '../../bench/results-md.js';
 import { checkStyleOptions, runStyleSuite } from '../../bench/style-suite.js';
 import { parseBackendList } from '../../bench/toolkit.js';
 import { writeReportFiles } from '../../bench/writers/json.js';
@@ -14,7 +21,7 @@ import { type CommandContext, EXIT } from '../../cli/command.js';
 import { UsageError } from '../../core/errors.js';
 import { findStyle, NAMED_STYLES } from '../../models/styles.js';
 import { defaultImagesDir, repoRoot } from '../../node/paths.js';
-import type { CompareArgs, OpsArgs, PeersArgs, StyleArgs } from './commands.js';
+import type { CompareArgs, LmArgs, OpsArgs, PeersArgs, StyleArgs } from './commands.js';
 
 const BIN = 'efficientai-toolkit';
 
@@ -252,6 +259,41 @@ function defaultStyleContent(): string | null {
   const dir = defaultImagesDir();
   const file = dir === undefined ? undefined : join(dir, 'content', 'astronaut.png');
   return file !== undefined && existsSync(file) ? file : null;
+}
+
+/** bench:lm: stories260K decoding per backend, the synthetic ~110M model against its bounds (bench/lm-suite.ts). */
+export async function runLm(args: LmArgs, ctx: CommandContext): Promise<number> {
+  const backends = usage(() => parseBackendList(args.backends));
+  const threads = parseIntList(args.threads, 'threads');
+  const command = [
+    `${BIN} bench:lm --backends ${backends.join(',')} --threads ${threads.join(',')} --tokens ${args.tokens}`,
+    `--runs ${args.runs} --warmup ${args.warmup} --seed ${args.seed}`,
+    args.large ? `--large-tokens ${args['large-tokens']} --prefill ${args.prefill}` : '--no-large',
+  ].join(' ');
+  const { runLmSuite } = await import('../../bench/lm-suite.js');
+  const report = await withProgress(ctx, 'bench:lm', (hooks) =>
+    runLmSuite({
+      backends,
+      threads,
+      tokens: args.tokens,
+      runs: args.runs,
+      warmup: args.warmup,
+      large: args.large,
+      largeTokens: args['large-tokens'],
+      prefill: args.prefill,
+      seed: args.seed,
+      command,
+      signal: ctx.signal,
+      ...hooks,
+    }),
+  );
+  await maybeWriteResults(args, ctx, 'lm', () => lmSection(report));
+  return finish(
+    report,
+    ctx,
+    { out: args.out, history: args.history },
+    `## bench:lm — ${report.machine.date}\n\n${lmSection(report)}\n`,
+  );
 }
 
 /** Like usage(), for asynchronous work; a damaged history file is input the user fixes too. */

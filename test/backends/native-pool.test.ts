@@ -1,6 +1,6 @@
 /**
  * The native backend's output pool: freed outputs come back zeroed for the next output of
- * the same type and length, views and small arrays are never pooled, the pool stays under
+ * the same type and length (small ones too), views are never pooled, the pool stays under
  * its cap, and reusing arrays never lets one live tensor see another's values.
  */
 import { describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { defaultPoolCap, HostArrayPool, poolCapFromEnv } from '../../backends/na
 import { nativeStorage } from '../../backends/native/storage.js';
 import * as T from '../../index.js';
 
-const BIG = 1 << 16; // elements: 256 KiB of f32, over the pooling threshold
+const BIG = 1 << 16; // elements: 256 KiB of f32
 
 describe('HostArrayPool', () => {
   it('hands a freed array back, zeroed, for the same type and length only', () => {
@@ -43,10 +43,13 @@ describe('HostArrayPool', () => {
     expect(pool.take(Float32Array, 3)[0]).toBe(0); // zeroed outputs are never poisoned
   });
 
-  it('keeps no small arrays, no views into larger buffers, and nothing twice', () => {
+  it('keeps small arrays, but no views into larger buffers, nothing empty and nothing twice', () => {
     const pool = new HostArrayPool(1 << 24);
-    pool.give(new Float32Array(16));
+    const small = new Float32Array(16);
+    pool.give(small);
+    expect(pool.take(Float32Array, 16)).toBe(small);
     pool.give(new Float32Array(BIG * 2).subarray(BIG));
+    pool.give(new Float32Array(0));
     expect(pool.stats().bytes).toBe(0);
     const a = new Float32Array(BIG);
     pool.give(a);

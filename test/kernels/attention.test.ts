@@ -3,9 +3,11 @@
  * scores → softmax → weighted-sum loop written here, the same math composed from
  * matmul/softmax ops (with autograd through it as the oracle for attentionBackward),
  * GQA against repeated K/V heads, causal masking against explicit -Infinity masks,
- * and decode steps against the rows of a full causal pass.
+ * and decode steps against the rows of a full causal pass. kvLength (the valid rows of a
+ * preallocated cache) against attention over those rows alone, with NaN in the rest, on every backend.
  */
 import { describe, expect, it } from 'vitest';
+import '../../backends/node.js';
 import * as T from '../../index.js';
 
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol = 1e-12): void {
@@ -243,6 +245,24 @@ describe('scaledDotProductAttention reference', () => {
     const lastRow = T.tidy(() => T.slice(full, [null, null, { start: S - 1 }]));
     expectClose(await values(last), await values(lastRow));
     T.dispose([q, k, v, full, last, lastRow]);
+  });
+
+  it('kvLength reads only the valid rows: NaN past them changes nothing, on every backend', async () => {
+    const [B, Hq, Hkv, Tq, S, D, L] = [1, 4, 2, 2, 11, 8, 6];
+    const q = randomF64([B, Hq, Tq, D], 61);
+    const kv = [randomF64([B, Hkv, L, D], 62), randomF64([B, Hkv, L, D], 63)];
+    const want = await values(T.scaledDotProductAttention(q, kv[0], kv[1], { causal: true }));
+    const poisoned = kv.map((t) => T.tidy(() => T.concat([t, T.full([B, Hkv, S - L, D], Number.NaN, 'f64')], 2)));
+    const host = await Promise.all([q, ...poisoned].map((t) => values(t)));
+    for (const backend of await T.availableBackendNames()) {
+      await T.setBackend(backend);
+      const [q32, k32, v32] = host.map((data, i) => T.tensor(data, i === 0 ? [B, Hq, Tq, D] : [B, Hkv, S, D], 'f32'));
+      const out = T.scaledDotProductAttention(q32, k32, v32, { causal: true, kvLength: L });
+      expectClose(await values(out), want, 2e-5);
+      T.dispose([q32, k32, v32, out]);
+    }
+    await T.setBackend('js');
+    T.dispose([q, ...kv, ...poisoned]);
   });
 
   it('a u8 mask keeps where nonzero, exactly like a 0 / -Infinity additive mask', async () => {

@@ -24,7 +24,49 @@ function sameDType(mask: T.Tensor, like: T.Tensor): T.Tensor {
   return mask.dtype === like.dtype ? mask : T.cast(mask, like.dtype);
 }
 
+/**
+ * kvLength: a preallocated cache buffer of S rows of which the first kvLength hold keys. That the
+ * rows past it are never read (NaN there changes nothing) is checked on every backend in
+ * test/kernels/attention.test.ts.
+ */
+const validKeys: OpCase[] = [
+  {
+    name: 'sdpa decode T=1 causal over the first 5 of 9 cache rows, GQA 4/2, D=8',
+    inputs: qkv(1, 4, 2, 1, 9, 8),
+    run: ([q, k, v]) => T.scaledDotProductAttention(q, k, v, { causal: true, kvLength: 5 }),
+    grad: true,
+  },
+  {
+    name: 'sdpa chunk T=3 causal over the first 7 of 33 rows with a mask [3,7], Dv=5',
+    inputs: [...qkv(2, 4, 2, 3, 33, 8, 5), { shape: [3, 7], dtype: 'f32', kind: 'uniform', range: [-3, 0] }],
+    run: ([q, k, v, m]) => T.scaledDotProductAttention(q, k, v, { causal: true, kvLength: 7, mask: m }),
+    // In f16 the f32 mask (−3..0) is rounded to f16 (q's dtype), moving each score by up to 1.5e-3.
+    tol: { f16: { rtol: 2e-3, atol: 1e-3 } },
+  },
+  {
+    name: 'sdpa over 0 valid rows gives zeros',
+    inputs: qkv(1, 2, 2, 1, 4, 8),
+    run: ([q, k, v]) => T.scaledDotProductAttention(q, k, v, { kvLength: 0 }),
+    dtypes: ['f32'],
+  },
+  {
+    name: 'sdpa kvLength past the rows rejected',
+    inputs: qkv(1, 2, 2, 1, 4, 8),
+    run: ([q, k, v]) => T.scaledDotProductAttention(q, k, v, { kvLength: 5 }),
+    throws: /kvLength 5 must be an integer in \[0, 4\]/,
+    dtypes: ['f32'],
+  },
+  {
+    name: 'sdpa causal with more queries than valid keys rejected',
+    inputs: qkv(1, 2, 2, 3, 9, 8),
+    run: ([q, k, v]) => T.scaledDotProductAttention(q, k, v, { causal: true, kvLength: 2 }),
+    throws: /needs T <= kvLength/,
+    dtypes: ['f32'],
+  },
+];
+
 const forward: OpCase[] = [
+  ...validKeys,
   {
     name: 'sdpa one head [1,1,7,8] over S=7, non-causal',
     inputs: qkv(1, 1, 1, 7, 7, 8),

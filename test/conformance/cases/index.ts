@@ -2,6 +2,7 @@
 import type { OpCase } from '../harness.js';
 import { attentionCases } from './attention.js';
 import { convCases } from './conv.js';
+import { decoderCases } from './decoder.js';
 import { elementwiseCases } from './elementwise.js';
 import { imageCases } from './image.js';
 import { layoutCases } from './layout.js';
@@ -18,6 +19,7 @@ import { softmaxCases } from './softmax.js';
 export const allCases: Record<string, OpCase[]> = {
   attention: attentionCases,
   conv: convCases,
+  decoder: decoderCases,
   elementwise: elementwiseCases,
   image: imageCases,
   layout: layoutCases,

@@ -1,7 +1,94 @@
 import * as T from '../../../index.js';
 import { BF16, type OpCase } from '../harness.js';
 
+/**
+ * sliceUpdate consumes x: fresh contiguous inputs are written in place, strided ones (transposed,
+ * sliced, expanded) through the copy the engine makes; the harness disposes x again (a no-op).
+ * The gradient check reuses its inputs across runs, so its cases update a copy of x.
+ */
+const sliceUpdateCases: OpCase[] = [
+  {
+    name: 'sliceUpdate [7,33] with [3,5] at [2,10]',
+    inputs: [{ shape: [7, 33] }, { shape: [3, 5] }],
+    run: ([x, u]) => T.sliceUpdate(x, u, [2, 10]),
+  },
+  {
+    name: 'sliceUpdate of a copy of [7,33] with [3,5] at [2,10] (gradients)',
+    inputs: [{ shape: [7, 33] }, { shape: [3, 5] }],
+    run: ([x, u]) => T.tidy(() => T.sliceUpdate(T.contiguous(x), u, [2, 10])),
+    grad: true,
+  },
+  {
+    name: 'sliceUpdate of a KV cache [2,4,9,8] by one position [2,4,1,8] at row 5',
+    inputs: [{ shape: [2, 4, 9, 8] }, { shape: [2, 4, 1, 8] }],
+    run: ([x, u]) => T.sliceUpdate(x, u, [0, 0, 5]),
+  },
+  {
+    name: 'sliceUpdate [257] with [33] at 100, i32',
+    inputs: [
+      { shape: [257], dtype: 'i32' },
+      { shape: [33], dtype: 'i32' },
+    ],
+    run: ([x, u]) => T.sliceUpdate(x, u, [100]),
+    dtypes: ['f32'],
+  },
+  {
+    name: 'sliceUpdate u8 [7,33] with [7,3] at [0,5] (not word-aligned)',
+    inputs: [
+      { shape: [7, 33], dtype: 'u8' },
+      { shape: [7, 3], dtype: 'u8' },
+    ],
+    run: ([x, u]) => T.sliceUpdate(x, u, [0, 5]),
+    dtypes: ['f32'],
+  },
+  {
+    name: 'sliceUpdate of a transposed [7,33] (copied first) with [7,1] at [0,32]',
+    inputs: [{ shape: [7, 33], layout: 'transposed' }, { shape: [7, 1] }],
+    run: ([x, u]) => T.sliceUpdate(x, u, [0, 32]),
+  },
+  {
+    name: 'sliceUpdate of a sliced [3,33] by a sliced update [1,33] at [1] (leading axes only)',
+    inputs: [
+      { shape: [3, 33], layout: 'sliced' },
+      { shape: [1, 33], layout: 'sliced' },
+    ],
+    run: ([x, u]) => T.sliceUpdate(x, u, [1]),
+  },
+  {
+    name: 'sliceUpdate of an expanded [3,1,33] with the whole of it',
+    inputs: [{ shape: [3, 1, 33], layout: 'expanded' }, { shape: [3, 1, 33] }],
+    run: ([x, u]) => T.sliceUpdate(x, u, [0, 0, 0]),
+  },
+  {
+    name: 'sliceUpdate with an empty update [0,5]',
+    inputs: [{ shape: [7, 33] }, { shape: [0, 5] }],
+    run: ([x, u]) => T.sliceUpdate(x, u, [7, 28]),
+  },
+  {
+    name: 'sliceUpdate that does not fit rejected',
+    inputs: [{ shape: [7, 33] }, { shape: [3, 5] }],
+    run: ([x, u]) => T.sliceUpdate(x, u, [5, 0]),
+    throws: /does not fit in x \[7, 33\] \(axis 0: 5 \+ 3 > 7\)/,
+    dtypes: ['f32'],
+  },
+  {
+    name: 'sliceUpdate of another dtype rejected',
+    inputs: [{ shape: [7, 33] }, { shape: [3, 5], dtype: 'i32' }],
+    run: ([x, u]) => T.sliceUpdate(x, u, [0, 0]),
+    throws: /update is i32 but x is f32; cast the update to f32/,
+    dtypes: ['f32'],
+  },
+  {
+    name: 'sliceUpdate of another rank rejected',
+    inputs: [{ shape: [7, 33] }, { shape: [5] }],
+    run: ([x, u]) => T.sliceUpdate(x, u, [0]),
+    throws: /must have x's rank 2/,
+    dtypes: ['f32'],
+  },
+];
+
 export const layoutCases: OpCase[] = [
+  ...sliceUpdateCases,
   { name: 'reshape [7,33]→[33,7]', inputs: [{ shape: [7, 33] }], run: ([x]) => T.reshape(x, [33, 7]), grad: true },
   {
     name: 'stopGradient of a transposed view [7,33] (values unchanged)',

@@ -1,9 +1,78 @@
 import * as T from '../../../index.js';
-import { BF16, type OpCase } from '../harness.js';
+import { BF16, type OpCase, sumOfTerms } from '../harness.js';
 
 const i32 = { dtype: 'i32' as const };
 
+/**
+ * Decode shapes: up to four rows against a weight read in place (native's matrix-vector path), in
+ * both weight layouts, with tails past every vector width and a product large enough to split.
+ */
+const matrixVector: OpCase[] = [
+  {
+    name: 'matmul decode row [1,257]·[33,257]ᵀ',
+    tol: sumOfTerms(257),
+    inputs: [{ shape: [1, 257] }, { shape: [33, 257] }],
+    run: ([a, b]) => T.matmul(a, b, { transposeB: true }),
+    grad: true,
+  },
+  {
+    name: 'matmul three rows [3,33]·[33,257] (row-major weight)',
+    tol: sumOfTerms(33),
+    inputs: [{ shape: [3, 33] }, { shape: [33, 257] }],
+    run: ([a, b]) => T.matmul(a, b),
+  },
+  {
+    name: 'matmul four rows of a transposed [7,4]ᵀ·[7,65]',
+    tol: sumOfTerms(7),
+    inputs: [{ shape: [7, 4] }, { shape: [7, 65] }],
+    run: ([a, b]) => T.matmul(a, b, { transposeA: true }),
+  },
+  {
+    name: 'matmul decode [1,1,256]·[300,256]ᵀ (split across threads)',
+    tol: sumOfTerms(256),
+    inputs: [{ shape: [1, 1, 256] }, { shape: [300, 256] }],
+    run: ([a, b]) => T.matmul(a, b, { transposeB: true }),
+  },
+  {
+    name: 'matmul two rows [2,300]·[300,257] (split across threads)',
+    tol: sumOfTerms(300),
+    inputs: [{ shape: [2, 300] }, { shape: [300, 257] }],
+    run: ([a, b]) => T.matmul(a, b),
+  },
+];
+
+const swiglu: OpCase[] = [
+  {
+    name: 'swiglu [1,7,33] with [17,33] weights',
+    inputs: [{ shape: [1, 7, 33] }, { shape: [17, 33] }, { shape: [17, 33] }],
+    run: ([x, g, u]) => T.swiglu(x, g, u),
+    grad: true,
+  },
+  {
+    name: 'swiglu decode [2,1,64] with [257,64] weights',
+    inputs: [{ shape: [2, 1, 64] }, { shape: [257, 64] }, { shape: [257, 64] }],
+    run: ([x, g, u]) => T.swiglu(x, g, u),
+    // Two 64-term f32 sums multiplied: the error follows |silu(a)|·|u| (each ~1), not the product's
+    // value, which cancellation can make small.
+    tol: { f32: { rtol: 2e-5, atol: 5e-5 } },
+  },
+  {
+    name: 'swiglu of a transposed x [33,7] with transposed weights',
+    inputs: [{ shape: [33, 7], layout: 'transposed' }, { shape: [5, 7], layout: 'transposed' }, { shape: [5, 7] }],
+    run: ([x, g, u]) => T.swiglu(x, g, u),
+  },
+  {
+    name: 'swiglu weights that differ rejected',
+    inputs: [{ shape: [3, 8] }, { shape: [5, 8] }, { shape: [6, 8] }],
+    run: ([x, g, u]) => T.swiglu(x, g, u),
+    throws: /wUp \[6, 8\] must match wGate \[5, 8\]/,
+    dtypes: ['f32'],
+  },
+];
+
 export const matmulCases: OpCase[] = [
+  ...matrixVector,
+  ...swiglu,
   {
     name: 'matmul [7,33]·[33,5]',
     inputs: [{ shape: [7, 33] }, { shape: [33, 5] }],

@@ -65,6 +65,26 @@ const rmsNorm: OpCase[] = [
   },
 ];
 
+const addRmsNorm: OpCase[] = [
+  {
+    name: 'addRmsNorm [7,33] with weight',
+    inputs: [{ shape: [7, 33] }, { shape: [7, 33] }, { shape: [33] }],
+    run: ([x, r, w]) => T.addRmsNorm(x, r, w),
+    grad: true,
+  },
+  {
+    name: 'addRmsNorm [1,1,257] without weight, eps 1e-6',
+    inputs: [{ shape: [1, 1, 257] }, { shape: [1, 1, 257] }],
+    run: ([x, r]) => T.addRmsNorm(x, r, undefined, 1e-6),
+    grad: true,
+  },
+  {
+    name: 'addRmsNorm of a transposed x and a sliced residual [2,7,33]',
+    inputs: [{ shape: [2, 7, 33], layout: 'transposed' }, { shape: [2, 7, 33], layout: 'sliced' }, { shape: [33] }],
+    run: ([x, r, w]) => T.addRmsNorm(x, r, w),
+  },
+];
+
 const groupNorm: OpCase[] = [
   {
     name: 'groupNorm [2,6,7,3] in 3 groups with weight and bias',
@@ -168,6 +188,12 @@ const throwing: OpCase[] = [
   ),
   rejected('rmsNorm of a scalar', [{ shape: [] }], ([x]) => T.rmsNorm(x), /at least one axis/),
   rejected(
+    'addRmsNorm residual of another shape',
+    [{ shape: [7, 33] }, { shape: [1, 33] }],
+    ([x, r]) => T.addRmsNorm(x, r),
+    /residual \[1, 33\] f32 must be x's \[7, 33\] f32/,
+  ),
+  rejected(
     'groupNorm groups not dividing C',
     [{ shape: [2, 6, 7] }],
     ([x]) => T.groupNorm(x, 4),
@@ -188,4 +214,11 @@ const throwing: OpCase[] = [
   ),
 ];
 
-export const normCases: OpCase[] = [...layerNorm, ...rmsNorm, ...groupNorm, ...instanceNorm, ...throwing];
+export const normCases: OpCase[] = [
+  ...layerNorm,
+  ...rmsNorm,
+  ...addRmsNorm,
+  ...groupNorm,
+  ...instanceNorm,
+  ...throwing,
+];

@@ -3,6 +3,23 @@ import type { OpCase } from '../harness.js';
 
 export const ropeCases: OpCase[] = [
   {
+    name: 'rope with per-pair periods (freqs [8]) halves [1,4,7,16] offset 9',
+    inputs: [{ shape: [1, 4, 7, 16] }, { shape: [8], dtype: 'f32', kind: 'uniform', range: [1, 300] }],
+    run: ([x, f]) => T.rope(x, { freqs: f, offset: 9 }),
+  },
+  {
+    name: 'rope with freqs, traditional, partial dims 6 of 9, scale 0.25 [2,1,33,9]',
+    inputs: [{ shape: [2, 1, 33, 9] }, { shape: [3], dtype: 'f32', kind: 'uniform', range: [0.5, 50] }],
+    run: ([x, f]) => T.rope(x, { freqs: f, traditional: true, dims: 6, scale: 0.25 }),
+  },
+  {
+    name: 'rope freqs of the wrong length rejected',
+    inputs: [{ shape: [1, 1, 3, 8] }, { shape: [3], dtype: 'f32', kind: 'positive' }],
+    run: ([x, f]) => T.rope(x, { freqs: f }),
+    throws: /freqs must be \[dims\/2\] = \[4\] f32/,
+    dtypes: ['f32'],
+  },
+  {
     name: 'rope halves (HF) [1,4,7,16]',
     inputs: [{ shape: [1, 4, 7, 16] }],
     run: ([x]) => T.rope(x),

@@ -170,7 +170,9 @@ describe('Llama forward pass against the float64 reference', () => {
       };
       slot.set(wrapper);
     }
-    expect(Array.from(await logitsOf(model, TOKENS))).toEqual(Array.from(before));
+    // Wrapped projections leave the fused gate (swiglu) for separate ops: the same values up to rounding.
+    const wrapped = await logitsOf(model, TOKENS);
+    expect(Math.max(...wrapped.map((v, i) => Math.abs(v - before[i])))).toBeLessThan(1e-5);
     expect(new Set(calls)).toEqual(new Set(slots.map((s) => s.path)));
     // A projection that changes its output changes the logits.
     const q0 = slots[0].get();
