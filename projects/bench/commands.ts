@@ -10,7 +10,14 @@ import { OP_BENCHES, OP_NAMES } from '../../bench/ops.js';
 import { checkOpsOptions, runOpsSuite } from '../../bench/ops-suite.js';
 import { runPeersSuite } from '../../bench/peers-suite.js';
 import type { BenchReport } from '../../bench/record.js';
-import { checkSectionId, opsSection, peersSection, styleSection, writeResultsSection } from '../../bench/results-md.js';
+import {
+  checkSectionId,
+  opsSection,
+  peersSection,
+  sdSection,
+  styleSection,
+  writeResultsSection,
+} from '../../bench/results-md.js';
 import { STYLE_TOLERANCE, TARGET_SIZE } from '../../bench/style.js';
 import { checkStyleOptions, runStyleSuite } from '../../bench/style-suite.js';
 import { parseBackendList } from '../../bench/toolkit.js';
@@ -454,6 +461,100 @@ const style = defineCommand({
   },
 });
 
+const sd = defineCommand({
+  name: 'sd',
+  summary: 'Stable Diffusion: one SD-1.5-shaped UNet step per backend against PyTorch CPU, and tiny-sd img2img',
+  description:
+    "One UNet step at SD 1.5's real shapes (its config, 860 M seeded random weights generated here, latents [2,4,64,64], " +
+    '77 tokens, timestep 500) on each --backends entry at each --threads count, every measurement in its own process ' +
+    'so its peak memory (max RSS) is its own; PyTorch CPU (Debian python3-torch at /usr/bin/python3, the plain-torch ' +
+    'UNet of test/fixtures/sd) over the same weights and inputs in the same run, with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE ' +
+    'unset, OpenBLAS at one thread and large glibc malloc thresholds in its environment only. Each output is compared ' +
+    "with PyTorch's. Then the whole tiny-sd img2img on each --img2img-backends entry: latency, peak tensor memory, " +
+    'determinism and agreement across backends. js and CPU-emulated WebGPU are listed, not run, for the UNet step ' +
+    '(hours). A step takes tens of seconds per runtime on a small CPU: choose --runs accordingly. --write-results ' +
+    'rewrites the bench:sd section of bench/RESULTS.md.',
+  options: [
+    {
+      name: 'backends',
+      type: 'string',
+      valueName: 'list',
+      default: 'native,wasm',
+      description: 'Backends for the UNet step (comma list, or all)',
+    },
+    { name: 'threads', type: 'string', valueName: 'list', default: '1,2', description: 'Thread counts (comma list)' },
+    { name: 'runs', type: 'integer', default: 2, min: 1, description: 'Timed UNet steps per runtime' },
+    { name: 'warmup', type: 'integer', default: 0, min: 0, description: 'Untimed UNet steps first, per runtime' },
+    { name: 'seed', type: 'integer', default: 42, min: 0, description: 'Seed of the weights and inputs' },
+    { name: 'peer', type: 'boolean', default: true, description: 'Run the PyTorch CPU peer' },
+    {
+      name: 'img2img-backends',
+      type: 'string',
+      valueName: 'list',
+      default: 'all',
+      description: "Backends for tiny-sd img2img ('none' skips it)",
+    },
+    { name: 'img2img-size', type: 'integer', default: 64, min: 16, description: 'tiny-sd image side (multiple of 16)' },
+    { name: 'img2img-steps', type: 'integer', default: 10, min: 1, description: 'tiny-sd DDIM steps (strength 0.6)' },
+    { name: 'img2img-runs', type: 'integer', default: 3, min: 1, description: 'Timed img2img runs per backend' },
+    {
+      name: 'out',
+      type: 'path',
+      valueName: 'dir',
+      description: 'Also write bench-sd-<date>.json, .md and .html here',
+    },
+    ...RESULTS_OPTIONS,
+    resultsSection('sd', 'sd'),
+  ],
+  examples: [
+    `${BIN} bench:sd --write-results`,
+    `${BIN} bench:sd --backends native --threads 2 --runs 1 --img2img-backends none`,
+  ],
+  async run(args, ctx) {
+    const threads = parseIntList(args.threads, 'threads');
+    const backends = usage(() => parseBackendList(args.backends));
+    const img2imgBackends =
+      args['img2img-backends'] === 'none' ? [] : usage(() => parseBackendList(args['img2img-backends']));
+    if (args['img2img-size'] % 16 !== 0) {
+      throw new UsageError(`--img2img-size ${args['img2img-size']}: tiny-sd takes sides that are multiples of 16`);
+    }
+    const sectionId = usage(() => checkSectionId(args['results-section']));
+    const command = [
+      `${BIN} bench:sd --backends ${backends.join(',')} --threads ${threads.join(',')} --runs ${args.runs} --warmup ${args.warmup} --seed ${args.seed}`,
+      args.peer ? '' : '--no-peer',
+      `--img2img-backends ${img2imgBackends.length ? img2imgBackends.join(',') : 'none'} --img2img-size ${args['img2img-size']} --img2img-steps ${args['img2img-steps']} --img2img-runs ${args['img2img-runs']}`,
+    ]
+      .filter(Boolean)
+      .join(' ');
+    const { runSdSuite } = await import('../../bench/sd-suite.js');
+    const progress = ctx.progress('parts');
+    progress.start(1, 'bench:sd');
+    const report = await usageErrors(() =>
+      runSdSuite({
+        backends,
+        threads,
+        runs: args.runs,
+        warmup: args.warmup,
+        seed: args.seed,
+        noPeer: !args.peer,
+        img2img: { backends: img2imgBackends, size: args['img2img-size'], steps: args['img2img-steps'] },
+        img2imgRuns: args['img2img-runs'],
+        childScript: join(repoRoot(), 'dist', 'bench', 'sd-step-child.js'),
+        command,
+        signal: ctx.signal,
+        onProgress: (what) => ctx.log.info(`bench:sd: ${what}…`),
+      }),
+    );
+    progress.done();
+    if (args['write-results']) {
+      const file = args['results-file'] ?? `${repoRoot()}/bench/RESULTS.md`;
+      await writeResultsSection(file, sectionId, sdSection(report));
+      ctx.log.info(`updated the bench:${sectionId} section of ${file}`);
+    }
+    return finish(report, ctx, args.out, `## bench:sd — ${report.machine.date}\n\n${sdSection(report)}\n`);
+  },
+});
+
 /** The astronaut sample the style-transfer CLI stylises by default, when the sample images are here. */
 function defaultStyleContent(): string | null {
   const dir = defaultImagesDir();
@@ -474,6 +575,7 @@ async function usageErrors<T>(fn: () => Promise<T>): Promise<T> {
 export const project: ProjectSpec = {
   namespace: 'bench',
   aliases: [],
-  summary: 'Benchmarks: ops across backends, the CPU backends and style transfer against onnxruntime peers',
-  commands: [ops, peers, style],
+  summary:
+    'Benchmarks: ops across backends, the CPU backends and style transfer against onnxruntime peers, Stable Diffusion against PyTorch',
+  commands: [ops, peers, style, sd],
 };
