@@ -131,6 +131,22 @@ function summaryLine(path: string, r: TransferResult): string {
   );
 }
 
+/** Diffusion options `transfer` and `benchmark` share. */
+const DIFFUSION_STEPS_OPTION = {
+  name: 'steps',
+  type: 'integer',
+  description: `Diffusion: scheduler steps; img2img runs strength × steps of them (default ${DIFFUSION_DEFAULTS.steps})`,
+  min: 1,
+  max: 1000,
+} as const;
+const DIFFUSION_GUIDANCE_OPTION = {
+  name: 'guidance',
+  type: 'number',
+  description: `Diffusion: classifier-free guidance scale; 1 or less turns it off (default ${DIFFUSION_DEFAULTS.guidance})`,
+  min: 0,
+  max: 100,
+} as const;
+
 const transfer = defineCommand({
   name: 'transfer',
   summary: 'Stylise an image (or a folder of images) with a named style or the style of any image',
@@ -213,20 +229,8 @@ const transfer = defineCommand({
     },
     { name: 'prompt', type: 'string', description: 'Diffusion: what the result should look like' },
     { name: 'negative-prompt', type: 'string', description: 'Diffusion: what to steer away from (default "")' },
-    {
-      name: 'steps',
-      type: 'integer',
-      description: `Diffusion: scheduler steps; img2img runs strength × steps of them (default ${DIFFUSION_DEFAULTS.steps})`,
-      min: 1,
-      max: 1000,
-    },
-    {
-      name: 'guidance',
-      type: 'number',
-      description: `Diffusion: classifier-free guidance scale; 1 or less turns it off (default ${DIFFUSION_DEFAULTS.guidance})`,
-      min: 0,
-      max: 100,
-    },
+    DIFFUSION_STEPS_OPTION,
+    DIFFUSION_GUIDANCE_OPTION,
     {
       name: 'scheduler',
       type: 'enum',
@@ -555,13 +559,7 @@ const benchmark = defineCommand({
       type: 'string',
       description: `Diffusion: the negative prompt (default the ${DIFFUSION_STYLES[0].name} style's without --prompt, else "")`,
     },
-    {
-      name: 'steps',
-      type: 'integer',
-      description: `Diffusion: scheduler steps; img2img runs strength × steps of them (default ${DIFFUSION_DEFAULTS.steps})`,
-      min: 1,
-      max: 1000,
-    },
+    DIFFUSION_STEPS_OPTION,
     {
       name: 'strength',
       type: 'number',
@@ -569,13 +567,7 @@ const benchmark = defineCommand({
       min: 0,
       max: 1,
     },
-    {
-      name: 'guidance',
-      type: 'number',
-      description: `Diffusion: classifier-free guidance scale; 1 or less turns it off (default ${DIFFUSION_DEFAULTS.guidance})`,
-      min: 0,
-      max: 100,
-    },
+    DIFFUSION_GUIDANCE_OPTION,
   ],
   examples: [
     'efficientai-toolkit style-transfer:benchmark',
