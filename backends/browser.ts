@@ -4,7 +4,7 @@
  * SIMD or a module that fails to load makes that backend unavailable with a reason, never a
  * crash at import time. The native addon has no browser build.
  */
-import '../core/index.js';
+import '../index.js';
 import './wasm/browser.js';
 import { registerBrowserWebGPU } from './webgpu/browser.js';
 

@@ -4,7 +4,7 @@
  * that backend unavailable with a reason, never a crash at import time.
  * Browser builds register their own set in backends/browser.ts.
  */
-import '../core/index.js';
+import '../index.js';
 import './native/index.js';
 import './webgpu/node.js';
 import './wasm/node.js';

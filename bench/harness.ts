@@ -4,6 +4,7 @@
  * backends sync or read back inside it). Inputs are seeded so every backend and peer
  * sees the same numbers, run after run.
  */
+import type { FallbackEntry } from '../core/ledger.js';
 import { Rng } from '../core/random.js';
 import type { AdapterInfo, BenchRecord, MachineInfo, OutputCheck } from './record.js';
 import { gflops, type Stats, summarize } from './stats.js';
@@ -108,6 +109,7 @@ export interface RecordFields {
   readonly machine: MachineInfo;
   readonly adapter: AdapterInfo | null;
   readonly notes?: readonly string[];
+  readonly fallbacks?: readonly FallbackEntry[];
   readonly check?: OutputCheck;
 }
 
@@ -146,6 +148,7 @@ export function makeRecord(fields: RecordFields, m: Measurement): BenchRecord {
     ratio: null,
     ratios: {},
     notes: [...(fields.notes ?? []), ...noiseNotes(m)],
+    fallbacks: fields.fallbacks ?? [],
     ...(fields.check ? { check: fields.check } : {}),
   };
 }

@@ -5,7 +5,7 @@
  * cases over a FLOP budget skip js (said in the report). Unavailable backends are listed
  * with their reason.
  */
-import type { BackendName, DType } from '../core/index.js';
+import type { BackendName, DType } from '../index.js';
 import { type MeasureOptions, makeRecord, withBaseline } from './harness.js';
 import { machineInfo } from './machine.js';
 import { OP_BENCHES, OP_NAMES } from './ops.js';
@@ -115,6 +115,7 @@ export async function runOpsSuite(o: OpsSuiteOptions): Promise<BenchReport> {
               machine,
               adapter: status.adapter,
               notes: [...recordNotes, ...run.notes],
+              fallbacks: run.fallbacks,
             },
             run.measurement,
           );

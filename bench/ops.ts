@@ -3,8 +3,8 @@
  * and how to run it on the current backend. Sizes are one number so that `--sizes 256,512`
  * reads the same for every op; each entry says what the number means.
  */
-import type { Tensor } from '../core/index.js';
-import { add, conv2d, matmul, softmax } from '../core/index.js';
+import type { Tensor } from '../index.js';
+import { add, conv2d, matmul, softmax } from '../index.js';
 import { seededData } from './harness.js';
 
 export interface OpInput {

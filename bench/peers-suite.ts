@@ -7,8 +7,8 @@
  */
 
 import { loadNativeAddon } from '../backends/native/loader.js';
-import type { Tensor } from '../core/index.js';
-import { dispose, getBackendName, setBackend, tensor } from '../core/index.js';
+import type { Tensor } from '../index.js';
+import { dispose, getBackendName, setBackend, tensor } from '../index.js';
 import { makeRecord, withBaseline, withRatio } from './harness.js';
 import { machineInfo, parallelismNote, quietHandovers } from './machine.js';
 import { OP_BENCHES, type OpCase } from './ops.js';
@@ -220,7 +220,7 @@ export async function runPeersSuite(o: PeersSuiteOptions): Promise<BenchReport> 
               const { run, notes, threads } = await turn(warmup, (w) =>
                 measureOnBackend(status, c, 'f32', { runs, warmup: w, signal: o.signal }),
               );
-              return { samples: [...run.measurement.samples], notes, threads: threads ?? t };
+              return { samples: [...run.measurement.samples], notes, fallbacks: run.fallbacks, threads: threads ?? t };
             }),
           );
         }
@@ -234,7 +234,7 @@ export async function runPeersSuite(o: PeersSuiteOptions): Promise<BenchReport> 
           const single = c.flops !== null && c.flops > JS_SINGLE_RUN_FLOPS;
           const jsc = contestant('js', 'toolkit', 1, async (warmup, runs) => {
             const run = await measureOnBackend(js, c, 'f32', { runs, warmup, signal: o.signal });
-            return { samples: [...run.measurement.samples], notes: run.notes };
+            return { samples: [...run.measurement.samples], notes: run.notes, fallbacks: run.fallbacks };
           });
           if (single) {
             jsc.once = true;
@@ -289,6 +289,7 @@ export async function runPeersSuite(o: PeersSuiteOptions): Promise<BenchReport> 
               machine,
               adapter: null,
               notes: [...ct.notes],
+              fallbacks: ct.fallbacks,
             },
             fromSamples(ct.samples, ct.warmup),
           ),

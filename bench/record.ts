@@ -3,6 +3,7 @@
  * report that holds the records of one run with the backends that could not take part.
  * Every writer (JSON, Markdown, HTML, RESULTS.md) reads these types and nothing else.
  */
+import type { FallbackEntry } from '../core/ledger.js';
 
 export interface MachineInfo {
   /** CPU model as the OS reports it, e.g. `AMD EPYC 7B13`. */
@@ -95,6 +96,8 @@ export interface BenchRecord {
   readonly ratios: Readonly<Record<string, number>>;
   /** Caveats a reader must see: fewer runs, per-op fallback, emulated adapter, … */
   readonly notes: readonly string[];
+  /** Op runs that did not execute on this backend's own kernels while it was measured (the fallback ledger's entries). */
+  readonly fallbacks: readonly FallbackEntry[];
   /** Output compared with a reference runtime's (suites that check agreement numerically). */
   readonly check?: OutputCheck;
   /** Most live tensor bytes during the runs (weights, inputs and activations), where measured. */
@@ -136,6 +139,19 @@ export interface BenchReport {
   readonly notes: readonly string[];
   /** Speed targets judged on this run's records (bench:style). */
   readonly targets?: readonly TargetResult[];
+}
+
+/** `into` with `more` added: counts of the same (op, kind, from, to, why) summed (rounds measured apart). */
+export function addFallbacks(into: readonly FallbackEntry[], more: readonly FallbackEntry[]): FallbackEntry[] {
+  const out = into.map((e) => ({ ...e }));
+  for (const e of more) {
+    const i = out.findIndex(
+      (o) => o.op === e.op && o.kind === e.kind && o.from === e.from && o.to === e.to && o.why === e.why,
+    );
+    if (i >= 0) out[i] = { ...out[i], count: out[i].count + e.count };
+    else out.push({ ...e });
+  }
+  return out;
 }
 
 /** `native 2t`, `js`, `onnxruntime-web 1t`: how tables and ratio keys name a record. */

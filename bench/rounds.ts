@@ -5,7 +5,9 @@
  * instead of on whichever happened to run then. A contestant may be limited to one run
  * (a slow reference) or to a time budget; it keeps at least one timed run either way.
  */
+import type { FallbackEntry } from '../core/ledger.js';
 import type { Measurement } from './harness.js';
+import { addFallbacks } from './record.js';
 import { summarize } from './stats.js';
 
 /** What one round of one contestant gives back. */
@@ -14,6 +16,8 @@ export interface RoundResult {
   /** Its output (the last run's), for checking that every runtime computed the same thing. */
   readonly output?: Float32Array;
   readonly notes?: readonly string[];
+  /** The fallback ledger's entries for this round's runs (toolkit contestants). */
+  readonly fallbacks?: readonly FallbackEntry[];
   /** The thread count really in effect, when it differs from the one asked for. */
   readonly threads?: number;
 }
@@ -32,6 +36,8 @@ export interface Contestant {
   threads: number;
   readonly samples: number[];
   readonly notes: Set<string>;
+  /** Its fallback ledger entries over all rounds. */
+  fallbacks: FallbackEntry[];
   output?: Float32Array;
   failed: boolean;
   /** Measured in the first round only, with one run and no warm-up (a slow reference kernel). */
@@ -59,6 +65,7 @@ export function contestant(
     threads,
     samples: [],
     notes: new Set(),
+    fallbacks: [],
     failed: false,
     once: false,
     budgetMs: Number.POSITIVE_INFINITY,
@@ -131,6 +138,7 @@ export async function runRounds(contestants: readonly Contestant[], o: RoundsOpt
           ct.samples.push(...got.samples);
           if (r === 0) ct.warmup = warmup;
           for (const n of got.notes ?? []) ct.notes.add(n);
+          ct.fallbacks = addFallbacks(ct.fallbacks, got.fallbacks ?? []);
           if (got.output) ct.output = got.output;
           if (got.threads !== undefined) ct.threads = got.threads;
         } catch (err) {

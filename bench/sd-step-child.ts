@@ -10,7 +10,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import '../backends/node.js';
-import * as T from '../core/index.js';
+import * as T from '../index.js';
 import { measure } from './harness.js';
 import { withPeakTensorBytes } from './peak-memory.js';
 import {
@@ -33,6 +33,8 @@ export interface StepChildResult {
   readonly peakTensorBytes: number;
   readonly parameters: number;
   readonly buildMs: number;
+  /** What ran somewhere other than the backend asked for, during the timed runs. */
+  readonly fallbacks: readonly T.FallbackEntry[];
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -73,6 +75,7 @@ async function main(argv: string[]): Promise<void> {
   const context = T.tensor(inputs.context, inputs.contextShape);
   const buildMs = performance.now() - t0;
   let last: Float32Array | null = null;
+  const ledgerBefore = T.fallbackLedger();
   const { result, peakBytes } = await withPeakTensorBytes(() =>
     measure(
       async () => {
@@ -86,6 +89,7 @@ async function main(argv: string[]): Promise<void> {
       { runs: Number(runs), warmup: Number(warmup) },
     ),
   );
+  const fallbacks = T.ledgerDelta(ledgerBefore, T.fallbackLedger());
   if (last) await writeFloats(out, last);
   const r: StepChildResult = {
     samples: result.samples,
@@ -96,6 +100,7 @@ async function main(argv: string[]): Promise<void> {
     peakTensorBytes: peakBytes,
     parameters: m.parameters,
     buildMs,
+    fallbacks,
   };
   process.stdout.write(`${JSON.stringify(r)}\n`);
   T.dispose([sample, context]);

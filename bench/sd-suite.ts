@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as T from '../core/index.js';
+import * as T from '../index.js';
 import { repoRoot } from '../node/paths.js';
 import { makeRecord, measure } from './harness.js';
 import { machineInfo } from './machine.js';
@@ -23,7 +23,7 @@ import type { BenchRecord, BenchReport, UnavailableBackend } from './record.js';
 import type { StepChildResult } from './sd-step-child.js';
 import { SD15_STEP, SD15_UNET_CONFIG } from './sd-unet.js';
 import { summarize } from './stats.js';
-import { backendStatus } from './toolkit.js';
+import { backendStatus, fallbackNotes } from './toolkit.js';
 
 /** The peer's interpreter: Debian's python3 (python3-torch), not a pyenv shim without torch. */
 export const PEER_PYTHON = '/usr/bin/python3';
@@ -222,9 +222,11 @@ export async function runSdSuite(options: SdSuiteOptions): Promise<BenchReport> 
               flops: null,
               machine,
               adapter: status.adapter,
+              fallbacks: r.fallbacks ?? [],
               notes: [
                 `peak tensor memory ${(r.peakTensorBytes / GB).toFixed(2)} GB`,
                 ...(r.threadNote ? [r.threadNote] : []),
+                ...fallbackNotes(r.fallbacks ?? []),
               ],
             },
             { ...m, stats: summarize(r.samples) },

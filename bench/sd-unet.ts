@@ -8,8 +8,8 @@
  */
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as T from '../core/index.js';
 import { Rng } from '../core/random.js';
+import * as T from '../index.js';
 import { parseUNetConfig, type UNetConfig } from '../models/sd/config.js';
 import { UNet } from '../models/sd/unet.js';
 import { Weights } from '../models/sd/weights.js';

@@ -7,10 +7,10 @@
  * compared with onnxruntime-node's, and issue 5's speed targets are judged on the records.
  */
 import { loadavg } from 'node:os';
-import type { BackendName, Tensor } from '../core/index.js';
-import { getBackendName, setBackend } from '../core/index.js';
+import type { BackendName, Tensor } from '../index.js';
+import { getBackendName, setBackend } from '../index.js';
 import { TransformerNet } from '../models/fast-style/transformer-net.js';
-import { MAX_SIZE, MIN_SIZE } from '../projects/style-transfer/pipeline.js';
+import { MAX_SIZE, MIN_SIZE } from '../models/styles.js';
 import { makeRecord, withBaseline, withRatio } from './harness.js';
 import { machineInfo, parallelismNote, quietHandovers } from './machine.js';
 import type { OpCase } from './ops.js';
@@ -305,6 +305,7 @@ export async function runStyleSuite(o: StyleSuiteOptions): Promise<BenchReport> 
               machine,
               adapter: status?.adapter ?? null,
               notes: [...ct.notes, ...(ct === reference ? [REFERENCE_NOTE] : [])],
+              fallbacks: ct.fallbacks,
               check,
             },
             fromSamples(ct.samples, ct.warmup),
@@ -367,6 +368,7 @@ function toolkitContestant(
         samples: [...done.run.measurement.samples],
         output,
         notes: done.notes,
+        fallbacks: done.run.fallbacks,
         ...(done.threads ? { threads: done.threads } : {}),
       };
     },

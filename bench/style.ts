@@ -6,12 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import * as T from '../core/index.js';
 import { type OnnxModel, parseOnnx } from '../core/io/onnx.js';
+import * as T from '../index.js';
+import { centerSquare, imageToTensor } from '../models/image-tensor.js';
+import { findStyle, NAMED_STYLES } from '../models/styles.js';
 import { readImage } from '../node/image/codec.js';
 import { resolveModelFile } from '../node/models/cache.js';
-import { centerSquare, imageToTensor } from '../projects/style-transfer/image-tensor.js';
-import { findStyle, NAMED_STYLES } from '../projects/style-transfer/styles.js';
 import { seededData } from './harness.js';
 import { type BenchRecord, type OutputCheck, recordLabel, type TargetResult } from './record.js';
 

@@ -1,7 +1,7 @@
 /**
  * Running a benchmark case on one of the toolkit's backends: which backends exist here
  * (and why not), setting their thread count, and timing an op with every run awaited,
- * every tensor disposed and per-op fallbacks reported instead of hidden.
+ * every tensor disposed and every fallback-ledger entry reported instead of hidden.
  */
 import '../backends/node.js';
 import { loadNativeAddon } from '../backends/native/loader.js';
@@ -11,15 +11,18 @@ import {
   type BackendName,
   type DType,
   dispose,
-  fallbackStats,
+  type FallbackEntry,
+  type FallbackKind,
+  fallbackLedger,
   getBackendName,
   initBackend,
+  ledgerDelta,
   memory,
   probeBackend,
   setBackend,
   type Tensor,
   tensor,
-} from '../core/index.js';
+} from '../index.js';
 import { type Measurement, type MeasureOptions, measure } from './harness.js';
 import type { OpCase } from './ops.js';
 import { type AdapterInfo, adapterFromDetails, EMULATED_LABEL, type UnavailableBackend } from './record.js';
@@ -272,23 +275,22 @@ export const GPU_WARMUP_MS = 500;
 
 export interface ToolkitRun {
   readonly measurement: Measurement;
-  /** Per-op fallbacks and leaks seen while measuring, and the emulation label. */
+  /** Fallbacks and leaks seen while measuring, and the emulation label. */
   readonly notes: string[];
+  /** The fallback ledger's entries made while measuring. */
+  readonly fallbacks: FallbackEntry[];
 }
 
-/** Notes for the `op:from->to` fallback counts that grew between two fallbackStats() snapshots. */
-export function fallbackNotes(
-  before: Readonly<Record<string, number>>,
-  after: Readonly<Record<string, number>>,
-  from: BackendName,
-): string[] {
-  return Object.keys(after)
-    .filter((k) => after[k] > (before[k] ?? 0) && k.includes(`:${from}->`))
-    .map((k) => {
-      const [op, route] = k.split(':');
-      const to = route.split('->')[1];
-      return `${op} ran on ${to} through per-op fallback (${from} has no ${op} kernel): this is ${to}'s speed, not ${from}'s`;
-    });
+const FALLBACK_NOTES: Readonly<Record<FallbackKind, (e: FallbackEntry) => string>> = {
+  fallback: (e) =>
+    `${e.op} ran on ${e.to} through per-op fallback (${e.why}): this is ${e.to}'s speed, not ${e.from}'s`,
+  reference: (e) => `${e.op} ran the ${e.to} reference kernel on ${e.from} (${e.why}): not ${e.from}'s kernel speed`,
+  copy: (e) => `${e.op} copied an input from ${e.from} to ${e.to} on every run (${e.why})`,
+};
+
+/** A reader's note for each fallback-ledger entry of a measurement: the time is partly not this backend's. */
+export function fallbackNotes(entries: readonly FallbackEntry[]): string[] {
+  return entries.map((e) => FALLBACK_NOTES[e.kind](e));
 }
 
 /** Wait until `y` exists: a backend sync, else (no synchronous reads) a read; CPU backends are already done. */
@@ -324,7 +326,8 @@ export async function measureOnBackend(
   const notes: string[] = [];
   if (status.adapter?.emulated) notes.push(EMULATED_LABEL);
   const live = memory().tensors;
-  const fallbacks = fallbackStats();
+  const ledgerBefore = fallbackLedger();
+  let fallbacks: FallbackEntry[] = [];
   let xs: Tensor[] = [];
   try {
     xs = c.inputs.map((i) => tensor(i.data, i.shape, dtype));
@@ -348,8 +351,9 @@ export async function measureOnBackend(
       { warmupMs: gpuWarmup, ...options },
     );
     if (last && run.onOutput) run.onOutput(last);
-    notes.push(...fallbackNotes(fallbacks, fallbackStats(), status.name));
-    return { measurement, notes };
+    fallbacks = ledgerDelta(ledgerBefore, fallbackLedger());
+    notes.push(...fallbackNotes(fallbacks));
+    return { measurement, notes, fallbacks };
   } finally {
     dispose(xs);
     const leaked = memory().tensors - live;

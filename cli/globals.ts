@@ -12,6 +12,12 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     valueName: BACKEND_CHOICES.join('|'),
     description: 'Backend ops run on; auto picks the fastest available (see `info`)',
   },
+  {
+    name: 'strict-backend',
+    type: 'boolean',
+    description:
+      'Fail instead of falling back: an op the backend cannot run with its own kernel (or an input on another backend) is an error',
+  },
   { name: 'json', type: 'boolean', description: 'Write one machine-readable JSON result on stdout' },
   { name: 'log-format', type: 'enum', choices: LOG_FORMATS, description: 'Log lines on stderr as text or JSON' },
   {

@@ -197,7 +197,7 @@ async function runBuiltin(
   parseOptions(rest, [], { context: name, cwd: s.cwd, otherNames: GLOBAL_NAMES });
   const rt = backend ? await useBackend(s, backend) : await s.runtime();
   if (name === 'demo') {
-    const report = await runDemo(await import('../core/index.js'));
+    const report = await runDemo(await import('../index.js'));
     write(s, s.json ? safeJson(report) : formatDemo(report));
     return EXIT.ok;
   }
@@ -386,7 +386,9 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     s.log = createLogger({ stream: stderr, env, level: level ?? config.logLevel, format: format ?? config.logFormat });
     const backend = (g.backend as string | undefined) ?? config.backend;
     if (backend !== undefined) checkBackendName(backend);
-    (await s.runtime()).setWarningHandler((m) => s.log.warn(m));
+    const rt = await s.runtime();
+    rt.setWarningHandler((m) => s.log.warn(m));
+    rt.setStrictBackend(g['strict-backend'] === true);
 
     if (target.kind === 'builtin') return await runBuiltin(s, target.name, rest.slice(1), discovery, backend);
     if (target.kind === 'command')

@@ -3,7 +3,7 @@
  * errors never pay for importing the tensor core and probing backends.
  * Tests inject a fake with the same shape.
  */
-import type * as Core from '../core/index.js';
+import type * as Core from '../index.js';
 
 export type Runtime = Pick<
   typeof Core,
@@ -15,7 +15,8 @@ export type Runtime = Pick<
   | 'kernelNames'
   | 'allOpNames'
   | 'memory'
-  | 'fallbackStats'
+  | 'fallbackLedger'
+  | 'setStrictBackend'
   | 'setWarningHandler'
   | 'tensor'
   | 'dispose'
@@ -26,6 +27,6 @@ let loaded: Promise<Runtime> | undefined;
 
 export function loadRuntime(): Promise<Runtime> {
   // backends/node.js registers the Node backend plug-ins (native, wasm, webgpu) before the core is used.
-  loaded ??= import('../backends/node.js').then(() => import('../core/index.js'));
+  loaded ??= import('../backends/node.js').then(() => import('../index.js'));
   return loaded;
 }

@@ -5,9 +5,8 @@
  * cannot free what the backward pass needs). Each op family's vjp does the rest.
  */
 
-import { add } from '../kernels/elementwise/elementwise.js';
 import { full, zeros } from './creation.js';
-import { type OpDef, setRecorder, type TapeRecorder } from './engine.js';
+import { type OpDef, opDefinitions, run1, setRecorder, type TapeRecorder } from './engine.js';
 import { ShapeError } from './errors.js';
 import { formatShape } from './shape.js';
 import { keep, Tensor, tidy } from './tensor.js';
@@ -19,6 +18,16 @@ interface Node {
   readonly inputs: readonly Tensor[];
   readonly outputs: readonly Tensor[];
   readonly attrs: unknown;
+}
+
+/**
+ * Sum two gradients of one tensor with the 'add' op (kernels/elementwise), looked up by name so
+ * the core imports no kernel family.
+ */
+function add(a: Tensor, b: Tensor): Tensor {
+  const def = opDefinitions().get('add');
+  if (!def) throw new Error("autograd: no 'add' op is defined; import the toolkit through its entry point (index.js)");
+  return run1(def, [a, b], {});
 }
 
 function alias(t: Tensor): Tensor {

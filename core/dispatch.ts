@@ -5,7 +5,8 @@
  * available backend with the highest autoRank (native with Metal > WebGPU on a real
  * adapter > native CPU > wasm > js; each plug-in reports its rank from its probe).
  * A backend that lacks a kernel falls back per op to the next ready backend that
- * has it, in rank order ending with js; each (op, from, to) is warned once and counted.
+ * has it, in rank order ending with js; each run is recorded in the fallback ledger (ledger.ts),
+ * which warns once per entry and, in strict mode, throws instead.
  * Fallback targets must read synchronously (CPU-visible memory), because the engine
  * hands their results back to the caller's backend within the same op.
  */
@@ -19,14 +20,13 @@ import {
   type Storage,
 } from './backend.js';
 import { BackendError } from './errors.js';
+import { recordFallback } from './ledger.js';
 
 const plugins = new Map<BackendName, BackendPlugin>();
 const instances = new Map<BackendName, Backend>();
 const availability = new Map<BackendName, Availability>();
 const kernels = new Map<string, Map<BackendName, Kernel>>();
-const fallbackCounts = new Map<string, number>();
 let current: BackendName | undefined;
-let warn: (message: string) => void = (m) => console.warn(m);
 
 export function registerBackend(plugin: BackendPlugin): void {
   plugins.set(plugin.name, plugin);
@@ -132,7 +132,10 @@ export async function setBackend(name: string): Promise<BackendName> {
 }
 
 export function getBackendName(): BackendName {
-  if (!current) throw new BackendError('no backend is installed: import the toolkit through core/index.js');
+  if (!current)
+    throw new BackendError(
+      'no backend is installed: import the toolkit through its entry point (index.js at the package root)',
+    );
   return current;
 }
 
@@ -161,23 +164,6 @@ export function resolveKernel(op: string, preferred: BackendName): { backend: Ba
     throw new BackendError(`no backend has a kernel for op '${op}' (current backend: ${preferred})`);
   }
   const to = candidates[0];
-  const key = `${op}:${preferred}->${to}`;
-  const count = fallbackCounts.get(key) ?? 0;
-  if (count === 0) warn(`[efficientai-toolkit] ${preferred} has no '${op}' kernel; running it on ${to} (warned once)`);
-  fallbackCounts.set(key, count + 1);
+  recordFallback(op, 'fallback', preferred, to, `${preferred} has no kernel for it`);
   return { backend: to, kernel: byBackend!.get(to)! };
-}
-
-/** How often each op fell back, keyed `op:from->to`. Shown by `info` and the benchmarks. */
-export function fallbackStats(): Record<string, number> {
-  return Object.fromEntries(fallbackCounts);
-}
-
-export function resetFallbackStats(): void {
-  fallbackCounts.clear();
-}
-
-/** Redirect fallback warnings (the CLI routes them through its logger; tests capture them). */
-export function setWarningHandler(handler: (message: string) => void): void {
-  warn = handler;
 }

@@ -5,6 +5,7 @@
  */
 import type { Backend, BackendName, Kernel, Storage, TensorInfo } from './backend.js';
 import { getBackend, getBackendName, resolveKernel } from './dispatch.js';
+import { recordFallback } from './ledger.js';
 import { newStorageRef, Tensor } from './tensor.js';
 
 /** Saved state the vjp of an op receives. */
@@ -140,6 +141,11 @@ export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
     outputs = [new Tensor(inputs[0].ref, v.shape, inputs[0].dtype, v.strides, v.offset)];
   } else {
     const preferred = getBackendName();
+    // Inputs left on another backend are copied over: recorded (and refused in strict mode) first.
+    for (const t of inputs) {
+      if (t.backend !== preferred)
+        recordFallback(def.name, 'copy', t.backend, preferred, `an input was made on ${t.backend}`);
+    }
     const { backend: name, kernel } = resolveKernel(def.name, preferred);
     const backend = getBackend(name);
     const caller = getBackend(preferred);

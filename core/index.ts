@@ -1,11 +1,8 @@
 /**
- * efficientai-toolkit core: tensors, ops, autograd, dispatch. Importing it installs
- * the js backend (always available); other backends register their plug-ins.
+ * The tensor core: tensors, dtypes, shapes, dispatch, the op engine, autograd and the fallback
+ * ledger. It knows no backend and no op family: the package entry (index.ts at the repository
+ * root) installs the js backend and adds every family's ops; backends register their plug-ins.
  */
-import { installJsBackend } from '../backends/js/index.js';
-
-installJsBackend();
-
 export * from './autograd.js';
 export type {
   Availability,
@@ -24,7 +21,6 @@ export {
   allOpNames,
   availableBackendNames,
   backendAvailability,
-  fallbackStats,
   getBackendName,
   hasKernel,
   initBackend,
@@ -34,14 +30,22 @@ export {
   registerBackend,
   registerKernel,
   registerKernels,
-  resetFallbackStats,
   setBackend,
-  setWarningHandler,
 } from './dispatch.js';
 export * from './dtype.js';
 export { defineOp, type OpDef, opDefinitions, opRunCounts, run1, runOp, type VjpContext } from './engine.js';
 export * from './errors.js';
-export * from './ops.js';
+export {
+  type FallbackEntry,
+  type FallbackKind,
+  fallbackLedger,
+  ledgerDelta,
+  recordFallback,
+  resetFallbackLedger,
+  setStrictBackend,
+  setWarningHandler,
+  strictBackend,
+} from './ledger.js';
 export { Rng, setSeed } from './random.js';
 export * from './shape.js';
 export { dispose, keep, memory, type NestedArray, Tensor, tidy } from './tensor.js';

@@ -4,7 +4,7 @@
  * image's activations take gigabytes, and the native backend reuses freed arrays for the
  * next layer's output. Gradient tapes keep their own references, so training is unaffected.
  */
-import type { Tensor } from '../core/index.js';
+import type { Tensor } from '../index.js';
 
 /** Frees a tensor unless it is one of `kept` (the caller's inputs, or values still needed later). */
 export type Release = (t: Tensor) => void;

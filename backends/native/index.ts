@@ -13,7 +13,6 @@ import { type NativeStorage, nativeBackend } from './storage.js';
 
 export { type CoreMLRunner, loadCoreMLModel, metalState } from './apple.js';
 export { conv2dAsync, matmulAsync } from './async.js';
-export { nativeRefRuns } from './kernel.js';
 export { loadNativeAddon, loadNativeAddonFrom, resetNativeAddonCache } from './loader.js';
 export { clearNativePool, type NativeStorage, nativePoolStats, setNativePoolPoison } from './storage.js';
 

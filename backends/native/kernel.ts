@@ -5,11 +5,12 @@
  * - f16 tensors are widened to f32 by the addon, computed in f32 and narrowed back
  *   (f16 has no native arithmetic of its own);
  * - dtypes the native code does not cover (i32 arithmetic, f64) run the family's
- *   reference kernel on the same host arrays, counted in `nativeRefRuns()`.
+ *   reference kernel on the same host arrays, recorded in the fallback ledger (core/ledger.ts).
  */
 import type { Kernel, KernelTensor, TensorInfo } from '../../core/backend.js';
 import { type DType, f16ArrayToF32, f32ArrayToF16, type TypedArray } from '../../core/dtype.js';
 import { BackendError } from '../../core/errors.js';
+import { recordFallback } from '../../core/ledger.js';
 import { sizeOf } from '../../core/shape.js';
 import { computeDType, type HostData, type RefKernel } from '../../kernels/host.js';
 import type { NativeAddon } from './addon.js';
@@ -50,13 +51,6 @@ export interface NativeKernelSpec<A> {
   ) => TypedArray[];
 }
 
-const refRuns = new Map<string, number>();
-
-/** How often each op ran its reference kernel on the native backend (by op and dtype). */
-export function nativeRefRuns(): Record<string, number> {
-  return Object.fromEntries(refRuns);
-}
-
 export function checkAttrs(op: string, attrs: unknown, known: readonly string[]): void {
   if (attrs === null || typeof attrs !== 'object') return;
   for (const key of Object.keys(attrs)) {
@@ -85,16 +79,20 @@ export function narrow(addon: NativeAddon, data: Float32Array): Uint16Array {
   return out;
 }
 
-/** The reference kernel on native storages (what the js backend would do, without copies in). */
+/**
+ * The reference kernel on native storages (what the js backend would do, without copies in),
+ * recorded in the fallback ledger with `why` — or not at all when `why` is null: a call that
+ * only lets the reference raise its error on bad input.
+ */
 export function runReference<A>(
   op: string,
   ref: RefKernel<A>,
   inputs: readonly KernelTensor<NativeStorage>[],
   attrs: A,
   outputs: readonly TensorInfo[],
+  why: string | null = `no native code for ${inputs.map((t) => t.dtype).join(', ')} inputs`,
 ): NativeStorage[] {
-  const key = `${op}:${inputs.map((t) => t.dtype).join(',')}`;
-  refRuns.set(key, (refRuns.get(key) ?? 0) + 1);
+  if (why !== null) recordFallback(op, 'reference', 'native', 'js', why);
   const host = inputs.map((t) => ({
     data: (t.dtype === 'f16' ? f16ArrayToF32(t.storage.data as Uint16Array) : t.storage.data) as HostData,
     shape: t.shape,

@@ -9,7 +9,6 @@ import { MIN_WORK_PER_THREAD } from './runtime.js';
 import { parseThreadCount } from './threads.js';
 
 export type { WasmBackend, WasmStorage } from './backend.js';
-export { wasmRefRuns } from './kernel.js';
 export { createWasmBackend, probeWasm, type WasmPlatform, wasmOpNames } from './plugin.js';
 export { chooseThreads, type ThreadDecision, type ThreadFacts } from './threads.js';
 

@@ -4,11 +4,13 @@
  *   narrowed back (SIMD128 has no f16 arithmetic), so each kernel is written for f32 once;
  * - outputs are allocated here, in the compute dtype, and handed to the kernel as pointers;
  * - inputs a kernel does not take (dtypes it has no code for, e.g. f64 or integer pow) run the
- *   family's reference kernel directly on views of the wasm memory, counted in wasmRefRuns().
+ *   family's reference kernel directly on views of the wasm memory, recorded in the fallback
+ *   ledger (core/ledger.ts).
  */
 import type { Kernel, KernelTensor, TensorInfo } from '../../core/backend.js';
 import { bytesPerElement, type DType, f16ArrayToF32, f32ArrayToF16 } from '../../core/dtype.js';
 import { BackendError } from '../../core/errors.js';
+import { recordFallback } from '../../core/ledger.js';
 import { sizeOf } from '../../core/shape.js';
 import { computeDType, type HostData, type RefKernel } from '../../kernels/host.js';
 import type { WasmBackend, WasmStorage } from './backend.js';
@@ -38,13 +40,6 @@ export interface WasmKernelSpec<A> {
   readonly run: (rt: WasmRuntime, inputs: readonly WasmTensor[], attrs: A, outputs: readonly WasmTensor[]) => void;
 }
 
-const refRuns = new Map<string, number>();
-
-/** How often each op ran its reference kernel on the wasm backend, keyed `op:dtypes`. */
-export function wasmRefRuns(): Record<string, number> {
-  return Object.fromEntries(refRuns);
-}
-
 function allF32(inputs: readonly TensorInfo[]): boolean {
   return inputs.every((t) => t.dtype === 'f32');
 }
@@ -58,8 +53,7 @@ export function runReference<A>(
   attrs: A,
   outputs: readonly TensorInfo[],
 ): WasmStorage[] {
-  const key = `${op}:${inputs.map((t) => t.dtype).join(',')}`;
-  refRuns.set(key, (refRuns.get(key) ?? 0) + 1);
+  recordFallback(op, 'reference', 'wasm', 'js', `no wasm code for ${inputs.map((t) => t.dtype).join(', ')} inputs`);
   const host = inputs.map((t) => {
     const view = backend.view(backend.own(t.storage), t.dtype);
     return {

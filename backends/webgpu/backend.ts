@@ -5,33 +5,30 @@
  * `maxBatch` dispatches), and reads map a staging copy asynchronously.
  *
  * Three things make it safe to use from a synchronous engine:
- * - Ordering. Submits, pool returns and host work go through one timeline; while an
- *   asynchronous step (a fallback op waiting for its inputs) is pending, later steps
- *   queue behind it, so no command runs before the data it reads exists.
+ * - Ordering: submits, pool returns and host work go through one timeline (timeline.ts).
  * - Fallback without synchronous reads (`deferToHost`): the outputs are allocated now
  *   and filled from the host kernel once the inputs have been read back.
- * - Recovery. Every storage records how to rebuild it on the host (lineage.ts). When
- *   the device is lost, reads rebuild results with the js reference kernels and every
- *   later op runs on the host, so the caller's results survive.
+ * - Recovery from device loss (recovery.ts).
+ * Kernels see 32-bit elements only; f16 and u8 are widened around them (widen.ts).
  */
-import type {
-  Backend,
-  BackendName,
-  Kernel,
-  KernelTensor,
-  Storage,
-  StridedView,
-  TensorInfo,
-} from '../../core/backend.js';
-import { getBackend, resolveKernel } from '../../core/dispatch.js';
+import type { Backend, BackendName, Kernel, KernelTensor, StridedView, TensorInfo } from '../../core/backend.js';
 import { allocHost, bytesPerElement, type DType, type TypedArray } from '../../core/dtype.js';
+import { recordFallback } from '../../core/ledger.js';
 import { sizeOf } from '../../core/shape.js';
 import { gatherStrided, type JsStorage } from '../js/backend.js';
 import type { AdapterReport } from './device.js';
-import { type HostCompute, hostNode, type LineageNode, materialize, opNode, type Source } from './lineage.js';
+import { type HostCompute, opNode } from './lineage.js';
 import { BufferPool } from './pool.js';
+import { hostCompute, Recovery, sourcesOf } from './recovery.js';
 import { formatCompilation, type ShaderRef, type ShaderVariant, specialize, variantKey, wgsl } from './shaders.js';
+import { ceil4, GpuStorage, hostArray, NeedsHost, PENDING } from './storage.js';
+import { Timeline } from './timeline.js';
 import { MAX_RANK, Uniforms } from './uniforms.js';
+import { CONVERT, CONVERT_ENTRIES, type Wide, Widener, type WideOutput } from './widen.js';
+
+export { SNAPSHOT_DEPTH } from './recovery.js';
+export { GpuStorage, NeedsHost } from './storage.js';
+export type { Wide, WideOutput, WideType } from './widen.js';
 
 const MAP_READ = 1;
 const COPY_DST = 8;
@@ -41,60 +38,25 @@ const COPY_SRC = 4;
 
 /** Shader variants the backend itself dispatches (widening, strided copies). */
 export function backendVariants(): ShaderVariant[] {
-  return [
-    ...['unpack16', 'pack16', 'unpack8', 'pack8'].map((entry) => ({ shader: CONVERT, entry })),
-    { shader: STRIDED },
-  ];
-}
-
-/** Lineage chains longer than this get a background host snapshot (bounds recovery work). */
-export const SNAPSHOT_DEPTH = 64;
-/** Storages larger than this are never snapshotted (their chain stays, recovery replays it). */
-const SNAPSHOT_MAX_BYTES = 64 * 2 ** 20;
-
-interface Snapshot {
-  readonly storage: GpuStorage;
-  readonly staging: GPUBuffer;
-  readonly node: LineageNode;
+  return [...CONVERT_ENTRIES.map((entry) => ({ shader: CONVERT, entry })), { shader: STRIDED }];
 }
 
 /** Threads per workgroup of the 1-D kernels (`threads:` dispatches); WGSL files use the same. */
 export const WORKGROUP = 64;
 
-const CONVERT = wgsl(new URL('./wgsl/convert.wgsl', import.meta.url));
 const STRIDED = wgsl(new URL('./wgsl/strided.wgsl', import.meta.url));
+/**
+ * The index walks (at4, strided_offsets, unravel) that strided.wgsl and the broadcasting and
+ * strided kernels `// @include`; declared here, beside its first user, so it is always loaded.
+ */
+export const INDEX_WALK_WGSL = wgsl(new URL('./wgsl/index_walk.wgsl', import.meta.url));
 
-/** The 32-bit element type a kernel binds: f16 computes as f32 (or moves as raw u32 bits), u8 as i32. */
-export type WideType = 'f32' | 'i32' | 'u32';
-
-const PENDING: Source = { node: { inputs: [], depth: 0, label: 'pending' }, index: 0 };
-
-export class GpuStorage implements Storage {
-  readonly backend = 'webgpu' as const;
-  readonly byteLength: number;
-  constructor(
-    readonly dtype: DType,
-    readonly size: number,
-    /** null once freed, or for storages made after the device was lost (host-backed). */
-    public buffer: GPUBuffer | null,
-    public source: Source,
-  ) {
-    this.byteLength = size * bytesPerElement(dtype);
-  }
+function jsStorage(data: TypedArray): JsStorage {
+  return { backend: 'js', data, byteLength: data.byteLength };
 }
 
-/** A tensor as a kernel binds it: 32-bit elements, row-major. */
-export interface Wide {
-  readonly buffer: GPUBuffer;
-  readonly type: WideType;
-  readonly shape: readonly number[];
-  readonly size: number;
-}
-
-/** An output being written in wide form; `finish()` narrows it into the op's storage. */
-export interface WideOutput extends Wide {
-  finish(): GpuStorage;
-}
+/** The fallback ledger's reason for ops that run on the host after the device went away. */
+const DEVICE_LOST = 'the GPU device was lost';
 
 export interface DispatchSpec extends ShaderVariant {
   /** Storage buffers bound at 1, 2, ... in order (binding 0 is the uniform block, when given); null skips a number. */
@@ -124,11 +86,6 @@ export type GpuKernelTable = Readonly<Record<string, GpuKernel<any>>>;
  */
 export type KernelVariant = 'tiled' | 'blocked';
 
-/** Thrown by a kernel before it dispatches anything: this configuration runs on the host instead. */
-export class NeedsHost extends Error {
-  override name = 'NeedsHost';
-}
-
 export interface WebGPUOptions {
   /** Dispatches per submit (default 128). */
   readonly maxBatch?: number;
@@ -153,79 +110,6 @@ export function registerStatus(format: StatusFormatter): number {
   return statusFormatters.length;
 }
 
-function ceil4(bytes: number): number {
-  return Math.max(4, Math.ceil(bytes / 4) * 4);
-}
-
-function hostArray(bytes: ArrayBuffer, dtype: DType, size: number): TypedArray {
-  switch (dtype) {
-    case 'f32':
-      return new Float32Array(bytes, 0, size);
-    case 'i32':
-      return new Int32Array(bytes, 0, size);
-    case 'f16':
-      return new Uint16Array(bytes, 0, size);
-    case 'u8':
-      return new Uint8Array(bytes, 0, size);
-    case 'f64':
-      return new Float64Array(bytes, 0, size);
-  }
-}
-
-function jsStorage(data: TypedArray): JsStorage {
-  return { backend: 'js', data, byteLength: data.byteLength };
-}
-
-/** The js reference kernel of `op` as a host function (what recovery and f64 ops run). */
-export function hostCompute<A>(
-  op: string,
-  attrs: A,
-  inputs: readonly TensorInfo[],
-  outputs: readonly TensorInfo[],
-): HostCompute {
-  const infos = inputs.map((t) => ({ shape: t.shape, dtype: t.dtype }));
-  return (hosts) => {
-    const js = getBackend('js');
-    const { kernel } = resolveKernel(op, 'js');
-    const ins = hosts.map((data, i) => ({ storage: js.upload(data, infos[i].dtype), ...infos[i] }));
-    return kernel(ins, attrs, outputs, js).map((s, i) => js.readSync!(s, outputs[i].dtype));
-  };
-}
-
-/** Serialises submits and host steps; runs a step at once when nothing is pending. */
-class Timeline {
-  #tail: Promise<void> = Promise.resolve();
-  #pending = 0;
-  constructor(private readonly onError: (err: unknown) => void) {}
-
-  run(step: () => void | Promise<void>): void {
-    if (this.#pending === 0) {
-      let result: void | Promise<void>;
-      try {
-        result = step();
-      } catch (err) {
-        this.onError(err);
-        return;
-      }
-      if (!(result instanceof Promise)) return;
-      this.#track(result);
-      return;
-    }
-    this.#track(this.#tail.then(step));
-  }
-
-  #track(p: Promise<void>): void {
-    this.#pending++;
-    this.#tail = p.catch(this.onError).finally(() => {
-      this.#pending--;
-    });
-  }
-
-  idle(): Promise<void> {
-    return this.#tail;
-  }
-}
-
 export class WebGPUBackend implements Backend<GpuStorage> {
   readonly name: BackendName = 'webgpu';
   readonly emulated: boolean;
@@ -239,7 +123,8 @@ export class WebGPUBackend implements Backend<GpuStorage> {
   readonly #modules = new Map<string, GPUShaderModule>();
   readonly #timeline: Timeline;
   readonly #maxBatch: number;
-  readonly #recovery: boolean;
+  readonly #recovery: Recovery;
+  readonly #widen: Widener;
   readonly #warn: (message: string) => void;
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
@@ -251,12 +136,9 @@ export class WebGPUBackend implements Backend<GpuStorage> {
   #asyncError: unknown = null;
   /** Storages allocated while one op runs: those it does not return are freed at its end. */
   #opScope: Set<GpuStorage | GPUBuffer> | null = null;
-  #lost: string | null = null;
   #closing = false;
   readonly #lostPromise: Promise<unknown>;
-  readonly #hostRuns = new Map<string, number>();
   #submits = 0;
-  #snapshots: Snapshot[] = [];
   readonly #variants = new Map<string, KernelVariant>();
   /** Dispatch counts keyed `file#entry`: variants can be entry points of one file. */
   readonly #byEntry = new Map<string, number>();
@@ -274,7 +156,8 @@ export class WebGPUBackend implements Backend<GpuStorage> {
     this.limits = device.limits;
     this.#sources = sources;
     this.#maxBatch = options.maxBatch ?? 128;
-    this.#recovery = options.recovery ?? true;
+    this.#recovery = new Recovery(options.recovery ?? true, this);
+    this.#widen = new Widener(this);
     this.#defaultVariant = options.variant;
     this.#warn = options.warn ?? ((m) => console.warn(m));
     this.#timeline = new Timeline((err) => {
@@ -310,19 +193,20 @@ export class WebGPUBackend implements Backend<GpuStorage> {
     return this.#lost !== null;
   }
 
+  /** Why the device was lost, or null while it works. */
+  get #lost(): string | null {
+    return this.#recovery.lost;
+  }
+
   #enterHostMode(why: string): void {
     if (this.#lost) return;
-    this.#lost = why;
+    this.#recovery.lost = why;
     // Errors of the dying device are moot; host replays re-raise any genuine one.
     this.#asyncError = null;
     this.#encoder = null;
     this.#pass = null;
     this.#retired = [];
-    this.#warn(
-      this.#recovery
-        ? `[efficientai-toolkit] WebGPU device lost (${why}); results are rebuilt on the host and later ops run on js`
-        : `[efficientai-toolkit] WebGPU device lost (${why}); recovery is off (EAI_WEBGPU_RECOVERY=0), so results on it are gone`,
-    );
+    this.#warn(this.#recovery.lostMessage(why));
   }
 
   // ------------------------------------------------------------------ memory
@@ -367,13 +251,9 @@ export class WebGPUBackend implements Backend<GpuStorage> {
     return buffer;
   }
 
-  #storageForHost(data: TypedArray, dtype: DType, label: string): GpuStorage {
-    return new GpuStorage(dtype, data.length, null, { node: hostNode(data, label), index: 0 });
-  }
-
   upload(data: TypedArray, dtype: DType): GpuStorage {
     const copy = data.slice();
-    if (this.#lost) return this.#storageForHost(copy, dtype, 'upload');
+    if (this.#lost) return this.#recovery.hostStorage(copy, dtype, 'upload');
     const bytes = data.byteLength;
     this.#checkSize(bytes, `uploading ${data.length} ${dtype} elements`);
     const buffer = this.pool.acquire(ceil4(bytes));
@@ -386,8 +266,7 @@ export class WebGPUBackend implements Backend<GpuStorage> {
         this.device.queue.writeBuffer(buffer, 0, padded);
       }
     }
-    const source = this.#recovery ? { node: hostNode(copy, 'upload'), index: 0 } : PENDING;
-    return new GpuStorage(dtype, data.length, buffer, source);
+    return new GpuStorage(dtype, data.length, buffer, this.#recovery.uploadSource(copy));
   }
 
   free(storage: GpuStorage): void {
@@ -503,8 +382,7 @@ export class WebGPUBackend implements Backend<GpuStorage> {
     this.#batched = 0;
     this.#arenaOffset = 0;
     this.#retired = [];
-    const snapshots = this.#snapshots;
-    this.#snapshots = [];
+    const snapshots = this.#recovery.takeSnapshots();
     this.#timeline.run(() => {
       if (this.#lost) return;
       if (encoder) {
@@ -513,96 +391,27 @@ export class WebGPUBackend implements Backend<GpuStorage> {
         this.#submits++;
       }
       this.pool.release(retired);
-      this.#startSnapshots(snapshots);
+      this.#recovery.startSnapshots(snapshots);
     });
   }
 
   // ------------------------------------------------------------------ f16 / u8 widening
 
-  #convert(entry: string, src: GPUBuffer, dst: GPUBuffer, n: number, count: number, convert: boolean): void {
-    this.dispatch({
-      shader: CONVERT,
-      entry,
-      uniforms: new Uniforms().u32(n, count, convert ? 1 : 0, 0),
-      bindings: [src, dst],
-      threads: n,
-    });
-  }
-
-  /**
-   * The tensor with 32-bit elements: f32 and i32 as they are; f16 widened to f32 values
-   * (mode 'value') or to its raw bits (mode 'raw', for kernels that only move data);
-   * u8 widened to i32.
-   */
+  /** An input as 32-bit elements (widen.ts): f16 as f32 values ('value') or raw bits ('raw'), u8 as i32. */
   wide(t: KernelTensor<GpuStorage>, mode: 'value' | 'raw' = 'value'): Wide {
-    const size = t.storage.size;
-    const buffer = t.storage.buffer;
-    if (!buffer) throw new Error('WebGPU: a kernel input was already freed');
-    switch (t.dtype) {
-      case 'f32':
-      case 'i32':
-        return { buffer, type: t.dtype, shape: t.shape, size };
-      case 'f16': {
-        const out = this.temp(size * 4);
-        this.#convert('unpack16', buffer, out, size, size, mode === 'value');
-        return { buffer: out, type: mode === 'value' ? 'f32' : 'u32', shape: t.shape, size };
-      }
-      case 'u8': {
-        const out = this.temp(size * 4);
-        this.#convert('unpack8', buffer, out, size, size, false);
-        return { buffer: out, type: 'i32', shape: t.shape, size };
-      }
-      case 'f64':
-        throw new NeedsHost('f64 runs on the host');
-    }
+    return this.#widen.wide(t, mode);
   }
 
-  /** Where a kernel writes output `info` in wide form (see `wide`); finish() gives the storage. */
+  /** Where a kernel writes output `info` in wide form (widen.ts); finish() gives the storage. */
   output(info: TensorInfo, mode: 'value' | 'raw' = 'value'): WideOutput {
-    const size = sizeOf(info.shape);
-    switch (info.dtype) {
-      case 'f32':
-      case 'i32': {
-        const s = this.alloc(info);
-        return { buffer: s.buffer!, type: info.dtype, shape: info.shape, size, finish: () => s };
-      }
-      case 'f16':
-      case 'u8': {
-        const buffer = this.temp(size * 4);
-        const half = info.dtype === 'f16';
-        const type: WideType = half ? (mode === 'value' ? 'f32' : 'u32') : 'i32';
-        return {
-          buffer,
-          type,
-          shape: info.shape,
-          size,
-          finish: () => {
-            const s = this.alloc(info);
-            const perWord = half ? 2 : 4;
-            const words = Math.ceil(size / perWord);
-            this.#convert(half ? 'pack16' : 'pack8', buffer, s.buffer!, words, size, half && mode === 'value');
-            return s;
-          },
-        };
-      }
-      case 'f64':
-        throw new NeedsHost('f64 runs on the host');
-    }
+    return this.#widen.output(info, mode);
   }
 
   // ------------------------------------------------------------------ running ops
 
+  /** An op that runs the js reference kernel on the host instead of a GPU kernel: into the fallback ledger. */
   #noteHostRun(op: string, why: string): void {
-    const n = this.#hostRuns.get(op) ?? 0;
-    if (n === 0 && !this.#lost) {
-      this.#warn(`[efficientai-toolkit] webgpu runs '${op}' on the host (${why}) (warned once)`);
-    }
-    this.#hostRuns.set(op, n + 1);
-  }
-
-  /** Ops (or configurations) that ran on the host instead of the GPU, with counts. */
-  hostRunStats(): Record<string, number> {
-    return Object.fromEntries(this.#hostRuns);
+    recordFallback(op, 'reference', 'webgpu', 'js', why);
   }
 
   /**
@@ -618,7 +427,10 @@ export class WebGPUBackend implements Backend<GpuStorage> {
     outputs: readonly TensorInfo[],
   ): GpuStorage[] {
     const onHost = () => hostCompute(op, attrs, inputs, outputs);
-    if (this.#lost) return this.#runOnHost(inputs, outputs, onHost());
+    if (this.#lost) {
+      this.#noteHostRun(op, DEVICE_LOST);
+      return this.#recovery.runOnHost(inputs, outputs, onHost());
+    }
     if (inputs.some((t) => t.dtype === 'f64') || outputs.some((t) => t.dtype === 'f64')) {
       this.#noteHostRun(op, 'f64 is js-only');
       return this.deferToHost(inputs, outputs, onHost());
@@ -631,45 +443,13 @@ export class WebGPUBackend implements Backend<GpuStorage> {
       this.#noteHostRun(op, err.message);
       return this.deferToHost(inputs, outputs, onHost());
     }
-    if (this.#recovery) {
-      const node = opNode(`op ${op}`, this.#sourcesOf(inputs), onHost());
-      results.forEach((s, index) => {
-        s.source = { node, index };
-        if (node.depth >= SNAPSHOT_DEPTH) this.#snapshot(s);
-      });
-    }
+    this.#recovery.recordOp(`op ${op}`, inputs, results, onHost());
     return results;
   }
 
-  /**
-   * Bound recovery cost: copy a storage at the end of a long chain to a staging buffer
-   * and, once the GPU is done, make that copy its lineage. Mapping happens off the
-   * timeline, so it never holds up later submits.
-   */
-  #snapshot(storage: GpuStorage): void {
-    const bytes = ceil4(storage.byteLength);
-    if (!storage.buffer || bytes > SNAPSHOT_MAX_BYTES) return;
-    const staging = this.device.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST });
-    this.copy(storage.buffer, 0, staging, 0, bytes);
-    this.#snapshots.push({ storage, staging, node: storage.source.node });
-  }
-
-  #startSnapshots(list: readonly Snapshot[]): void {
-    for (const { storage, staging, node } of list) {
-      staging
-        .mapAsync(MAP_READ)
-        .then(() => {
-          // Still the same data (not freed, not replaced by a read)?
-          if (storage.buffer && storage.source.node === node) {
-            const data = hostArray(staging.getMappedRange().slice(0), storage.dtype, storage.size);
-            storage.source = { node: hostNode(data, 'snapshot'), index: 0 };
-          }
-        })
-        .catch(() => {
-          // A lost device: the lineage is still there.
-        })
-        .finally(() => staging.destroy());
-    }
+  /** The storage's contents when the host already has them (an upload, a finished read), else null. */
+  hostData(storage: GpuStorage): TypedArray | null {
+    return this.#recovery.hostData(storage);
   }
 
   /** Run fn with an allocation scope: scratch buffers and storages it does not return are freed. */
@@ -691,54 +471,25 @@ export class WebGPUBackend implements Backend<GpuStorage> {
     }
   }
 
-  #sourcesOf(inputs: readonly KernelTensor<GpuStorage>[]): Source[] {
-    return inputs.map((t) => t.storage.source);
-  }
-
-  #runOnHost(
-    inputs: readonly KernelTensor<GpuStorage>[],
-    outputs: readonly TensorInfo[],
-    compute: HostCompute,
-  ): GpuStorage[] {
-    const node = opNode('host op', this.#sourcesOf(inputs), compute);
-    node.host = compute(inputs.map((t) => this.#hostCopy(t.storage)));
-    return outputs.map((o, index) => new GpuStorage(o.dtype, sizeOf(o.shape), null, { node, index }));
-  }
-
-  /** The storage's contents when the host already has them (an upload, a finished read), else null. */
-  hostData(storage: GpuStorage): TypedArray | null {
-    const { node, index } = storage.source;
-    return node.host ? node.host[index] : null;
-  }
-
-  #hostCopy(storage: GpuStorage): TypedArray {
-    if (storage.source === PENDING) {
-      throw new Error(
-        `WebGPU device lost (${this.#lost}) and this ${storage.dtype} tensor has no host lineage (recovery is off or it was freed)`,
-      );
-    }
-    return materialize(storage.source);
-  }
-
   deferToHost(
     inputs: readonly KernelTensor<GpuStorage>[],
     outputs: readonly TensorInfo[],
     compute: HostCompute,
   ): GpuStorage[] {
-    if (this.#lost) return this.#runOnHost(inputs, outputs, compute);
-    const known = inputs.map((t) => this.hostData(t.storage));
+    if (this.#lost) return this.#recovery.runOnHost(inputs, outputs, compute);
+    const known = inputs.map((t) => this.#recovery.hostData(t.storage));
     if (known.every((d) => d !== null)) {
       // Inputs known on the host (uploads): run now, so errors are thrown at the call.
       const outs = compute(known as TypedArray[]);
-      const node = opNode('fallback op', this.#sourcesOf(inputs), compute);
+      const node = opNode('fallback op', sourcesOf(inputs), compute);
       node.host = outs;
       return outs.map((data, index) => {
         const s = this.upload(data, outputs[index].dtype);
-        if (this.#recovery) s.source = { node, index };
+        if (this.#recovery.enabled) s.source = { node, index };
         return s;
       });
     }
-    const node = opNode('fallback op', this.#sourcesOf(inputs), compute);
+    const node = opNode('fallback op', sourcesOf(inputs), compute);
     const stagings = inputs.map((t) => {
       const bytes = ceil4(t.storage.byteLength);
       const staging = this.device.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST });
@@ -785,7 +536,10 @@ export class WebGPUBackend implements Backend<GpuStorage> {
       gatherStrided({ storage: jsStorage(data), shape, strides, offset, dtype }),
     ];
     const input = { storage: view.storage, shape: [view.storage.size], dtype };
-    if (this.#lost) return this.#runOnHost([input], [info], compute)[0];
+    if (this.#lost) {
+      this.#noteHostRun('contiguous', DEVICE_LOST);
+      return this.#recovery.runOnHost([input], [info], compute)[0];
+    }
     if (dtype === 'f64' || shape.length > MAX_RANK) {
       this.#noteHostRun('contiguous', dtype === 'f64' ? 'f64 is js-only' : `rank ${shape.length} > ${MAX_RANK}`);
       return this.deferToHost([input], [info], compute)[0];
@@ -801,7 +555,7 @@ export class WebGPUBackend implements Backend<GpuStorage> {
       });
       return [out.finish()];
     });
-    if (this.#recovery) result.source = { node: opNode('contiguous', [view.storage.source], compute), index: 0 };
+    this.#recovery.recordOp('contiguous', [input], [result], compute);
     return result;
   }
 
@@ -822,7 +576,7 @@ export class WebGPUBackend implements Backend<GpuStorage> {
 
   async read(storage: GpuStorage, dtype: DType): Promise<TypedArray> {
     if (storage.size === 0) return allocHost(dtype, 0);
-    if (this.#lost || !storage.buffer) return this.#hostCopy(storage).slice();
+    if (this.#lost || !storage.buffer) return this.#recovery.hostCopy(storage).slice();
     const bytes = ceil4(storage.byteLength);
     const staging = this.device.createBuffer({ size: bytes + 16, usage: MAP_READ | COPY_DST });
     this.copy(storage.buffer, 0, staging, 0, bytes);
@@ -836,7 +590,7 @@ export class WebGPUBackend implements Backend<GpuStorage> {
       raw = staging.getMappedRange().slice(0);
       staging.unmap();
     } catch (err) {
-      if (await this.#confirmLost()) return this.#hostCopy(storage).slice();
+      if (await this.#confirmLost()) return this.#recovery.hostCopy(storage).slice();
       throw err;
     } finally {
       staging.destroy();
@@ -850,10 +604,7 @@ export class WebGPUBackend implements Backend<GpuStorage> {
       throw new RangeError(format ? format(a, b, c) : `WebGPU: a kernel reported error code ${code}`);
     }
     const out = hostArray(raw, dtype, storage.size);
-    // The data is known now: recovery no longer needs the chain that produced it.
-    if (this.#recovery && storage.source.node.depth > 0 && storage.buffer) {
-      storage.source = { node: hostNode(out.slice(), 'read'), index: 0 };
-    }
+    this.#recovery.afterRead(storage, out);
     return out;
   }
 

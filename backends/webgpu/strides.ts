@@ -1,9 +1,10 @@
 /**
  * Index arithmetic shared by kernels: broadcast strides with dimensions merged where
- * every operand allows it, so most kernels walk rank 1 and none exceeds MAX_RANK.
+ * every operand allows it, so most kernels walk rank 1 and none exceeds MAX_RANK; the shaders
+ * walk them with wgsl/index_walk.wgsl.
  */
 import { broadcastStrides, contiguousStrides } from '../../core/shape.js';
-import { NeedsHost } from './backend.js';
+import { NeedsHost } from './storage.js';
 import { MAX_RANK } from './uniforms.js';
 
 export interface Walk {

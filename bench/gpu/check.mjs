@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 
 const dist = (p) => import(pathToFileURL(resolve('dist', p)).href);
 await dist('backends/node.js');
-const core = await dist('core/index.js');
+const core = await dist('./index.js');
 const { seededData } = await dist('bench/harness.js');
 const { conv2d, matmul, probeBackend, setBackend, tensor } = core;
 const T = core;

@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 
 const dist = (p) => import(pathToFileURL(resolve('dist', p)).href);
 await dist('backends/node.js');
-const T = await dist('core/index.js');
+const T = await dist('./index.js');
 const { seededData } = await dist('bench/harness.js');
 const { backendStatus, measureOnBackend, setBackendThreads } = await dist('bench/toolkit.js');
 

@@ -52,7 +52,7 @@ fi
 # Check the adapter before spending the window on benchmarks.
 "$NODE" --input-type=module -e '
   await import("./dist/backends/node.js");
-  const { probeBackend } = await import("./dist/core/index.js");
+  const { probeBackend } = await import("./dist/index.js");
   const { adapterFromDetails } = await import("./dist/bench/record.js");
   const a = await probeBackend("webgpu");
   if (!a.available) { console.error(`[bench/gpu] error: WebGPU is unavailable: ${a.reason}`); process.exit(3); }

@@ -4,7 +4,7 @@
  * fitted line, the loss curve and that no tensor leaked. The main job until the
  * style-transfer workflow takes its place in the README.
  */
-import type * as Core from '../../core/index.js';
+import type * as Core from '../../index.js';
 import type { BuiltinHelp } from '../help.js';
 
 export const demoHelp: BuiltinHelp = {

@@ -3,6 +3,7 @@
  * what each plug-in reports), the kernels per backend, fallback counts and live memory.
  */
 import type { Availability, BackendName } from '../../core/backend.js';
+import type { FallbackEntry } from '../../core/ledger.js';
 import { formatBytes } from '../../node/progress.js';
 import { type BuiltinHelp, wrap } from '../help.js';
 import type { Runtime } from '../runtime.js';
@@ -33,8 +34,8 @@ export interface InfoReport {
   readonly backends: Record<BackendName, BackendReport>;
   /** Every op with a kernel on some backend. */
   readonly ops: readonly string[];
-  /** Per-op fallbacks so far, keyed `op:from->to`. */
-  readonly fallbacks: Readonly<Record<string, number>>;
+  /** The fallback ledger so far: every run that did not execute on the chosen backend's own kernel. */
+  readonly fallbacks: readonly FallbackEntry[];
   readonly memory: ReturnType<Runtime['memory']>;
 }
 
@@ -58,7 +59,7 @@ export async function collectInfo(
     autoBackend: ranked[0] ?? null,
     backends,
     ops: runtime.allOpNames(),
-    fallbacks: runtime.fallbackStats(),
+    fallbacks: runtime.fallbackLedger(),
     memory: runtime.memory(),
   };
 }
@@ -104,7 +105,9 @@ export function formatInfo(r: InfoReport, width = 100): string {
     for (const [k, v] of Object.entries(b.details ?? {}))
       backendLines.push(`  ${' '.repeat(nameWidth)}    ${k}: ${String(v)}`);
   }
-  const fallbacks = Object.entries(r.fallbacks);
+  const fallbacks = r.fallbacks.map(
+    (f) => [`${f.op} (${f.kind})`, `${f.from} -> ${f.to}, ${f.count}×: ${f.why}`] as const,
+  );
   const perBackend = Object.entries(r.memory.backends)
     .filter(([, m]) => m.tensors > 0 || m.bytes > 0)
     .map(([n, m]) => `${n}: ${m.tensors} tensors, ${formatBytes(m.bytes)}`);
@@ -114,7 +117,7 @@ export function formatInfo(r: InfoReport, width = 100): string {
     `System\n${system}`,
     `Backends (* current: ${r.currentBackend}; auto picks: ${r.autoBackend ?? 'none'})\n${backendLines.join('\n')}`,
     `Kernels\n${wrap(`${r.ops.length} ops have a kernel on some backend${r.ops.length > 0 ? `: ${r.ops.join(' ')}` : ''}`, width, 2)}`,
-    `Fallbacks\n${fallbacks.length === 0 ? '  none so far' : rows(fallbacks.map(([k, v]) => [k, `${v}×`] as const))}`,
+    `Fallbacks\n${fallbacks.length === 0 ? '  none so far' : rows(fallbacks)}`,
     `Memory\n  ${r.memory.tensors} live tensors, ${formatBytes(r.memory.bytes)}${perBackend.length > 0 ? ` (${perBackend.join('; ')})` : ''}`,
   ].join('\n\n');
 }

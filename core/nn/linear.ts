@@ -4,8 +4,9 @@
  * later, each a drop-in for the others. Model code only calls `forward`.
  * @module
  */
+
+import { embedding, linear } from '../../kernels/ops.js';
 import { ShapeError } from '../errors.js';
-import { embedding, linear } from '../ops.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 

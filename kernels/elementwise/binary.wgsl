@@ -1,5 +1,6 @@
 // Two-input elementwise ops with NumPy broadcasting: each operand is read through its
 // own strides (0 on broadcast axes) over the merged output shape.
+// @include backends/webgpu/wgsl/index_walk.wgsl
 
 alias T = f32; // @param T
 alias TO = f32; // @param TO
@@ -51,16 +52,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= p.n) {
     return;
   }
-  var rem = i;
-  var ia = 0u;
-  var ib = 0u;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let k = u32(d);
-    let dim = p.shape[k / 4u][k % 4u];
-    let idx = rem % dim;
-    rem = rem / dim;
-    ia += idx * p.sa[k / 4u][k % 4u];
-    ib += idx * p.sb[k / 4u][k % 4u];
-  }
-  y[i] = op(a[ia], b[ib]);
+  let at = strided_offsets(i, p.shape, p.rank, p.sa, p.sb, array<vec4<u32>, 2>());
+  y[i] = op(a[at.x], b[at.y]);
 }

@@ -1,4 +1,5 @@
 // cond ? a : b with broadcasting of all three (cond is u8, widened to i32).
+// @include backends/webgpu/wgsl/index_walk.wgsl
 
 alias T = f32; // @param T
 
@@ -25,18 +26,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= p.n) {
     return;
   }
-  var rem = i;
-  var ic = 0u;
-  var ia = 0u;
-  var ib = 0u;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let k = u32(d);
-    let dim = p.shape[k / 4u][k % 4u];
-    let idx = rem % dim;
-    rem = rem / dim;
-    ic += idx * p.sc[k / 4u][k % 4u];
-    ia += idx * p.sa[k / 4u][k % 4u];
-    ib += idx * p.sb[k / 4u][k % 4u];
-  }
-  y[i] = select(b[ib], a[ia], c[ic] != 0);
+  let at = strided_offsets(i, p.shape, p.rank, p.sc, p.sa, p.sb);
+  y[i] = select(b[at.z], a[at.y], c[at.x] != 0);
 }

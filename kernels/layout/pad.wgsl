@@ -1,6 +1,7 @@
 // Constant, reflect (NumPy 'reflect', the edge not repeated) and edge padding, and the
 // gradient of reflect/edge padding. `pad` moves raw 32-bit elements (the constant comes
 // as the dtype's bits); `pad_grad` sums values of type T.
+// @include backends/webgpu/wgsl/index_walk.wgsl
 
 alias T = f32; // @param T
 
@@ -18,10 +19,6 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<T>;
 @group(0) @binding(2) var<storage, read_write> dst: array<T>;
-
-fn at4(v: array<vec4<u32>, 2>, a: u32) -> u32 {
-  return v[a / 4u][a % 4u];
-}
 
 // Source index along one axis for padded position `pos`, or -1 for the constant.
 fn pad_source(pos: i32, before: i32, dim: i32) -> i32 {
@@ -49,14 +46,12 @@ fn pad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
   if (i >= p.n) {
     return;
   }
-  var rem = i;
+  let coord = unravel(i, p.out_shape, p.rank);
   var at = 0u;
   var scale = 1u;
   for (var d = i32(p.rank) - 1; d >= 0; d--) {
     let a = u32(d);
-    let dim = at4(p.out_shape, a);
-    let s = pad_source(i32(rem % dim), i32(at4(p.before, a)), i32(at4(p.in_shape, a)));
-    rem = rem / dim;
+    let s = pad_source(i32(coord[a]), i32(at4(p.before, a)), i32(at4(p.in_shape, a)));
     if (s < 0) {
       dst[i] = bitcast<T>(p.value);
       return;
@@ -88,17 +83,10 @@ fn pad_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     return;
   }
   let rank = p.rank;
-  var coord: array<i32, 8>;
+  let coord = unravel(i, p.in_shape, rank);
   var pos: array<i32, 8>;
-  var rem = i;
-  for (var d = i32(rank) - 1; d >= 0; d--) {
-    let a = u32(d);
-    let dim = at4(p.in_shape, a);
-    coord[a] = i32(rem % dim);
-    rem = rem / dim;
-  }
   for (var a = 0u; a < rank; a++) {
-    pos[a] = next_match(a, 0, coord[a]);
+    pos[a] = next_match(a, 0, i32(coord[a]));
     if (pos[a] < 0) {
       dst[i] = T(0);
       return;
@@ -118,12 +106,12 @@ fn pad_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
         break;
       }
       let a = u32(d);
-      let next = next_match(a, pos[a] + 1, coord[a]);
+      let next = next_match(a, pos[a] + 1, i32(coord[a]));
       if (next >= 0) {
         pos[a] = next;
         break;
       }
-      pos[a] = next_match(a, 0, coord[a]);
+      pos[a] = next_match(a, 0, i32(coord[a]));
       d--;
     }
     if (d < 0) {

@@ -1,5 +1,6 @@
 // slice's gradient: zeros of the input shape with g placed at begin + index * step.
 // Raw 32-bit elements (zero bits are 0 in every dtype).
+// @include backends/webgpu/wgsl/index_walk.wgsl
 
 struct Params {
   n: u32,
@@ -22,18 +23,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= p.n) {
     return;
   }
-  var rem = i;
+  let coord = unravel(i, p.shape, p.rank);
   var at = 0u;
   var scale = 1u;
   var inside = true;
   for (var d = i32(p.rank) - 1; d >= 0; d--) {
     let a = u32(d);
-    let dim = p.shape[a / 4u][a % 4u];
-    let c = i32(rem % dim);
-    rem = rem / dim;
-    let off = c - i32(p.begin[a / 4u][a % 4u]);
-    let step = i32(p.step[a / 4u][a % 4u]);
-    let size = p.size[a / 4u][a % 4u];
+    let off = i32(coord[a]) - i32(at4(p.begin, a));
+    let step = i32(at4(p.step, a));
+    let size = at4(p.size, a);
     if (off < 0 || off % step != 0 || u32(off / step) >= size) {
       inside = false;
     } else {

@@ -7,6 +7,8 @@
 //   slower: each thread accumulates a 4×4 block of C in registers, reading A and B straight
 //   from storage; an 8×8 workgroup covers a 32×32 block of C.
 
+// @include backends/webgpu/wgsl/index_walk.wgsl
+
 alias T = f32; // @param T
 
 struct Params {
@@ -30,24 +32,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<T>;
 @group(0) @binding(3) var<storage, read_write> c: array<T>;
 
-fn at4(v: array<vec4<u32>, 2>, i: u32) -> u32 {
-  return v[i / 4u][i % 4u];
-}
-
 // Element offsets of batch entry z's matrices in a, b and c.
 fn bases(z: u32) -> vec3<u32> {
-  var rem = z;
-  var am = 0u;
-  var bm = 0u;
-  for (var d = i32(p.brank) - 1; d >= 0; d--) {
-    let i = u32(d);
-    let dim = at4(p.batch, i);
-    let idx = rem % dim;
-    rem = rem / dim;
-    am += idx * at4(p.a_batch, i);
-    bm += idx * at4(p.b_batch, i);
-  }
-  return vec3<u32>(am * p.m * p.k, bm * p.k * p.n, z * p.m * p.n);
+  let m = strided_offsets(z, p.batch, p.brank, p.a_batch, p.b_batch, array<vec4<u32>, 2>());
+  return vec3<u32>(m.x * p.m * p.k, m.y * p.k * p.n, z * p.m * p.n);
 }
 
 const TM = 64u;

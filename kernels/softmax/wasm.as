@@ -33,11 +33,15 @@ export function softmax_rows(log: bool, x: usize, y: usize, n: i32, u0: i32, u1:
       sum += <f64>e;
     }
     if (log) {
-      const shift = f32x4.splat(<f32>(<f64>m + Math.log(sum)));
+      // (x − max) − log Σ: subtracting max first keeps the result's own precision. One shift
+      // max + log Σ rounded to f32 would cost up to half an ulp of max (3e-5 at |max| = 1000).
+      const l = <f32>Math.log(sum);
+      const vl = f32x4.splat(l);
       j = 0;
-      for (; j + 4 <= n; j += 4) v128.store(yr + (<usize>j << 2), f32x4.sub(v128.load(xr + (<usize>j << 2)), shift));
-      const s = f32x4.extract_lane(shift, 0);
-      for (; j < n; j++) store<f32>(yr + (<usize>j << 2), load<f32>(xr + (<usize>j << 2)) - s);
+      for (; j + 4 <= n; j += 4) {
+        v128.store(yr + (<usize>j << 2), f32x4.sub(f32x4.sub(v128.load(xr + (<usize>j << 2)), vm), vl));
+      }
+      for (; j < n; j++) store<f32>(yr + (<usize>j << 2), load<f32>(xr + (<usize>j << 2)) - m - l);
     } else {
       const inv = f32x4.splat(<f32>(1 / sum));
       j = 0;
@@ -88,12 +92,15 @@ export function softmax_cols(log: bool, x: usize, y: usize, n: i32, inner: i32, 
       s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<i32>(e, e, 2, 3, 0, 1)));
     }
     if (log) {
-      let shift = f32x4.splat(0);
-      shift = f32x4.replace_lane(shift, 0, <f32>(<f64>f32x4.extract_lane(vm, 0) + Math.log(f64x2.extract_lane(s0, 0))));
-      shift = f32x4.replace_lane(shift, 1, <f32>(<f64>f32x4.extract_lane(vm, 1) + Math.log(f64x2.extract_lane(s0, 1))));
-      shift = f32x4.replace_lane(shift, 2, <f32>(<f64>f32x4.extract_lane(vm, 2) + Math.log(f64x2.extract_lane(s1, 0))));
-      shift = f32x4.replace_lane(shift, 3, <f32>(<f64>f32x4.extract_lane(vm, 3) + Math.log(f64x2.extract_lane(s1, 1))));
-      for (let i = 0; i < n; i++) storeCols(yb + <usize>i * stride, f32x4.sub(loadCols(xb + <usize>i * stride, w), shift), w);
+      // (x − max) − log Σ, as in softmax_rows.
+      let vl = f32x4.splat(0);
+      vl = f32x4.replace_lane(vl, 0, <f32>Math.log(f64x2.extract_lane(s0, 0)));
+      vl = f32x4.replace_lane(vl, 1, <f32>Math.log(f64x2.extract_lane(s0, 1)));
+      vl = f32x4.replace_lane(vl, 2, <f32>Math.log(f64x2.extract_lane(s1, 0)));
+      vl = f32x4.replace_lane(vl, 3, <f32>Math.log(f64x2.extract_lane(s1, 1)));
+      for (let i = 0; i < n; i++) {
+        storeCols(yb + <usize>i * stride, f32x4.sub(f32x4.sub(loadCols(xb + <usize>i * stride, w), vm), vl), w);
+      }
     } else {
       let inv = f32x4.splat(0);
       inv = f32x4.replace_lane(inv, 0, <f32>(1 / f64x2.extract_lane(s0, 0)));

@@ -15,8 +15,8 @@
  */
 import { f16ArrayToF32, type TypedArray } from '../../core/dtype.js';
 import { UsageError } from '../../core/errors.js';
-import * as T from '../../core/index.js';
 import { nodeAttr, type OnnxModel, type OnnxNode, type OnnxTensor } from '../../core/io/onnx.js';
+import * as T from '../../index.js';
 import { chain, type Release, releaser } from '../layer-chain.js';
 
 interface ConvSpec {

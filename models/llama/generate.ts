@@ -14,11 +14,11 @@
  * @module
  */
 import { UsageError } from '../../core/errors.js';
-import * as T from '../../core/index.js';
 import type { ChatMessage, ChatTemplate } from '../../core/text/chat-template.js';
 import { StreamDecoder } from '../../core/text/stream-decoder.js';
 import type { Tokenizer } from '../../core/text/tokenizer.js';
 import { yieldToEventLoop } from '../../core/yield.js';
+import * as T from '../../index.js';
 import type { LayerCache } from './kv-cache.js';
 import type { CausalLM } from './model.js';
 import { Sampler, type SamplingOptions } from './sample.js';

@@ -14,7 +14,7 @@
  * @module
  */
 import { UsageError } from '../../core/errors.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 
 /** The cache of one attention layer. */
 export interface LayerCache {

@@ -16,7 +16,7 @@
  * holds one layer's activations at a time (models/layer-chain.ts).
  * @module
  */
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { chain, releaser } from '../layer-chain.js';
 import type { LlamaConfig } from './config.js';
 import { KVCache, type LayerCache, RotatingKVCache } from './kv-cache.js';

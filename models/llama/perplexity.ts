@@ -4,7 +4,7 @@
  * padding, so a sequence's score does not depend on what it is batched with.
  * @module
  */
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import type { CausalLM } from './model.js';
 
 export interface SequenceScore {

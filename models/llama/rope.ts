@@ -8,7 +8,7 @@
  * ops; yarn's attention factor scales those tables as transformers scales its cos and sin.
  * @module
  */
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import type { LlamaConfig, RopeScaling } from './config.js';
 
 /** θ_j = base^(-2j/d), j = 0 … d/2 - 1 (transformers computes these in float32; here in float64). */

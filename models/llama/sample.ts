@@ -14,7 +14,7 @@
  * @module
  */
 import { UsageError } from '../../core/errors.js';
-import { Rng } from '../../core/index.js';
+import { Rng } from '../../index.js';
 
 export interface SamplingOptions {
   /** 0 (default): greedy. */

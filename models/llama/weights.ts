@@ -7,8 +7,9 @@
  * swaps a projection for a wrapped one without touching the model code.
  * @module
  */
-import * as T from '../../core/index.js';
+
 import { DenseEmbedding, DenseLinear, type Linear, type TokenEmbedding } from '../../core/nn/linear.js';
+import * as T from '../../index.js';
 import { ConfigError, type LlamaConfig } from './config.js';
 
 /** Float32 values and shape of one stored tensor (other float dtypes widened). */

@@ -22,8 +22,9 @@
  * are checked against the table above, so another network fails at load (see tflite-float-graph.ts for the
  * approach and for QUANTIZE/DEQUANTIZE, which run as identities in float).
  */
-import * as T from '../../core/index.js';
+
 import type { Conv2DOptions, DepthwiseConv2DOptions, TfliteModel } from '../../core/io/tflite.js';
+import * as T from '../../index.js';
 import { depthwiseToOihw, ohwiToOihw, TfliteFloatGraph } from './tflite-float-graph.js';
 
 /** Length of the style vector (the "bottleneck"). */

@@ -27,8 +27,9 @@
  * layer's operator, options and shapes are checked against the description above (see tflite-float-graph.ts
  * for the approach and for QUANTIZE/DEQUANTIZE, which run as identities in float).
  */
-import * as T from '../../core/index.js';
+
 import type { Conv2DOptions, TfliteModel } from '../../core/io/tflite.js';
+import * as T from '../../index.js';
 import { chain, releaser } from '../layer-chain.js';
 import { STYLE_VECTOR_SIZE } from './style-predictor.js';
 import { type FloatOp, ohwiToOihw, TfliteFloatGraph } from './tflite-float-graph.js';

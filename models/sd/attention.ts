@@ -10,8 +10,9 @@
  * size (tested).
  * @module
  */
-import * as T from '../../core/index.js';
+
 import type { Linear } from '../../core/nn/linear.js';
+import * as T from '../../index.js';
 import { denseLinear, GroupNorm, LayerNorm } from './layers.js';
 import type { Weights } from './weights.js';
 

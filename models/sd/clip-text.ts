@@ -6,8 +6,9 @@
  * on. No attention mask: padding tokens attend causally like any other, as the diffusers pipelines run it.
  * @module
  */
-import * as T from '../../core/index.js';
+
 import type { Linear } from '../../core/nn/linear.js';
+import * as T from '../../index.js';
 import { multiHeadAttention } from './attention.js';
 import type { TextEncoderConfig } from './config.js';
 import { denseLinear, LayerNorm } from './layers.js';

@@ -4,8 +4,9 @@
  * output; none frees its input (the callers decide, since UNet skips outlive the layer that read them).
  * @module
  */
-import * as T from '../../core/index.js';
+
 import { DenseLinear, type Linear } from '../../core/nn/linear.js';
+import * as T from '../../index.js';
 import type { Weights } from './weights.js';
 
 export class Conv2d {

@@ -15,8 +15,8 @@
  */
 import { f16ArrayToF32 } from '../../core/dtype.js';
 import { UsageError } from '../../core/errors.js';
-import * as T from '../../core/index.js';
 import type { SafetensorsReader } from '../../core/io/safetensors.js';
+import * as T from '../../index.js';
 import type { Weights } from './weights.js';
 
 export interface LoraFile {

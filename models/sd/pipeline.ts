@@ -17,8 +17,9 @@
  * Browser-safe.
  * @module
  */
-import * as T from '../../core/index.js';
+
 import { yieldToEventLoop } from '../../core/yield.js';
+import * as T from '../../index.js';
 import type { StableDiffusionModel } from './load.js';
 import { createScheduler, type Scheduler, type SchedulerName } from './schedulers/index.js';
 

@@ -7,7 +7,7 @@
  * Outputs are assembled on the host (they are read back at the end anyway).
  * @module
  */
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 
 export interface TileSpec {
   /** Input tile side. */

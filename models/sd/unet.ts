@@ -11,8 +11,9 @@
  * `attention_head_dim` quirk (see config.ts).
  * @module
  */
-import * as T from '../../core/index.js';
+
 import type { Linear } from '../../core/nn/linear.js';
+import * as T from '../../index.js';
 import { SpatialTransformer } from './attention.js';
 import type { UNetConfig } from './config.js';
 import { Conv2d, Downsample, denseLinear, GroupNorm, ResnetBlock, Upsample } from './layers.js';

@@ -13,7 +13,7 @@
  * overlapping tiles (tiling.ts) so memory stays at one tile's activations.
  * @module
  */
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { VaeAttention } from './attention.js';
 import type { VaeConfig } from './config.js';
 import { Conv2d, Downsample, GroupNorm, ResnetBlock, Upsample } from './layers.js';

@@ -25,8 +25,8 @@ import { writeReportFiles } from '../../bench/writers/json.js';
 import { markdownReport } from '../../bench/writers/markdown.js';
 import { type CommandContext, defineCommand, EXIT, type OptionSpec, type ProjectSpec } from '../../cli/command.js';
 import { UsageError } from '../../core/errors.js';
+import { DEFAULT_STYLE, findStyle, NAMED_STYLES } from '../../models/styles.js';
 import { defaultImagesDir, repoRoot } from '../../node/paths.js';
-import { DEFAULT_STYLE, findStyle, NAMED_STYLES } from '../style-transfer/styles.js';
 
 /** --write-results and --results-file: every command that rewrites its section of bench/RESULTS.md. */
 const RESULTS_OPTIONS = [

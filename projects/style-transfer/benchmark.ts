@@ -30,18 +30,18 @@ import { type WrittenFiles, writeReportFiles } from '../../bench/writers/json.js
 import { markdownReport } from '../../bench/writers/markdown.js';
 import type { CommandContext } from '../../cli/command.js';
 import { UsageError } from '../../core/errors.js';
-import { MilInterpreter } from '../../core/export/mil-run.js';
-import * as T from '../../core/index.js';
 import { decodeCoreMLModel } from '../../core/io/coreml.js';
+import * as T from '../../index.js';
+import { MilInterpreter } from '../../models/coreml/mil-run.js';
+import { fitSize, imageToTensor, type RgbaImage, resizeImage } from '../../models/image-tensor.js';
+import { DEFAULT_STYLE, MAX_SIZE, MIN_SIZE } from '../../models/styles.js';
 import { readImage } from '../../node/image/codec.js';
 import { readMlPackage } from '../../node/io/mlpackage.js';
 import { defaultImagesDir } from '../../node/paths.js';
 import { examplePixels, isDiffusers, loadExportable, resolveModelArg } from './convert-model.js';
 import { COREML_UNVERIFIED_NOTE, openCoreML } from './coreml-runtime.js';
 import { DIFFUSION_DEFAULTS, DIFFUSION_STYLES } from './diffusion-styles.js';
-import { fitSize, imageToTensor, type RgbaImage, resizeImage } from './image-tensor.js';
-import { DEFAULT_SIZE, MAX_SIZE, MIN_SIZE } from './pipeline.js';
-import { DEFAULT_STYLE } from './styles.js';
+import { DEFAULT_SIZE } from './pipeline.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
@@ -354,7 +354,7 @@ export async function runStyleBenchmark(options: BenchmarkOptions): Promise<Benc
       await T.setBackend(name);
       const runner = source.make();
       const inputs = images.map((img) => runner.inputs(img.image));
-      const fallbacks = T.fallbackStats();
+      const ledgerBefore = T.fallbackLedger();
       let next = 0;
       try {
         const {
@@ -375,6 +375,7 @@ export async function runStyleBenchmark(options: BenchmarkOptions): Promise<Benc
             { warmup: options.warmup, runs: options.runs * images.length, signal: options.signal },
           ),
         );
+        const fallbacks = T.ledgerDelta(ledgerBefore, T.fallbackLedger());
         const flops = inputs.map((xs) => runner.flops(xs));
         const meanFlops = flops.every((f) => f !== null)
           ? (flops as number[]).reduce((a, b) => a + b, 0) / flops.length
@@ -384,7 +385,7 @@ export async function runStyleBenchmark(options: BenchmarkOptions): Promise<Benc
           `throughput ${(1000 / m.stats.mean).toFixed(2)} images/s (batch 1)`,
           `peak tensor memory ${(peakBytes / 1e6).toFixed(1)} MB (${(startBytes / 1e6).toFixed(1)} MB resident before the runs: weights and inputs)`,
           ...(status.adapter?.emulated ? ['CPU-emulated WebGPU adapter: not GPU speed'] : []),
-          ...fallbackNotes(fallbacks, T.fallbackStats(), name),
+          ...fallbackNotes(fallbacks),
         ];
         const record = makeRecord(
           {
@@ -399,6 +400,7 @@ export async function runStyleBenchmark(options: BenchmarkOptions): Promise<Benc
             flops: meanFlops,
             machine,
             adapter: status.adapter,
+            fallbacks,
             notes,
           },
           m,

@@ -10,29 +10,29 @@ import { type CommandContext, defineCommand, type ProjectSpec } from '../../cli/
 import { UsageError } from '../../core/errors.js';
 import type { RgbaImage } from '../../core/image.js';
 import { SCHEDULER_NAMES } from '../../models/sd/schedulers/scheduler.js';
-import { readImage, writeImage } from '../../node/image/codec.js';
-import { defaultImagesDir } from '../../node/paths.js';
-import { DIFFUSION_DEFAULTS, DIFFUSION_STYLES } from './diffusion-styles.js';
-import { registryModelSource } from './node-models.js';
-import {
-  DEFAULT_SIZE,
-  MAX_SIZE,
-  MAX_STYLE_SIZE,
-  MIN_SIZE,
-  MIN_STYLE_SIZE,
-  type Stage,
-  type StyleChoice,
-  StyleTransferPipeline,
-  type TransferResult,
-} from './pipeline.js';
 import {
   ARBITRARY_STYLE_MODELS,
   ARBITRARY_WEIGHTS,
   DEFAULT_ARBITRARY_WEIGHTS,
   DEFAULT_STYLE,
   findStyle,
+  MAX_SIZE,
+  MIN_SIZE,
   NAMED_STYLES,
-} from './styles.js';
+} from '../../models/styles.js';
+import { readImage, writeImage } from '../../node/image/codec.js';
+import { defaultImagesDir } from '../../node/paths.js';
+import { DIFFUSION_DEFAULTS, DIFFUSION_STYLES } from './diffusion-styles.js';
+import { registryModelSource } from './node-models.js';
+import {
+  DEFAULT_SIZE,
+  MAX_STYLE_SIZE,
+  MIN_STYLE_SIZE,
+  type Stage,
+  type StyleChoice,
+  StyleTransferPipeline,
+  type TransferResult,
+} from './pipeline.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 

@@ -9,18 +9,18 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { UsageError } from '../../core/errors.js';
-import * as T from '../../core/index.js';
 import { parseOnnx } from '../../core/io/onnx.js';
 import { pthKind, readPth } from '../../core/io/pth.js';
 import { parseTflite } from '../../core/io/tflite.js';
+import * as T from '../../index.js';
 import { TransformerNet } from '../../models/fast-style/transformer-net.js';
 import { STYLE_IMAGE_SIZE, StylePredictor } from '../../models/magenta/style-predictor.js';
 import { StyleTransformer } from '../../models/magenta/style-transformer.js';
+import { ARBITRARY_STYLE_MODELS, type ArbitraryWeights, findStyle, NAMED_STYLES } from '../../models/styles.js';
 import { openFileSource } from '../../node/io/file-source.js';
 import { withSafetensorsFile } from '../../node/io/safetensors-file.js';
 import { registryModelSource } from './node-models.js';
 import { StyleTransferPipeline } from './pipeline.js';
-import { ARBITRARY_STYLE_MODELS, type ArbitraryWeights, findStyle, NAMED_STYLES } from './styles.js';
 
 /** One input of a network to export, with the example values it is traced and verified on. */
 export interface ExampleInput {

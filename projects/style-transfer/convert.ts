@@ -12,14 +12,14 @@ import type { CommandContext } from '../../cli/command.js';
 import { UsageError } from '../../core/errors.js';
 import { opCounts, type Trace, traceGraph } from '../../core/export/graph.js';
 import { COREML_SPEC_VERSION, type ComputePrecision, exportMil } from '../../core/export/mil-export.js';
-import { MilInterpreter } from '../../core/export/mil-run.js';
 import { exportOnnxWithData, ONNX_OPSET } from '../../core/export/onnx-export.js';
-import * as T from '../../core/index.js';
 import { decodeCoreMLModel, encodeCoreMLModel } from '../../core/io/coreml.js';
+import * as T from '../../index.js';
+import { MilInterpreter } from '../../models/coreml/mil-run.js';
+import { DEFAULT_STYLE } from '../../models/styles.js';
 import { writeFileAtomic } from '../../node/atomic-write.js';
 import { readMlPackage, writeMlPackage } from '../../node/io/mlpackage.js';
 import { componentsOf, type ExportableModel, loadExportable, resolveModelArg } from './convert-model.js';
-import { DEFAULT_STYLE } from './styles.js';
 
 export type OutputFormat = 'mlpackage' | 'onnx';
 

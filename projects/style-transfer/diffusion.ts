@@ -9,8 +9,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import type { CommandContext } from '../../cli/command.js';
 import { UsageError } from '../../core/errors.js';
-import * as T from '../../core/index.js';
 import type { SafetensorsReader } from '../../core/io/safetensors.js';
+import * as T from '../../index.js';
+import { fitSize, imageToTensor, planesToImage, resizeImage } from '../../models/image-tensor.js';
 import type { ModelFolder } from '../../models/sd/folder.js';
 import { loadStableDiffusion } from '../../models/sd/load.js';
 import type { LoraFile } from '../../models/sd/lora.js';
@@ -23,7 +24,6 @@ import { loadSafetensorsFile } from '../../node/io/safetensors-file.js';
 import { resolveModelFile } from '../../node/models/cache.js';
 import { findModel } from '../../node/models/registry.js';
 import { DIFFUSION_DEFAULTS, DIFFUSION_STYLES, findDiffusionStyle } from './diffusion-styles.js';
-import { fitSize, imageToTensor, planesToImage, resizeImage } from './image-tensor.js';
 
 export interface DiffusionArgs {
   readonly content: string;

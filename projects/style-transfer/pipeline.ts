@@ -20,26 +20,34 @@
  * The Magenta transfer network was published for 384×384 content but is fully convolutional (its
  * upsampling sizes are ratios, see models/magenta/style-transformer.ts), so it runs at `size` too.
  */
-import * as T from '../../core/index.js';
+
 import { parseOnnx } from '../../core/io/onnx.js';
 import { parseTflite } from '../../core/io/tflite.js';
+import * as T from '../../index.js';
 import { TransformerNet } from '../../models/fast-style/transformer-net.js';
+import {
+  centerSquare,
+  fitSize,
+  imageToTensor,
+  planesToImage,
+  type RgbaImage,
+  resizeImage,
+} from '../../models/image-tensor.js';
 import { STYLE_IMAGE_SIZE, STYLE_VECTOR_SIZE, StylePredictor } from '../../models/magenta/style-predictor.js';
 import { StyleTransformer } from '../../models/magenta/style-transformer.js';
-import { centerSquare, fitSize, imageToTensor, planesToImage, type RgbaImage, resizeImage } from './image-tensor.js';
 import {
   ARBITRARY_STYLE_MODELS,
   ARBITRARY_WEIGHTS,
   type ArbitraryWeights,
   DEFAULT_ARBITRARY_WEIGHTS,
   findStyle,
+  MAX_SIZE,
+  MIN_SIZE,
   NAMED_STYLES,
   type NamedStyle,
-} from './styles.js';
+} from '../../models/styles.js';
 
 export const DEFAULT_SIZE = 512;
-export const MIN_SIZE = 16;
-export const MAX_SIZE = 2048;
 
 export const MIN_STYLE_SIZE = 32;
 export const MAX_STYLE_SIZE = 1024;

@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import '../../backends/node.js';
 import { loadNativeAddon } from '../../backends/native/index.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 
 const loaded = loadNativeAddon();
 const addon = loaded.ok ? loaded.addon : null;

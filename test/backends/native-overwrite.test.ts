@@ -6,9 +6,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import '../../backends/node.js';
 import { loadNativeAddon, setNativePoolPoison } from '../../backends/native/index.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { allCases } from '../conformance/cases/index.js';
-import { caseValues, compare, DEFAULT_TOL, evaluate } from '../conformance/harness.js';
+import { caseValues, compare, evaluate, toleranceFor } from '../conformance/harness.js';
 
 /** The families whose kernels use overwrittenF32. */
 const FAMILIES = ['elementwise', 'matmul', 'conv', 'image', 'norm'];
@@ -36,8 +36,7 @@ describe.runIf(loadNativeAddon().ok)('native kernels write every element of an o
           setNativePoolPoison(false);
         }
         got.forEach((g, i) => {
-          const tol = g.dtype === 'i32' || g.dtype === 'u8' ? 0 : (c.tol?.f32 ?? DEFAULT_TOL.f32);
-          expect(compare(g, want[i], tol), `${c.name}, output ${i}`).toBeNull();
+          expect(compare(g, want[i], toleranceFor(c, 'f32', g.dtype)), `${c.name}, output ${i}`).toBeNull();
         });
       }
     });

@@ -9,7 +9,7 @@ import { loadNativeAddon, nativePoolStats } from '../../backends/native/index.js
 import { runReference } from '../../backends/native/kernel.js';
 import { defaultPoolCap, HostArrayPool, poolCapFromEnv } from '../../backends/native/pool.js';
 import { nativeStorage } from '../../backends/native/storage.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 
 const BIG = 1 << 16; // elements: 256 KiB of f32, over the pooling threshold
 

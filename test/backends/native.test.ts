@@ -22,7 +22,7 @@ import {
   nativePlugin,
   resetNativeAddonCache,
 } from '../../backends/native/index.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { requiredBackends } from '../helpers/requirements.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

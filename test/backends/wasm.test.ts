@@ -30,7 +30,7 @@ import { createWasmBackend, probeWasm, type WasmPlatform } from '../../backends/
 import { chooseThreads, MAX_WASM_THREADS } from '../../backends/wasm/threads.js';
 import { BROWSER_WORKER_SOURCE } from '../../backends/wasm/worker-source.js';
 import type { KernelTensor } from '../../core/backend.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { wasmKernels as matmulKernels } from '../../kernels/matmul/wasm.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -418,12 +418,12 @@ ${BROWSER_WORKER_SOURCE}`,
 });
 
 describe('kernels stay on wasm', () => {
-  it('f32 ops run wasm code: no reference runs, no fallback to another backend', async () => {
-    const { wasmRefRuns } = await import('../../backends/wasm/kernel.js');
+  it('f32 ops run wasm code: strict mode allows no reference run, fallback or copy', async () => {
     await import('../../backends/node.js');
     await T.setBackend('wasm');
+    T.setStrictBackend(true);
     try {
-      const before = JSON.stringify(wasmRefRuns());
+      const before = T.fallbackLedger();
       const result = T.tidy(() => {
         const x = T.randomNormal([4, 6, 5]);
         const w = T.randomNormal([2, 4, 3, 3]);
@@ -450,9 +450,9 @@ describe('kernels stay on wasm', () => {
       });
       await result.data();
       result.dispose();
-      expect(JSON.stringify(wasmRefRuns())).toBe(before);
-      expect(Object.keys(T.fallbackStats()).filter((k) => k.includes(':wasm->'))).toEqual([]);
+      expect(T.ledgerDelta(before, T.fallbackLedger())).toEqual([]);
     } finally {
+      T.setStrictBackend(false);
       await T.setBackend('js');
     }
   });

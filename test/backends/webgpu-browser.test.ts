@@ -17,10 +17,10 @@ const skip = chromiumSkipReason();
 
 /** The page's script: every case on webgpu against the js oracle, as conformance.test.ts does. */
 const ENTRY = `
-import * as T from '/core/index.ts';
+import * as T from '/index.ts';
 import { registerBrowserWebGPU } from '/backends/webgpu/browser.ts';
 import { allCases } from '/test/conformance/cases/index.ts';
-import { caseValues, compare, DEFAULT_TOL, evaluate } from '/test/conformance/harness.ts';
+import { caseValues, compare, evaluate, toleranceFor } from '/test/conformance/harness.ts';
 
 registerBrowserWebGPU();
 
@@ -61,8 +61,7 @@ window.runConformance = async () => {
           const got = await evaluate(c, values, dtype);
           const want = await oracle(c, values);
           got.forEach((g, i) => {
-            const tol = g.dtype === 'i32' || g.dtype === 'u8' ? 0 : (c.tol?.[dtype] ?? DEFAULT_TOL[dtype]);
-            const problem = compare(g, want[i], tol);
+            const problem = compare(g, want[i], toleranceFor(c, dtype, g.dtype));
             if (problem) failures.push(label + ' output ' + i + ': ' + problem);
           });
         } catch (err) {

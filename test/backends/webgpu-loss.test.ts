@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import '../../backends/node.js';
 import type { WebGPUBackend } from '../../backends/webgpu/backend.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { backendSkipReason, titled } from '../helpers/requirements.js';
 
 const skip = await backendSkipReason('webgpu');

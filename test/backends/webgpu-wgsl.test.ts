@@ -11,7 +11,7 @@ import { backendVariants, type WebGPUBackend } from '../../backends/webgpu/backe
 import { families } from '../../backends/webgpu/families.js';
 import { declaredShaders, type ShaderVariant, withIncludes } from '../../backends/webgpu/shaders.js';
 import { checkPipeline, checkSource, checkVariant } from '../../backends/webgpu/validate.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { backendSkipReason, titled } from '../helpers/requirements.js';
 
 const root = resolve(import.meta.dirname, '../..');

@@ -10,7 +10,7 @@ import { type GpuStorage, SNAPSHOT_DEPTH, type WebGPUBackend } from '../../backe
 import { sizeClass } from '../../backends/webgpu/pool.js';
 import { specialize, wgsl } from '../../backends/webgpu/shaders.js';
 import { Uniforms } from '../../backends/webgpu/uniforms.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { backendSkipReason, titled } from '../helpers/requirements.js';
 
 const avail = await T.probeBackend('webgpu');
@@ -151,7 +151,9 @@ describe.skipIf(skip)(titled('webgpu backend', skip), () => {
     // GPU-computed input, host op, then GPU ops on its result: ordering must hold.
     const y = T.tidy(() => T.add(T.run1(hostOnly, [T.mul(x, 2)], { scale: 10 }), 1));
     expect([...(await y.data())]).toEqual([21, 41, 61, 81]);
-    expect(T.fallbackStats()['testHostOnlyScale:webgpu->js']).toBeGreaterThan(0);
+    expect(T.fallbackLedger()).toContainEqual(
+      expect.objectContaining({ op: 'testHostOnlyScale', kind: 'fallback', from: 'webgpu', to: 'js' }),
+    );
     expect(warnings.join('\n')).toMatch(/webgpu has no 'testHostOnlyScale' kernel/);
     T.dispose([x, y]);
   });
@@ -200,11 +202,24 @@ describe.skipIf(skip)(titled('webgpu backend', skip), () => {
     x.dispose();
   });
 
-  it('f64 tensors live on webgpu as bytes and their ops run on the host', async () => {
+  it('f64 tensors live on webgpu as bytes and their ops run on the host, in the ledger', async () => {
     const x = T.tensor([1, 2], [2], 'f32');
+    const before = T.fallbackLedger();
     const y = T.tidy(() => T.cast(T.mul(T.cast(x, 'f64'), 0.5), 'f32'));
     expect([...(await y.data())]).toEqual([0.5, 1]);
-    expect(gpu.hostRunStats().cast).toBeGreaterThan(0);
+    const delta = T.ledgerDelta(before, T.fallbackLedger());
+    expect(delta.map((e) => `${e.op} ${e.kind} ${e.from}->${e.to} ${e.count}: ${e.why}`).sort()).toEqual([
+      'cast reference webgpu->js 2: f64 is js-only',
+      'mul reference webgpu->js 1: f64 is js-only',
+    ]);
+    T.setStrictBackend(true);
+    try {
+      expect(() => T.cast(x, 'f64')).toThrow(
+        /strict backend: webgpu runs 'cast' with the js reference kernel \(f64 is js-only\)/,
+      );
+    } finally {
+      T.setStrictBackend(false);
+    }
     T.dispose([x, y]);
   });
 });

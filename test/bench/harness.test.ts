@@ -199,16 +199,18 @@ describe('run planning and caveats', () => {
     expect(noiseNotes(m([10, 40]))).toEqual([]);
   });
 
-  it('names an op that fell back to another backend while measuring', () => {
-    const notes = fallbackNotes(
-      { 'conv2d:webgpu->js': 2 },
-      { 'conv2d:webgpu->js': 5, 'softmax:native->js': 1 },
-      'webgpu',
-    );
-    expect(notes).toEqual([
-      "conv2d ran on js through per-op fallback (webgpu has no conv2d kernel): this is js's speed, not webgpu's",
+  it('names every fallback-ledger entry of a measurement', () => {
+    const notes = fallbackNotes([
+      { op: 'conv2d', kind: 'fallback', from: 'webgpu', to: 'js', why: 'webgpu has no kernel for it', count: 3 },
+      { op: 'add', kind: 'reference', from: 'native', to: 'js', why: 'no native code for f64, f64 inputs', count: 1 },
+      { op: 'mul', kind: 'copy', from: 'js', to: 'wasm', why: 'an input was made on js', count: 2 },
     ]);
-    expect(fallbackNotes({ 'add:webgpu->js': 1 }, { 'add:webgpu->js': 1 }, 'webgpu')).toEqual([]);
+    expect(notes).toEqual([
+      "conv2d ran on js through per-op fallback (webgpu has no kernel for it): this is js's speed, not webgpu's",
+      "add ran the js reference kernel on native (no native code for f64, f64 inputs): not native's kernel speed",
+      'mul copied an input from js to wasm on every run (an input was made on js)',
+    ]);
+    expect(fallbackNotes([])).toEqual([]);
   });
 
   it('parses backend lists, expanding all and refusing unknown names', () => {

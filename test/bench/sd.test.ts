@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import '../../backends/node.js';
 import { PEER_PYTHON, peerEnv, runSdSuite, sdSummary } from '../../bench/sd-suite.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { repoRoot } from '../../node/paths.js';
 import { modelsDir } from '../helpers/model-files.js';
 

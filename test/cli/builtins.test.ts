@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type DoctorDeps, formatDoctor, runDoctor, SIMD_PROBE } from '../../cli/builtins/doctor.js';
 import { collectInfo, formatInfo } from '../../cli/builtins/info.js';
 import type { Runtime } from '../../cli/runtime.js';
-import * as core from '../../core/index.js';
+import * as core from '../../index.js';
 
 const runtime: Runtime = core;
 
@@ -141,7 +141,9 @@ describe('info', () => {
             details: { adapter: 'SwiftShader', maxStorageBufferBindingSize: 134217728 },
           },
         }),
-        fallbackStats: () => ({ 'matmul:webgpu->js': 3 }),
+        fallbackLedger: () => [
+          { op: 'matmul', kind: 'fallback', from: 'webgpu', to: 'js', why: 'webgpu has no kernel for it', count: 3 },
+        ],
       },
       '1.0.0',
     );
@@ -149,6 +151,6 @@ describe('info', () => {
     expect(text).toMatch(
       /webgpu\s+unavailable: no adapter\n\s+adapter: SwiftShader\n\s+maxStorageBufferBindingSize: 134217728/,
     );
-    expect(text).toMatch(/matmul:webgpu->js\s+3×/);
+    expect(text).toMatch(/matmul \(fallback\)\s+webgpu -> js, 3×: webgpu has no kernel for it/);
   });
 });

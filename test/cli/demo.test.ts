@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runDemo } from '../../cli/builtins/demo.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 
 describe('demo', () => {
   it('converges to the closed-form least-squares line and leaks nothing', async () => {

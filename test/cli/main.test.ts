@@ -182,7 +182,7 @@ describe('exit codes and errors', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.err).toContain("unknown backend 'cuda'; choose one of js, wasm, webgpu, native, auto");
     // A machine where webgpu is missing: the real core, with its availability report replaced.
-    const core = await import('../../core/index.js');
+    const core = await import('../../index.js');
     const noGpu = async () => {
       const all = await core.backendAvailability();
       return { ...all, webgpu: { available: false, reason: 'no adapter (test)', autoRank: -1 } };

@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../backends/node.js';
 import { setWasmThreads } from '../../backends/wasm/index.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { requiredBackends } from '../helpers/requirements.js';
 import { allCases } from './cases/index.js';
-import { caseValues, compare, DEFAULT_TOL, evaluate, type OpCase } from './harness.js';
+import { caseValues, compare, evaluate, type OpCase, toleranceFor } from './harness.js';
 
 const required = requiredBackends;
 const only = (process.env.EAI_CONFORMANCE_BACKENDS ?? '').split(',').filter(Boolean) as T.BackendName[];
@@ -74,8 +74,7 @@ for (const { backend, threads } of runs) {
             const want = await oracle(c, values);
             expect(got.length).toBe(want.length);
             got.forEach((g, i) => {
-              const tol = g.dtype === 'i32' || g.dtype === 'u8' ? 0 : (c.tol?.[dtype] ?? DEFAULT_TOL[dtype]);
-              expect(compare(g, want[i], tol), `output ${i}`).toBeNull();
+              expect(compare(g, want[i], toleranceFor(c, dtype, g.dtype)), `output ${i}`).toBeNull();
             });
           });
         }

@@ -4,7 +4,7 @@
  * test asserts every op with a vjp was differentiated by some case.
  */
 import { describe, expect, it } from 'vitest';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { allCases } from './cases/index.js';
 import { caseValues, makeInput, type OpCase, toList } from './harness.js';
 

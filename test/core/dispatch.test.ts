@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { gatherStrided, jsBackend } from '../../backends/js/backend.js';
-import type { Backend, Storage, StridedView } from '../../core/index.js';
-import * as T from '../../core/index.js';
+import type { Backend, Storage, StridedView } from '../../index.js';
+import * as T from '../../index.js';
 
 interface FakeStorage extends Storage {
   readonly backend: 'wasm';
@@ -79,7 +79,14 @@ describe('dispatch', () => {
     expect(p2.backend).toBe('wasm');
     expect(Array.from(await p2.data())).toEqual([220, 880, 1980]);
     expect(warnings).toEqual(["[efficientai-toolkit] wasm has no 'mul' kernel; running it on js (warned once)"]);
-    expect(T.fallbackStats()['mul:wasm->js']).toBe(2);
+    expect(T.fallbackLedger()).toContainEqual({
+      op: 'mul',
+      kind: 'fallback',
+      from: 'wasm',
+      to: 'js',
+      why: 'wasm has no kernel for it',
+      count: 2,
+    });
     // A strided view on the stand-in is made contiguous before its kernel sees it.
     const m = T.reshape(T.tensor([1, 2, 3, 4]), [2, 2]);
     const t = T.transpose(m);
@@ -87,5 +94,49 @@ describe('dispatch', () => {
     T.dispose([a, b, s, p1, p2, m, t]);
     await T.setBackend('js');
     expect(jsBackend.name).toBe('js');
+  });
+
+  it('strict mode throws before a fallback runs, naming the op, the backends and the way out', async () => {
+    await T.setBackend('wasm');
+    const a = T.tensor([1, 2, 3]);
+    const before = T.fallbackLedger();
+    T.setStrictBackend(true);
+    try {
+      expect(() => T.mul(a, a)).toThrow(
+        /strict backend: wasm has no 'mul' kernel; running it on js\. Run without --strict-backend \(or setStrictBackend\(false\)\)/,
+      );
+      expect(() => T.mul(a, a)).toThrow(T.BackendError);
+      // The stand-in's own kernel still runs.
+      expect(Array.from(await T.add(a, a).data())).toEqual([2, 4, 6]);
+    } finally {
+      T.setStrictBackend(false);
+    }
+    expect(T.fallbackLedger()).toEqual(before);
+    a.dispose();
+    await T.setBackend('js');
+  });
+
+  it('records an input left on another backend as a copy, once per run, and refuses it in strict mode', async () => {
+    const onJs = T.tensor([1, 2, 3]);
+    await T.setBackend('wasm');
+    const onWasm = T.tensor([10, 20, 30]);
+    const runs = fakeAddRuns;
+    const before = T.fallbackLedger();
+    const s = T.add(onJs, onWasm);
+    expect(s.backend).toBe('wasm');
+    expect(Array.from(await s.data())).toEqual([11, 22, 33]);
+    expect(fakeAddRuns).toBe(runs + 1);
+    expect(T.ledgerDelta(before, T.fallbackLedger())).toEqual([
+      { op: 'add', kind: 'copy', from: 'js', to: 'wasm', why: 'an input was made on js', count: 1 },
+    ]);
+    T.setStrictBackend(true);
+    try {
+      expect(() => T.add(onJs, onWasm)).toThrow(/strict backend: 'add' copies an input from js to wasm/);
+      expect(fakeAddRuns).toBe(runs + 1);
+    } finally {
+      T.setStrictBackend(false);
+    }
+    T.dispose([onJs, onWasm, s]);
+    await T.setBackend('js');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 
 describe('core smoke', () => {
   it('broadcast add, views, reductions, grads', async () => {

@@ -5,8 +5,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { f16ArrayToF32, f32ToF16Bits, Rng } from '../../core/index.js';
 import { encodeSafetensors, type SafetensorsTensor } from '../../core/io/safetensors.js';
+import { f16ArrayToF32, f32ToF16Bits, Rng } from '../../index.js';
 import type { RefTensor } from './llama-reference.js';
 
 export interface TinyShape {

@@ -5,7 +5,7 @@
  * suite runs anyway and fails on what is missing.
  */
 import { existsSync } from 'node:fs';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 
 /** Backends that must exist here (EAI_REQUIRE_BACKENDS=webgpu,native,wasm). */
 export const requiredBackends = (process.env.EAI_REQUIRE_BACKENDS ?? '').split(',').filter(Boolean) as T.BackendName[];

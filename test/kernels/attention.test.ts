@@ -6,7 +6,7 @@
  * and decode steps against the rows of a full causal pass.
  */
 import { describe, expect, it } from 'vitest';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol = 1e-12): void {
   expect(got.length).toBe(want.length);

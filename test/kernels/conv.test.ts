@@ -5,7 +5,7 @@
  * <conv(x, w), y> = <x, convT(y, w)> = <w, conv2dWeightGrad(x, y)>.
  */
 import { describe, expect, it } from 'vitest';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 
 type Pads4 = readonly [number, number, number, number];
 

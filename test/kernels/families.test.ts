@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import '../../backends/node.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { generate, sync } from '../../scripts/families.mjs';
 
 const root = path.resolve(import.meta.dirname, '../..');

@@ -5,7 +5,7 @@
  * does (a float32 scale), and the adjoint identity <resize(x), g> = <x, resizeGrad(g)>.
  */
 import { describe, expect, it } from 'vitest';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol = 1e-12): void {
   expect(got.length).toBe(want.length);

@@ -4,7 +4,7 @@
  * every option, and the softmax Hessian diag(p) − ppᵀ through the backward op's vjp.
  */
 import { describe, expect, it } from 'vitest';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol = 1e-6): void {
   expect(got.length).toBe(want.length);

@@ -4,7 +4,7 @@
  * broadcast multiply summed over K (elementwise + reduce ops, their own kernels and vjps).
  */
 import { describe, expect, it } from 'vitest';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol = 1e-6): void {
   expect(got.length).toBe(want.length);

@@ -4,7 +4,7 @@
  * and vjps), for values and for gradients of x and of every affine parameter.
  */
 import { describe, expect, it } from 'vitest';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol = 1e-6): void {
   expect(got.length).toBe(want.length);

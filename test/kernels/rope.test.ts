@@ -4,7 +4,7 @@
  * two pairings, round trips through the inverse, and decode steps against the prefill.
  */
 import { describe, expect, it } from 'vitest';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol = 1e-12): void {
   expect(got.length).toBe(want.length);

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import '../../backends/node.js';
-import * as T from '../../core/index.js';
 import { parseOnnx } from '../../core/io/onnx.js';
+import * as T from '../../index.js';
 import { TransformerNet } from '../../models/fast-style/transformer-net.js';
 import { defaultModelsDir } from '../../node/paths.js';
 

@@ -3,8 +3,9 @@
  *
  * 1. The oracle for outputs: onnxruntime-node running the same TFLite files, transcribed operator for operator
  *    into ONNX (tflite-onnx-oracle.ts: NHWC as in the file, the converter's ten-operator conditional instance
- *    norm as is, onnxruntime's own SAME padding, reflect Pad, ReduceMean and nearest Resize). It shares no
- *    code with the model files except the reader's dequantizeTensor; both run the int8 files in float.
+ *    norm as is, onnxruntime's own SAME padding, reflect Pad, ReduceMean and nearest Resize, and its own
+ *    dequantization: DequantizeLinear on the file's bytes). It shares only the parsed file with the model
+ *    code; both run the int8 files in float.
  * 2. A published fact for the weights: the shared README measures the int8 and fp16 transfer models about
  *    0.004 apart (mean |difference| on the 0..1 scale). The two files quantised the same network
  *    differently, so this checks int8 per-channel dequantization against fp16 widening end to end — and the
@@ -17,13 +18,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../backends/node.js';
-import * as T from '../../core/index.js';
 import { type Conv2DOptions, parseTflite, type TfliteModel } from '../../core/io/tflite.js';
+import * as T from '../../index.js';
+import { centerSquare, imageToTensor, resizeImage } from '../../models/image-tensor.js';
 import { STYLE_VECTOR_SIZE, StylePredictor } from '../../models/magenta/style-predictor.js';
 import { StyleTransformer } from '../../models/magenta/style-transformer.js';
 import { readImage } from '../../node/image/codec.js';
 import { defaultImagesDir, defaultModelsDir } from '../../node/paths.js';
-import { centerSquare, imageToTensor, resizeImage } from '../../projects/style-transfer/image-tensor.js';
 import { runOracle } from './tflite-onnx-oracle.js';
 
 const dir = join(defaultModelsDir()!, 'magenta-arbitrary');

@@ -2,8 +2,8 @@
  * An independent runtime for TFLite files: each operator of the file transcribed, one for one and in the
  * file's own NHWC layout, into the ONNX operator with the same semantics, and the result run by
  * onnxruntime-node. It is the oracle for the Magenta networks (test/models/magenta.test.ts) because it shares
- * nothing with models/magenta/ but the reader's `dequantizeTensor` (checked against hand values and across
- * the int8/fp16 files in test/core/io/tflite.test.ts):
+ * nothing with models/magenta/ but the parsed file (tensors, operators, quantization parameters, the constant
+ * bytes):
  *
  * - no architecture: it never knows what a MobileNet block or a conditional instance norm is; it runs the
  *   converter's operators as they are (ten of them per CIN where the model code runs one fused op);
@@ -12,6 +12,10 @@
  * - onnxruntime's kernels and its own SAME padding (auto_pad SAME_UPPER: TensorFlow puts the odd padding
  *   pixel at the end too), reflect Pad, ReduceMean and nearest Resize, not the core's.
  *
+ * - its own dequantization: constants go into the ONNX model as the file's raw bytes (INT8, UINT8, INT32 with
+ *   their scales and zero points through onnxruntime's DequantizeLinear, per channel along the quantized
+ *   dimension; FLOAT16 through a Cast), not through the reader's `dequantizeTensor` that the model code uses.
+ *
  * QUANTIZE/DEQUANTIZE become Identity: like the model code, this runs the int8 files in float (what that
  * changes is measured separately: the int8 and fp16 transfer files, see magenta.test.ts).
  * RESIZE_NEAREST_NEIGHBOR's constant size is read as a ratio to the file's own input shape (what the
@@ -19,12 +23,21 @@
  */
 import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
-import { dequantizeTensor, type TfliteModel, type TfliteTensor, tensorValues } from '../../core/io/tflite.js';
+import type { TfliteModel, TfliteTensor } from '../../core/io/tflite.js';
+import { tensorValues } from '../../core/io/tflite.js';
 
 const { onnx } = onnxProto;
 
 const FLOAT = 1;
 const INT64 = 7;
+/** ONNX TensorProto data types of the constant types the files hold, with the typed array of a zero point. */
+const CONSTANT_TYPES: Readonly<Record<string, { onnx: number; zero?: (v: number[]) => ArrayBufferView }>> = {
+  FLOAT32: { onnx: FLOAT },
+  FLOAT16: { onnx: 10 },
+  UINT8: { onnx: 2, zero: (v) => Uint8Array.from(v) },
+  INT8: { onnx: 3, zero: (v) => Int8Array.from(v) },
+  INT32: { onnx: 6, zero: (v) => Int32Array.from(v) },
+};
 const ATTR = { INT: 2, STRING: 3, INTS: 7 } as const;
 
 interface Attr {
@@ -53,10 +66,30 @@ export function tfliteToOnnx(model: TfliteModel): Uint8Array {
     nodes.push({ opType, input: inputs, output: [out], attribute: attrs, name: out });
     return out;
   };
-  const f32Init = (values: Float32Array, dims: number[], hint: string) => {
+  const rawInit = (bytes: ArrayBufferView, dims: number[], dataType: number, hint: string) => {
     const name = fresh(hint);
-    initializers.push({ name, dims, dataType: FLOAT, rawData: new Uint8Array(values.buffer.slice(0)) });
+    const rawData = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice();
+    initializers.push({ name, dims, dataType, rawData });
     return name;
+  };
+  const f32Init = (values: Float32Array, dims: number[], hint: string) => rawInit(values, dims, FLOAT, hint);
+  /** A constant as float, from the file's bytes: onnxruntime does the widening and the dequantization. */
+  const constant = (t: TfliteTensor): string => {
+    const type = CONSTANT_TYPES[t.type];
+    if (!type) throw new Error(`oracle: constant tensor "${t.name}" has type ${t.type}, which is not transcribed`);
+    const raw = rawInit(model.buffers[t.buffer].data, t.shape, type.onnx, 'raw');
+    if (t.type === 'FLOAT32') return raw;
+    if (t.type === 'FLOAT16') return node('Cast', [raw], [int('to', FLOAT)]);
+    const q = t.quantization;
+    if (!q || q.scale.length === 0 || !type.zero) {
+      throw new Error(`oracle: constant tensor "${t.name}" (${t.type}) has no quantization scale`);
+    }
+    const perChannel = q.scale.length > 1;
+    const dims = perChannel ? [q.scale.length] : [];
+    const scale = f32Init(Float32Array.from(q.scale), dims, 'scale');
+    const zeros = q.zeroPoint.length > 0 ? q.zeroPoint : q.scale.map(() => 0);
+    const zero = rawInit(type.zero(perChannel ? zeros : [zeros[0]]), dims, type.onnx, 'zero');
+    return node('DequantizeLinear', [raw, scale, zero], perChannel ? [int('axis', q.quantizedDimension)] : []);
   };
   const i64Init = (values: number[], hint: string) => {
     const name = fresh(hint);
@@ -70,7 +103,7 @@ export function tfliteToOnnx(model: TfliteModel): Uint8Array {
     if (known) return known;
     const t = sg.tensors[i];
     if (!isConst(t)) throw new Error(`oracle: tensor ${i} ("${t.name}") is used before it is computed`);
-    const name = f32Init(dequantizeTensor(model, i), t.shape, 'const');
+    const name = constant(t);
     names.set(i, name);
     return name;
   };

@@ -29,7 +29,7 @@ import { PNG } from 'pngjs';
 import { build, type PreviewServer, preview } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../backends/node.js';
-import * as T from '../../core/index.js';
+import * as T from '../../index.js';
 import { readImage } from '../../node/image/codec.js';
 import { registryModelSource } from '../../projects/style-transfer/node-models.js';
 import { StyleTransferPipeline } from '../../projects/style-transfer/pipeline.js';

@@ -2,6 +2,7 @@
  * What the page and the style-transfer worker say to each other (over comlink). Plain data
  * only: everything here crosses postMessage.
  */
+import type { FallbackEntry } from '../../core/ledger.js';
 import type { Stage } from '../../projects/style-transfer/pipeline.js';
 
 export type { Stage };
@@ -88,8 +89,8 @@ export interface TransferReply {
   readonly style: string;
   /** Milliseconds: the pipeline's stages plus `decode` (the worker's image decoding for this size). */
   readonly times: Readonly<Record<Stage | 'decode', number>>;
-  /** Ops the backend lacked and ran elsewhere, keyed `op:from->to`, with counts (this run only). */
-  readonly fallbacks: Readonly<Record<string, number>>;
+  /** The fallback ledger of this run: op runs that did not execute on the backend's own kernel. */
+  readonly fallbacks: readonly FallbackEntry[];
 }
 
 /** The worker's API, as the page sees it through comlink. */

@@ -1,5 +1,6 @@
 // Materialise a strided view (shape, strides and offset in elements) as a row-major copy.
 // Works on 32-bit elements; 16- and 8-bit dtypes are widened to raw bits around it.
+// @include backends/webgpu/wgsl/index_walk.wgsl
 
 struct Params {
   n: u32,
@@ -20,13 +21,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= p.n) {
     return;
   }
-  var rem = i;
-  var at = p.offset;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let a = u32(d);
-    let dim = p.shape[a / 4u][a % 4u];
-    at += (rem % dim) * p.strides[a / 4u][a % 4u];
-    rem = rem / dim;
-  }
-  dst[i] = src[at];
+  let none = array<vec4<u32>, 2>();
+  dst[i] = src[p.offset + strided_offsets(i, p.shape, p.rank, p.strides, none, none).x];
 }

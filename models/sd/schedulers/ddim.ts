@@ -4,7 +4,7 @@
  * Default spacing "leading". Coefficients are rounded to f32 as diffusers' tensors are.
  * @module
  */
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import { alphasCumprod, checkSteps, integerTimesteps, type SchedulerConfig, type TimestepSpacing } from './config.js';
 import type { Scheduler, SchedulerOptions } from './scheduler.js';
 

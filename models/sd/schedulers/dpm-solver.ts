@@ -7,7 +7,7 @@
  * The first step (and the last, where σ' = 0) is first order. Default spacing "linspace" over n + 1 points.
  * @module
  */
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import {
   alphasCumprod,
   checkSteps,

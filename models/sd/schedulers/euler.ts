@@ -7,7 +7,7 @@
  * Default spacing "linspace" (timesteps `linspace(0, T−1, n)` reversed, floats). Both keep σ and t in f32 as diffusers.
  * @module
  */
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import {
   alphasCumprod,
   checkSteps,

@@ -7,7 +7,7 @@
  * Default spacing "leading". The Runge–Kutta warm-up (skip_prk_steps false) is not implemented.
  * @module
  */
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import type { SchedulerConfig } from './config.js';
 import { AlphaScheduler } from './ddim.js';
 import type { Scheduler } from './scheduler.js';

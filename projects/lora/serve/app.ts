@@ -6,7 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import { handleCompletion, RETRY_AFTER_SECONDS, type ServeState } from './completions.js';
 import { ApiError } from './errors.js';
 

@@ -13,7 +13,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { UsageError } from '../../../core/errors.js';
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import { TextGenerator } from '../../../models/llama/generate.js';
 import { createLogger, type Logger } from '../../../node/log.js';
 import { type LoadedLanguageModel, loadLanguageModel } from '../../../node/models/language-model.js';

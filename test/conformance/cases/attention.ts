@@ -1,4 +1,4 @@
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import type { InputSpec, OpCase } from '../harness.js';
 
 /** q [B, Hq, T, D], k [B, Hkv, S, D], v [B, Hkv, S, Dv]. */
@@ -105,6 +105,9 @@ const backward: OpCase[] = [
     ],
     run: ([q, k, v, o, dO, mask]) =>
       T.tidy(() => T.runOp(T.attentionBackwardOp, [q, k, v, o, dO, sameDType(mask, q)], { scale: 0.5, causal: false })),
+    // In f16 the f32 mask (−3..0) is rounded to f16 (q's dtype), moving each score by up to
+    // 1.5e-3 against the oracle's exact mask; dk inherits that through the softmax weights.
+    tol: { f16: { rtol: 2e-3, atol: 1e-3 } },
     grad: true,
   },
   {

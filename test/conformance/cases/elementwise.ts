@@ -1,4 +1,4 @@
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import type { OpCase } from '../harness.js';
 
 const positiveOnly = new Set(['log', 'sqrt', 'rsqrt']);

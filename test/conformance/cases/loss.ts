@@ -1,4 +1,4 @@
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import type { InputSpec, OpCase } from '../harness.js';
 
 const targets = (shape: number[], classes: number, low = 0): InputSpec => ({

@@ -1,4 +1,4 @@
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import type { OpCase } from '../harness.js';
 
 const i32 = { dtype: 'i32' as const };

@@ -9,9 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { traceGraph } from '../../../core/export/graph.js';
 import { exportMil, MIL_EXPORTABLE_OPS, type MilExportOptions } from '../../../core/export/mil-export.js';
-import { MilInterpreter } from '../../../core/export/mil-run.js';
 import { packIndices } from '../../../core/export/palettize.js';
-import * as T from '../../../core/index.js';
 import {
   buildManifest,
   CoreMLError,
@@ -27,6 +25,8 @@ import {
 import { MIL_DTYPE } from '../../../core/io/coreml-schema.js';
 import { MilBlobError } from '../../../core/io/mil-blob.js';
 import { concatChunks } from '../../../core/io/onnx-wire.js';
+import * as T from '../../../index.js';
+import { MilInterpreter } from '../../../models/coreml/mil-run.js';
 import { caseInputs, EXPORT_CASES, maxDiff } from './op-cases.js';
 
 /** Export, encode, decode and load: what reading an .mlpackage back does, in memory. */

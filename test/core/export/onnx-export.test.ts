@@ -11,8 +11,8 @@ import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { traceGraph } from '../../../core/export/graph.js';
 import { exportOnnx, exportOnnxWithData, ONNX_EXPORTABLE_OPS, ONNX_OPSET } from '../../../core/export/onnx-export.js';
-import * as T from '../../../core/index.js';
 import { parseOnnx } from '../../../core/io/onnx.js';
+import * as T from '../../../index.js';
 import { caseInputs, EXPORT_CASES, maxDiff } from './op-cases.js';
 
 describe('ONNX export (opset 17) in onnxruntime-node', () => {

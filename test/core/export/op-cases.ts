@@ -3,7 +3,7 @@
  * onnxruntime-node and the Core ML test through the MIL interpreter, both against the toolkit's own result.
  * Weights and other constants are made inside `fn`'s closure so the tracer records them as constants.
  */
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 
 export interface ExportCase {
   readonly name: string;

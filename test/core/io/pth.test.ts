@@ -10,13 +10,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import '../../../backends/node.js';
-import * as T from '../../../core/index.js';
 import { bytesSource } from '../../../core/io/bytes.js';
 import { parseOnnx } from '../../../core/io/onnx.js';
 import { concatChunks } from '../../../core/io/onnx-wire.js';
 import { PickleError, unpickle } from '../../../core/io/pickle.js';
 import { PthError, readPth } from '../../../core/io/pth.js';
 import { ZipError } from '../../../core/io/zip.js';
+import * as T from '../../../index.js';
 import { TransformerNet } from '../../../models/fast-style/transformer-net.js';
 import { modelsDir } from '../../helpers/model-files.js';
 

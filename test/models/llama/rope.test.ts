@@ -18,7 +18,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import '../../../backends/node.js';
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import type { LlamaConfig, RopeScaling } from '../../../models/llama/config.js';
 import { RotaryEmbedding, ropeFrequencies } from '../../../models/llama/rope.js';
 

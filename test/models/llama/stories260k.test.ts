@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../../backends/node.js';
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import { TextGenerator } from '../../../models/llama/generate.js';
 import { type LoadedLanguageModel, loadLanguageModel } from '../../../node/models/language-model.js';
 import { backendSkipReason, titled } from '../../helpers/requirements.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../../backends/node.js';
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import { multiHeadAttention } from '../../../models/sd/attention.js';
 import { loadStableDiffusion, readConfigs, type StableDiffusionModel } from '../../../models/sd/load.js';
 import { StableDiffusion } from '../../../models/sd/pipeline.js';

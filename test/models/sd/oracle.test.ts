@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../../backends/node.js';
-import * as T from '../../../core/index.js';
 import type { SafetensorsReader } from '../../../core/io/safetensors.js';
+import * as T from '../../../index.js';
 import { loadStableDiffusion, type StableDiffusionModel } from '../../../models/sd/load.js';
 import { StableDiffusion } from '../../../models/sd/pipeline.js';
 import {

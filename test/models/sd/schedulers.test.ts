@@ -5,7 +5,7 @@
  * returns x₀. The numbers against diffusers' own arithmetic are in oracle.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import {
   alphasCumprod,
   createScheduler,

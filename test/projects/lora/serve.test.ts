@@ -7,7 +7,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../../backends/node.js';
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import { type GenerateOptions, type Prompt, TextGenerator } from '../../../models/llama/generate.js';
 import { type LoadedLanguageModel, loadLanguageModel } from '../../../node/models/language-model.js';
 import { type RunningServer, type StartOptions, start } from '../../../projects/lora/serve/server.js';

@@ -11,17 +11,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import * as T from '../../../core/index.js';
 import { parseTflite } from '../../../core/io/tflite.js';
-import { readImage } from '../../../node/image/codec.js';
-import { defaultImagesDir, defaultModelsDir } from '../../../node/paths.js';
+import * as T from '../../../index.js';
 import {
   centerSquare,
   imageToTensor,
   planesToImage,
   type RgbaImage,
   resizeImage,
-} from '../../../projects/style-transfer/image-tensor.js';
+} from '../../../models/image-tensor.js';
+import { readImage } from '../../../node/image/codec.js';
+import { defaultImagesDir, defaultModelsDir } from '../../../node/paths.js';
 import { registryModelSource } from '../../../projects/style-transfer/node-models.js';
 import { type ModelSource, StyleTransferPipeline } from '../../../projects/style-transfer/pipeline.js';
 import { runOracle } from '../../models/tflite-onnx-oracle.js';

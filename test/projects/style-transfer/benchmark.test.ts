@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../../bench/record.js';
 import '../../../backends/node.js';
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import { defaultImagesDir } from '../../../node/paths.js';
 import { modelsDir } from '../../helpers/model-files.js';
 import { argvOf, runCli } from '../../helpers/run-cli.js';

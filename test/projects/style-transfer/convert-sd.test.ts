@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../../backends/node.js';
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import { loadStableDiffusion, type StableDiffusionModel } from '../../../models/sd/load.js';
 import { StableDiffusion } from '../../../models/sd/pipeline.js';
 import { diskFolder } from '../../../node/io/model-folder.js';

@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
+import { imageToTensor, planesToImage, resizeImage } from '../../../models/image-tensor.js';
 import { readImage } from '../../../node/image/codec.js';
 import { defaultImagesDir, defaultModelsDir } from '../../../node/paths.js';
-import { imageToTensor, planesToImage, resizeImage } from '../../../projects/style-transfer/image-tensor.js';
 import { registryModelSource } from '../../../projects/style-transfer/node-models.js';
 import { StyleTransferPipeline } from '../../../projects/style-transfer/pipeline.js';
 

@@ -2,7 +2,7 @@
  * The style picker: one card per named style (name, artist, licence, download state), and a
  * card for "your own style image", disabled until the pipeline runs arbitrary style.
  */
-import type { NamedStyle } from '../../../projects/style-transfer/styles.js';
+import type { NamedStyle } from '../../../models/styles.js';
 import { el } from './dom.js';
 
 export const IMAGE_STYLE = 'image';

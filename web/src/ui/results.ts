@@ -27,8 +27,7 @@ export function renderResult(root: HTMLElement, reply: TransferReply, styleTitle
       el('span', { className: 'time-value', text: formatMs(reply.times[stage]) }),
     ),
   );
-  const fallbacks = Object.entries(reply.fallbacks);
-  const fallbackOps = [...new Set(fallbacks.map(([key]) => key.split(':')[0]))];
+  const fallbackOps = [...new Set(reply.fallbacks.map((f) => f.op))];
   const parts: HTMLElement[] = [
     el(
       'div',
@@ -50,8 +49,8 @@ export function renderResult(root: HTMLElement, reply: TransferReply, styleTitle
       el('p', {
         className: 'result-note',
         text:
-          `${fallbackOps.length} op${fallbackOps.length === 1 ? '' : 's'} without a ${reply.backend} kernel ` +
-          `ran on the next backend: ${fallbackOps.join(', ')}.`,
+          `${fallbackOps.length} op${fallbackOps.length === 1 ? '' : 's'} did not run on ${reply.backend}'s own ` +
+          `kernels: ${reply.fallbacks.map((f) => `${f.op} (${f.to}: ${f.why})`).join('; ')}.`,
       }),
     );
   }

@@ -4,7 +4,7 @@
  * that starts; a named backend is tried first and, if it cannot start, the page is told why
  * and the auto order takes over. js always starts.
  */
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import type { BackendPreference, BackendStatus } from '../protocol.js';
 
 export interface BackendChoice {

@@ -4,7 +4,7 @@
  * pixels are the file's own values, as Node's decoders give them: the page's output then
  * matches the CLI's for the same file.
  */
-import { fitSize, type RgbaImage } from '../../../projects/style-transfer/image-tensor.js';
+import { fitSize, type RgbaImage } from '../../../models/image-tensor.js';
 import { DemoError } from '../errors.js';
 
 /** Larger files are refused before decoding (a decoded 50 MP photo is already 200 MB of RGBA). */

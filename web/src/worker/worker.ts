@@ -6,7 +6,7 @@
  */
 import * as Comlink from 'comlink';
 import { configureBrowserWasm } from '../../../backends/browser.js';
-import * as T from '../../../core/index.js';
+import * as T from '../../../index.js';
 import { type StyleChoice, StyleTransferPipeline } from '../../../projects/style-transfer/pipeline.js';
 import { DemoError } from '../errors.js';
 import type {
@@ -152,7 +152,7 @@ const api: StyleWorkerApi = {
     const loadStart = performance.now();
     await loadNets(s, request.style.kind === 'named' ? request.style.name : 'image');
     const loadMs = performance.now() - loadStart;
-    T.resetFallbackStats();
+    const ledgerBefore = T.fallbackLedger();
     const result = await s.pipeline.transfer(
       image,
       style,
@@ -168,7 +168,7 @@ const api: StyleWorkerApi = {
       backend: result.backend,
       style: result.style,
       times: { decode: decodeMs, ...result.times, 'load-model': loadMs + result.times['load-model'] },
-      fallbacks: T.fallbackStats(),
+      fallbacks: T.ledgerDelta(ledgerBefore, T.fallbackLedger()),
     };
     return Comlink.transfer(reply, [pixels.buffer]);
   },

@@ -12,9 +12,8 @@
  * @module
  */
 
-import type { PaddingSpec } from '../../kernels/conv/window.js';
-import { UsageError } from '../errors.js';
-import * as T from '../index.js';
+import { UsageError } from '../../core/errors.js';
+import { unpackIndices } from '../../core/export/palettize.js';
 import {
   CoreMLError,
   type CoreMLModel,
@@ -23,10 +22,11 @@ import {
   type MilValue,
   readMilValue,
   tensorShape,
-} from '../io/coreml.js';
-import { MIL_DTYPE } from '../io/coreml-schema.js';
-import { BlobReader } from '../io/mil-blob.js';
-import { unpackIndices } from './palettize.js';
+} from '../../core/io/coreml.js';
+import { MIL_DTYPE } from '../../core/io/coreml-schema.js';
+import { BlobReader } from '../../core/io/mil-blob.js';
+import * as T from '../../index.js';
+import type { PaddingSpec } from '../../kernels/conv/window.js';
 
 export interface MilIO {
   readonly name: string;

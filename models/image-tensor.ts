@@ -2,8 +2,8 @@
  * Between RGBA pixels (what decoders give and encoders take, in Node and browsers)
  * and the [1,3,H,W] RGB 0..255 tensors the style networks use. Browser-safe.
  */
-import type { RgbaImage } from '../../core/image.js';
-import * as T from '../../core/index.js';
+import type { RgbaImage } from '../core/image.js';
+import * as T from '../index.js';
 
 export type { RgbaImage };
 

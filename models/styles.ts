@@ -1,4 +1,12 @@
-/** The named styles: each a pretrained fast-style network in the model registry. */
+/**
+ * The style-transfer models the workflow, the benchmarks and the browser demo share: the named
+ * styles (each a pretrained fast-style network in the model registry), the arbitrary-style
+ * networks, and the image sides they run at.
+ */
+
+/** Output image sides (long side, pixels) the style networks are run at. */
+export const MIN_SIZE = 16;
+export const MAX_SIZE = 2048;
 
 export interface NamedStyle {
   /** What the user types: `--style mosaic`. */
