@@ -6,7 +6,7 @@
  */
 
 import { setRecorder, type TapeRecorder } from '../core/engine.js';
-import { memory } from '../core/index.js';
+import { memory } from '../index.js';
 
 export interface PeakMemory<R> {
   readonly result: R;

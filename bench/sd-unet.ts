@@ -34,6 +34,7 @@ export const SD15_UNET_CONFIG = {
   out_channels: 4,
   sample_size: 64,
   up_block_types: ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'],
+  use_linear_projection: false,
 } as const;
 
 /** One step at SD 1.5's real shapes: batch 2 (guidance), 64×64 latents (a 512² image), 77 tokens. */

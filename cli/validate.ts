@@ -67,6 +67,12 @@ function checkCommand(c: CommandSpec, where: string): string[] {
     seen.add(o.name);
     problems.push(...checkOption(o, at));
   }
+  if (c.positional !== undefined) {
+    const target = c.options.find((o) => o.name === c.positional);
+    if (target?.type !== 'string' || target.repeatable) {
+      problems.push(`${at}: positional '${String(c.positional)}' must name one of its string options (not repeatable)`);
+    }
+  }
   return problems;
 }
 
@@ -91,6 +97,13 @@ export function validateProject(value: unknown, folder: string, file: string): s
     problems.push(`${file}: aliases must be a list of kebab-case names ([] for none)`);
   }
   if (typeof p.summary !== 'string' || p.summary.length === 0) problems.push(`${file}: the project needs a summary`);
+  if (
+    p.tests !== undefined &&
+    (!Array.isArray(p.tests) ||
+      p.tests.some((t) => typeof t !== 'string' || !/^test\/[^.][^\0]*$/.test(t) || t.includes('..')))
+  ) {
+    problems.push(`${file}: tests must be a list of paths under test/ (e.g. test/models/llama.test.ts)`);
+  }
   if (!Array.isArray(p.commands)) {
     problems.push(`${file}: commands must be an array ([] while there are none)`);
     return problems;

@@ -4,7 +4,10 @@
  * the active autograd tape. Every op in kernels/<family>/<family>.ts is a defineOp.
  */
 import type { Backend, BackendName, Kernel, Storage, TensorInfo } from './backend.js';
+import { throwIfCancelled } from './cancel.js';
 import { getBackend, getBackendName, resolveKernel } from './dispatch.js';
+import { isStorageOnly } from './dtype.js';
+import { DTypeError } from './errors.js';
 import { recordFallback } from './ledger.js';
 import { newStorageRef, Tensor } from './tensor.js';
 
@@ -33,6 +36,12 @@ export interface OpDef<A> {
   vjp?(grads: readonly Tensor[], ctx: VjpContext<A>): (Tensor | null)[];
   /** View ops: a new strided window onto the single input's storage; no kernel runs. */
   view?(input: Tensor, attrs: A): ViewResult;
+  /**
+   * The op takes storage-only dtypes (u32 packed words): it moves elements without arithmetic
+   * (copies, concat, gather, pad, cast) or interprets the words itself (quantized ops). Every
+   * other op with a kernel rejects them before it runs. View ops take every dtype.
+   */
+  readonly storageDTypes?: boolean;
 }
 
 /** The recording hook autograd installs; the engine knows nothing else about tapes. */
@@ -129,9 +138,23 @@ function runDeferred<A>(
   }
 }
 
+/** Storage-only dtypes (u32) reach only the ops that declare they take them. */
+function rejectStorageDTypes(def: OpDef<unknown>, inputs: readonly Tensor[]): void {
+  if (def.view || def.storageDTypes) return;
+  inputs.forEach((t, i) => {
+    if (!isStorageOnly(t.dtype)) return;
+    throw new DTypeError(
+      `${def.name}: input ${i} is ${t.dtype}, a storage dtype (packed words) that ${def.name} does not compute on; ` +
+        `cast it first: cast(x, 'f32'), or cast(x, 'i32') for values below 2^31`,
+    );
+  });
+}
+
 /** Run an op on the current backend (or its fallback) and return its outputs. */
 export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor[] {
+  throwIfCancelled();
   for (const t of inputs) t.assertAlive(def.name);
+  rejectStorageDTypes(def as OpDef<unknown>, inputs);
   const infos = def.infer(inputs, attrs);
   runCounts.set(def.name, (runCounts.get(def.name) ?? 0) + 1);
 

@@ -16,6 +16,7 @@ export type {
   TensorInfo,
 } from './backend.js';
 export { BACKEND_NAMES } from './backend.js';
+export { type Interrupter, setAbortSignal, setInterrupter, throwIfCancelled, untilCancelled } from './cancel.js';
 export * from './creation.js';
 export {
   allOpNames,

@@ -5,8 +5,9 @@
  * dispose() or a tidy() scope; a FinalizationRegistry is only a backstop.
  */
 import type { BackendName, Storage, StridedView } from './backend.js';
+import { hasInterrupter, interruptible, untilCancelled } from './cancel.js';
 import { getBackend } from './dispatch.js';
-import { bytesPerElement, type DType, f16ArrayToF32, type TypedArray } from './dtype.js';
+import { bytesPerElement, type DType, type TypedArray, toCompute } from './dtype.js';
 import { DisposedError } from './errors.js';
 import { contiguousStrides, formatShape, sizeOf } from './shape.js';
 
@@ -143,13 +144,13 @@ export class Tensor {
     };
   }
 
-  /** Row-major host copy of the elements. f16 is widened to a Float32Array. */
+  /** Row-major host copy of the elements. f16 and bf16 are widened to a Float32Array. */
   async data(): Promise<TypedArray> {
     this.assertAlive('data()');
     const backend = getBackend(this.backend);
     const { storage, owned } = contiguousStorage(this);
     try {
-      return widen(await backend.read(storage, this.dtype), this.dtype);
+      return toCompute(await untilCancelled(backend.read(storage, this.dtype)), this.dtype);
     } finally {
       if (owned) backend.free(storage);
     }
@@ -164,7 +165,7 @@ export class Tensor {
     }
     const { storage, owned } = contiguousStorage(this);
     try {
-      return widen(backend.readSync(storage, this.dtype), this.dtype);
+      return toCompute(backend.readSync(storage, this.dtype), this.dtype);
     } finally {
       if (owned) backend.free(storage);
     }
@@ -205,10 +206,6 @@ function nest(flat: number[], shape: readonly number[]): NestedArray {
   return Array.from({ length: n }, (_, i) => nest(flat.slice(i * inner, (i + 1) * inner), rest));
 }
 
-function widen(data: TypedArray, dtype: DType): TypedArray {
-  return dtype === 'f16' ? f16ArrayToF32(data as Uint16Array) : data;
-}
-
 /** The tensor's elements as a contiguous storage; `owned` when a copy was made for the caller. */
 export function contiguousStorage(t: Tensor): { storage: Storage; owned: boolean } {
   if (t.isContiguous) return { storage: t.ref.storage, owned: false };
@@ -231,6 +228,25 @@ export function collectTensors(value: unknown, into = new Set<Tensor>()): Set<Te
  * gap would let unrelated work join the scope.
  */
 export function tidy<T>(fn: () => T): T {
+  if (scopeStack.length > 0 || !hasInterrupter()) return runScope(fn);
+  // The outermost scope is where a long synchronous stretch of work starts: the host may stop it there
+  // (core/cancel.ts). JavaScript stopped that way skips its finally blocks, so scopes left open are closed here.
+  try {
+    return interruptible(() => runScope(fn));
+  } finally {
+    while (scopeStack.length > 0) {
+      for (const t of scopeStack.pop()!) {
+        try {
+          t.dispose();
+        } catch {
+          // A backend stopped in the middle of a kernel may refuse; the interruption is the error to report.
+        }
+      }
+    }
+  }
+}
+
+function runScope<T>(fn: () => T): T {
   const scope = new Set<Tensor>();
   scopeStack.push(scope);
   let result: T;

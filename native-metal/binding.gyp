@@ -31,7 +31,6 @@
           "sources": [
             "src/apple/apple.mm",
             "src/apple/metal.mm",
-            "src/apple/mps.mm",
             "src/apple/coreml.mm"
           ],
           "defines": ["EAI_APPLE=1"],

@@ -74,3 +74,13 @@ export function defaultCacheDir(env: Env = process.env): string {
   if (env.XDG_CACHE_HOME) return join(resolve(env.XDG_CACHE_HOME), PACKAGE_NAME);
   return join(homedir(), '.cache', PACKAGE_NAME);
 }
+
+/**
+ * The user's own toolkit data (knowledge-base entries and their index): `$XDG_DATA_HOME/efficientai-toolkit`,
+ * else `~/.local/share/efficientai-toolkit`. Unlike the cache, what is here cannot be downloaded again.
+ * The folder may not exist yet.
+ */
+export function defaultDataDir(env: Env = process.env): string {
+  if (env.XDG_DATA_HOME) return join(resolve(env.XDG_DATA_HOME), PACKAGE_NAME);
+  return join(homedir(), '.local', 'share', PACKAGE_NAME);
+}

@@ -50,6 +50,9 @@ export interface NativeAddon extends FamilyFunctions {
   stridedWrite(src: ArrayBufferView, dst: ArrayBufferView, shape: number[], strides: number[], offset: number): void;
   f16ToF32(src: Uint16Array, dst: F32): void;
   f32ToF16(src: F32, dst: Uint16Array): void;
+  bf16ToF32(src: Uint16Array, dst: F32): void;
+  /** Rounds to nearest even; NaN stays a quiet NaN. */
+  f32ToBf16(src: F32, dst: Uint16Array): void;
 
   /** macOS builds: Metal/MPS/Core ML entry points; false elsewhere. */
   readonly apple: false | AppleAddon;
@@ -60,8 +63,6 @@ export interface AppleAddon {
   info(): AppleInfo;
   /** Metal compute kernel (kernels/matmul/matmul.metal): c = a·b for row-major a [m, k], b [k, n]. */
   metalMatmul(a: F32, b: F32, c: F32, m: number, k: number, n: number): void;
-  /** Int8 weights with one f32 scale per output column: c = a · (wq ∘ scales). */
-  metalQuantMatmul(a: F32, wq: Int8Array, scales: F32, c: F32, m: number, k: number, n: number): void;
   /** conv2d as Metal compute (kernels/conv/conv.metal); geometry as the CPU conv2d's. */
   metalConv2d(x: F32, w: F32, bias: F32 | null, y: F32, geometry: number[]): void;
   /** MPSMatrixMultiplication with optional transposes. */

@@ -1,5 +1,6 @@
 /**
- * The addon's Apple path (macOS builds only): Metal/MPS products and a Core ML runner.
+ * The addon's Apple path (macOS builds only): when kernels may use the Metal/MPS products, and a
+ * Core ML runner (style-transfer:benchmark runs converted .mlpackage files with it).
  * None of it has run on Apple hardware yet, so kernels route work to the GPU only when
  * EAI_NATIVE_METAL=1 asks for it and a self-test on first use agrees with the CPU kernels;
  * otherwise the CPU kernels run (see native-metal/README.md).

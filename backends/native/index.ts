@@ -11,7 +11,7 @@ import { families } from './families.js';
 import { loadNativeAddon } from './loader.js';
 import { type NativeStorage, nativeBackend } from './storage.js';
 
-export { type CoreMLRunner, loadCoreMLModel, metalState } from './apple.js';
+export { metalState } from './apple.js';
 export { conv2dAsync, matmulAsync } from './async.js';
 export { loadNativeAddon, loadNativeAddonFrom, resetNativeAddonCache } from './loader.js';
 export { clearNativePool, type NativeStorage, nativePoolStats, setNativePoolPoison } from './storage.js';

@@ -3,7 +3,7 @@
  * every operand allows it, so most kernels walk rank 1 and none exceeds MAX_RANK; the shaders
  * walk them with wgsl/index_walk.wgsl.
  */
-import { broadcastStrides, contiguousStrides } from '../../core/shape.js';
+import { broadcastStrides } from '../../core/shape.js';
 import { NeedsHost } from './storage.js';
 import { MAX_RANK } from './uniforms.js';
 
@@ -47,9 +47,4 @@ export function broadcastWalk(outShape: readonly number[], shapes: readonly (rea
     outShape,
     shapes.map((s) => broadcastStrides(s, outShape)),
   );
-}
-
-/** A row-major walk of one tensor (rank 1 after merging). */
-export function denseWalk(shape: readonly number[]): Walk {
-  return collapse(shape, [contiguousStrides(shape)]);
 }

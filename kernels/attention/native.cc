@@ -21,20 +21,33 @@ struct Dims {
   bool causal;
 };
 
-Dims parseDims(const Napi::CallbackInfo& info, size_t dimsArg, bool hasMask, const char* fn) {
+// Scores a task holds at once (T·S per head, in scratch memory): 2^28 floats is 1 GiB.
+constexpr size_t kMaxScores = size_t{1} << 28;
+
+void requireLength(const Napi::Env& env, const View<float>& v, std::initializer_list<size_t> dims, const char* fn,
+                   const char* what) {
+  Require(env, v.length == ProductOf(dims, fn), std::string(fn) + ": " + what + " has the wrong number of elements");
+}
+
+// dims [B, Hq, Hkv, T, S, D, Dv], mask strides over [B, Hq, T, S], scale, causal; checks q, k, v
+// and the mask against them (every offset the mask strides reach must lie inside the mask).
+Dims parseDims(const Napi::CallbackInfo& info, size_t dimsArg, const View<float>& q, const View<float>& k,
+               const View<float>& v, const View<float>* mask, const char* fn) {
   Napi::Env env = info.Env();
   std::vector<size_t> d = Sizes(info, dimsArg, fn);
   std::vector<int64_t> ms = Ints(info, dimsArg + 1, fn);
   Require(env, d.size() == 7 && ms.size() == 4, std::string(fn) + ": dims are [B, Hq, Hkv, T, S, D, Dv] and mask strides 4 numbers");
-  Dims r{d[0], d[1], d[2], d[3], d[4], d[5], d[6], {ms[0], ms[1], ms[2], ms[3]}, hasMask,
+  Dims r{d[0], d[1], d[2], d[3], d[4], d[5], d[6], {ms[0], ms[1], ms[2], ms[3]}, mask != nullptr,
          static_cast<float>(Number(info, dimsArg + 2, fn)), Bool(info, dimsArg + 3, fn)};
   Require(env, r.kvHeads > 0 && r.heads % r.kvHeads == 0, std::string(fn) + ": query heads must be a multiple of key/value heads");
   Require(env, !r.causal || r.T <= r.S, std::string(fn) + ": causal attention needs T <= S");
+  requireLength(env, q, {r.batch, r.heads, r.T, r.D}, fn, "q");
+  requireLength(env, k, {r.batch, r.kvHeads, r.S, r.D}, fn, "k");
+  requireLength(env, v, {r.batch, r.kvHeads, r.S, r.Dv}, fn, "v");
+  Require(env, r.batch * r.heads == 0 || ProductOf({r.T, r.S}, fn) <= kMaxScores,
+          std::string(fn) + ": T·S scores per head exceed 2^28; split the sequence");
+  if (mask) RequireView(env, 0, {r.batch, r.heads, r.T, r.S}, {ms[0], ms[1], ms[2], ms[3]}, mask->length, std::string(fn) + " (mask)");
   return r;
-}
-
-void requireLength(const Napi::Env& env, const View<float>& v, size_t n, const char* fn, const char* what) {
-  Require(env, v.length == n, std::string(fn) + ": " + what + " has the wrong number of elements");
 }
 
 // Turns raw q·kᵀ scores of row t (of head h in batch b) into weights in place; returns the
@@ -105,11 +118,8 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   View<float> mask;
   if (hasMask) mask = F32(info, 3, fn);
   View<float> y = F32(info, 4, fn);
-  Dims L = parseDims(info, 5, hasMask, fn);
-  requireLength(env, q, L.batch * L.heads * L.T * L.D, fn, "q");
-  requireLength(env, k, L.batch * L.kvHeads * L.S * L.D, fn, "k");
-  requireLength(env, v, L.batch * L.kvHeads * L.S * L.Dv, fn, "v");
-  requireLength(env, y, L.batch * L.heads * L.T * L.Dv, fn, "y");
+  Dims L = parseDims(info, 5, q, k, v, hasMask ? &mask : nullptr, fn);
+  requireLength(env, y, {L.batch, L.heads, L.T, L.Dv}, fn, "y");
   if (y.length == 0) return env.Undefined();
   const size_t tasks = L.batch * L.heads;
   parallelFor(tasks, [&](size_t task) {
@@ -135,15 +145,13 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   View<float> mask;
   if (hasMask) mask = F32(info, 5, fn);
   View<float> dq = F32(info, 6, fn), dk = F32(info, 7, fn), dv = F32(info, 8, fn);
-  Dims L = parseDims(info, 9, hasMask, fn);
-  requireLength(env, q, L.batch * L.heads * L.T * L.D, fn, "q");
-  requireLength(env, k, L.batch * L.kvHeads * L.S * L.D, fn, "k");
-  requireLength(env, v, L.batch * L.kvHeads * L.S * L.Dv, fn, "v");
-  requireLength(env, o, L.batch * L.heads * L.T * L.Dv, fn, "o");
-  requireLength(env, dO, L.batch * L.heads * L.T * L.Dv, fn, "dO");
-  requireLength(env, dq, q.length, fn, "dq");
-  requireLength(env, dk, k.length, fn, "dk");
-  requireLength(env, dv, v.length, fn, "dv");
+  Dims L = parseDims(info, 9, q, k, v, hasMask ? &mask : nullptr, fn);
+  requireLength(env, o, {L.batch, L.heads, L.T, L.Dv}, fn, "o");
+  requireLength(env, dO, {L.batch, L.heads, L.T, L.Dv}, fn, "dO");
+  Require(env, dq.length == q.length && dk.length == k.length && dv.length == v.length,
+          std::string(fn) + ": dq, dk and dv must match q, k and v");
+  // No features: every gradient is empty (and T, S are bounded by no array).
+  if (L.D == 0 && L.Dv == 0) return env.Undefined();
   const size_t group = L.heads / L.kvHeads;
   // One task per key/value head: its query heads add into the same dk and dv.
   parallelFor(L.batch * L.kvHeads, [&](size_t task) {

@@ -33,6 +33,8 @@ struct Geometry {
   size_t K() const { return Cg() * kh * kw; }
 };
 
+constexpr size_t kMaxExtent = size_t{1} << 24;
+
 // Geometry [N, C, H, W, O, kH, kW, OH, OW, sh, sw, pt, pl, dh, dw, groups] and, where
 // withMode, an optional 17th entry: the pad mode (0 zeros, 1 reflect, 2 replicate).
 Geometry parseGeometry(const Napi::CallbackInfo& info, size_t i, const char* fn, bool withMode = false) {
@@ -41,6 +43,9 @@ Geometry parseGeometry(const Napi::CallbackInfo& info, size_t i, const char* fn,
   Require(env, g.size() == 16 || (withMode && g.size() == 17),
           std::string(fn) + ": geometry is [N, C, H, W, O, kH, kW, OH, OW, sh, sw, pt, pl, dh, dw, groups" +
               (withMode ? ", padMode?]" : "]"));
+  // Each extent, stride, dilation and padding below 2^24 keeps every index the kernels form
+  // (products of two of them, and sums of those) far inside int64.
+  for (size_t k = 0; k < 16; k++) Require(env, g[k] < kMaxExtent, std::string(fn) + ": a geometry entry is 2^24 or more");
   Geometry r{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]};
   Require(env, r.groups >= 1 && r.C % r.groups == 0 && r.O % r.groups == 0,
           std::string(fn) + ": groups must divide the input and output channels");
@@ -462,14 +467,15 @@ void directConvRun(const Geometry& G, const float* x, const float* w, const floa
   const size_t span = (G.kh - 1) * G.dh + 1;
   const size_t Hp = (G.OH - 1) * G.sh + span;
   const size_t Wq = G.OW + (G.kw - 1) * G.dw / G.sw;
-  const size_t rowStride = G.sw * Wq;
+  // Strides and dilations near 2^24 make these spans large enough to overflow: checked.
+  const size_t rowStride = MulSize(G.sw, Wq, "conv2d");
   const size_t reachW = (G.OW - 1) * G.sw + (G.kw - 1) * G.dw + 1;
   // Output rows in bands whose padded input rows (about 2 MB) stay in cache between the
   // copy and the taps that read them.
-  const size_t fit = (size_t{1} << 19) / (Cg * rowStride);
+  const size_t fit = (size_t{1} << 19) / MulSize(Cg, rowStride, "conv2d");
   const size_t band = std::min(G.OH, fit > span ? (fit - span) / G.sh + 1 : 1);
   const size_t Hb = (band - 1) * G.sh + span;
-  const size_t planeB = Hb * rowStride;
+  const size_t planeB = MulSize(Hb, rowStride, "conv2d");
   std::vector<int64_t> off(K);
   for (size_t c = 0, p = 0; c < Cg; c++)
     for (size_t ki = 0; ki < G.kh; ki++)
@@ -479,7 +485,7 @@ void directConvRun(const Geometry& G, const float* x, const float* w, const floa
       }
   const size_t mBlocks = (Og + S.mr - 1) / S.mr;
   thread_local Scratch padBuf, packBuf;
-  float* xp = padBuf.floats(Cg * planeB);
+  float* xp = padBuf.floats(MulSize(Cg, planeB, "conv2d"));
   float* ap = packBuf.floats(mBlocks * K * S.mr);
   for (size_t t = 0; t < G.N * G.groups; t++) {
     const size_t n = t / G.groups, g = t % G.groups;
@@ -773,6 +779,8 @@ bool useWinograd(const Geometry& G) {
 #endif
 
 void conv2dRun(const Geometry& G, const float* x, const float* w, const float* bias, float* y) {
+  // An empty output: the batch and group loops below would be sized by no array.
+  if (G.N == 0 || G.O == 0 || G.OH == 0 || G.OW == 0) return;
 #if EAI_X86
   if (G.N * G.OH * G.OW > 0 && useWinograd(G)) {
     winograd43Run(G, x, w, bias, y);
@@ -810,6 +818,7 @@ void convTransposeRun(const Geometry& G, const float* x, const float* w, const f
   // Here C is the input's channels and O the output's; w is [C, O/groups, kh, kw].
   const size_t Cg = G.Cg(), Og = G.Og(), HW = G.H * G.W, P = G.OH * G.OW;
   const size_t M = Og * G.kh * G.kw;
+  if (G.N == 0 || G.O == 0 || P == 0) return;
   std::memset(y, 0, G.N * G.O * P * sizeof(float));
   forEachProblem(G.N * G.groups, 2.0 * M * Cg * HW, [&](size_t t, bool parallel) {
     const size_t n = t / G.groups, g = t % G.groups;
@@ -855,7 +864,7 @@ void convTransposeRun(const Geometry& G, const float* x, const float* w, const f
 void weightGradRun(const Geometry& G, const float* x, const float* gr, float* dw) {
   const size_t Cg = G.Cg(), Og = G.Og(), K = G.K(), P = G.OH * G.OW;
   std::memset(dw, 0, G.O * K * sizeof(float));
-  if (P == 0) return;
+  if (P == 0 || G.N == 0 || G.O == 0 || K == 0) return;
   forEachProblem(G.groups, 2.0 * Og * K * P * G.N, [&](size_t g, bool parallel) {
     thread_local Scratch colsBuf;
     const size_t rows = slabRows(K, G.OW, G.OH);
@@ -891,11 +900,11 @@ ConvArgs parseConv(const Napi::CallbackInfo& info, const char* fn, bool transpos
   if (hasBias) bias = F32(info, 2, fn);
   View<float> y = F32(info, 3, fn);
   Geometry G = parseGeometry(info, 4, fn, !transpose);
-  Require(env, x.length == G.N * G.C * G.H * G.W, std::string(fn) + ": x does not match the geometry");
-  const size_t wLen = transpose ? G.C * G.Og() * G.kh * G.kw : G.O * G.Cg() * G.kh * G.kw;
+  Require(env, x.length == ProductOf({G.N, G.C, G.H, G.W}, fn), std::string(fn) + ": x does not match the geometry");
+  const size_t wLen = transpose ? ProductOf({G.C, G.Og(), G.kh, G.kw}, fn) : ProductOf({G.O, G.Cg(), G.kh, G.kw}, fn);
   Require(env, w.length == wLen, std::string(fn) + ": w does not match the geometry");
   Require(env, !hasBias || bias.length == G.O, std::string(fn) + ": bias must hold one value per output channel");
-  Require(env, y.length == G.N * G.O * G.OH * G.OW, std::string(fn) + ": y does not match the geometry");
+  Require(env, y.length == ProductOf({G.N, G.O, G.OH, G.OW}, fn), std::string(fn) + ": y does not match the geometry");
   return ConvArgs{G, x.data, w.data, hasBias ? bias.data : nullptr, y.data};
 }
 
@@ -916,9 +925,9 @@ Napi::Value Conv2dWeightGrad(const Napi::CallbackInfo& info) {
   const char* fn = "conv2dWeightGrad";
   View<float> x = F32(info, 0, fn), g = F32(info, 1, fn), y = F32(info, 2, fn);
   Geometry G = parseGeometry(info, 3, fn);
-  Require(env, x.length == G.N * G.C * G.H * G.W, "conv2dWeightGrad: x does not match the geometry");
-  Require(env, g.length == G.N * G.O * G.OH * G.OW, "conv2dWeightGrad: g does not match the geometry");
-  Require(env, y.length == G.O * G.Cg() * G.kh * G.kw, "conv2dWeightGrad: y does not match the geometry");
+  Require(env, x.length == ProductOf({G.N, G.C, G.H, G.W}, fn), "conv2dWeightGrad: x does not match the geometry");
+  Require(env, g.length == ProductOf({G.N, G.O, G.OH, G.OW}, fn), "conv2dWeightGrad: g does not match the geometry");
+  Require(env, y.length == ProductOf({G.O, G.Cg(), G.kh, G.kw}, fn), "conv2dWeightGrad: y does not match the geometry");
   weightGradRun(G, x.data, g.data, y.data);
   return env.Undefined();
 }

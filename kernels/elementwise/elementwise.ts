@@ -4,7 +4,7 @@
  */
 import type { TensorInfo } from '../../core/backend.js';
 import { scalar } from '../../core/creation.js';
-import { type DType, isDType, isFloat } from '../../core/dtype.js';
+import { DTYPES, type DType, isDType, isFloat } from '../../core/dtype.js';
 import { defineOp, type OpDef, run1 } from '../../core/engine.js';
 import { DTypeError } from '../../core/errors.js';
 import { broadcastShapes } from '../../core/shape.js';
@@ -186,8 +186,9 @@ export const clampOp = defineOp<ClampAttrs>({
 
 export const castOp = defineOp<CastAttrs>({
   name: 'cast',
+  storageDTypes: true,
   infer([x], { dtype }) {
-    if (!isDType(dtype)) throw new DTypeError(`cast: unknown dtype '${String(dtype)}' (use f32, f16, i32, u8 or f64)`);
+    if (!isDType(dtype)) throw new DTypeError(`cast: unknown dtype '${String(dtype)}' (use ${DTYPES.join(', ')})`);
     return [{ shape: x.shape, dtype }];
   },
   vjp([g], { inputs: [x] }) {

@@ -261,8 +261,7 @@ void binaryRun(const BroadcastPlan& p, const float* a, const float* b, T* y) {
 
 std::vector<size_t> checkedShape(const Napi::CallbackInfo& info, size_t i, const char* fn, size_t length) {
   std::vector<size_t> s = Sizes(info, i, fn);
-  size_t n = 1;
-  for (size_t d : s) n *= d;
+  const size_t n = ProductOf(s, fn);
   Require(info.Env(), n == length, std::string(fn) + ": argument " + std::to_string(i) + " does not match its array's length");
   return s;
 }
@@ -289,8 +288,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   std::vector<size_t> as = checkedShape(info, 4, fn, a.length);
   std::vector<size_t> bs = checkedShape(info, 5, fn, b.length);
   std::vector<size_t> os = Sizes(info, 6, fn);
-  size_t n = 1;
-  for (size_t d : os) n *= d;
+  const size_t n = ProductOf(os, fn);
   checkBroadcast(env, fn, {as, bs}, os);
   BroadcastPlan plan({as, bs}, os);
   if (isCompare(op)) {
@@ -403,10 +401,10 @@ template <class From, class To>
 void castLoop(const From* x, To* y, size_t n) {
   if constexpr (std::is_same_v<To, float>) {
     for (size_t i = 0; i < n; i++) y[i] = static_cast<float>(x[i]);
-  } else if constexpr (std::is_same_v<To, int32_t>) {
-    for (size_t i = 0; i < n; i++) y[i] = toInt<int32_t>(static_cast<double>(x[i]), -2147483648.0, 2147483647.0);
   } else {
-    for (size_t i = 0; i < n; i++) y[i] = toInt<uint8_t>(static_cast<double>(x[i]), 0.0, 255.0);
+    constexpr double lo = static_cast<double>(std::numeric_limits<To>::lowest());
+    constexpr double hi = static_cast<double>(std::numeric_limits<To>::max());
+    for (size_t i = 0; i < n; i++) y[i] = toInt<To>(static_cast<double>(x[i]), lo, hi);
   }
 }
 
@@ -420,7 +418,9 @@ void castFrom(const Napi::Env& env, const From* x, Napi::TypedArray yArr, size_t
     case napi_float32_array: run(static_cast<float*>(yp)); break;
     case napi_int32_array: run(static_cast<int32_t*>(yp)); break;
     case napi_uint8_array: run(static_cast<uint8_t*>(yp)); break;
-    default: Fail(env, "cast: y must be a Float32Array, Int32Array or Uint8Array");
+    case napi_int8_array: run(static_cast<int8_t*>(yp)); break;
+    case napi_uint32_array: run(static_cast<uint32_t*>(yp)); break;
+    default: Fail(env, "cast: y must be a Float32Array, Int32Array, Uint8Array, Int8Array or Uint32Array");
   }
 }
 
@@ -436,7 +436,9 @@ Napi::Value Cast(const Napi::CallbackInfo& info) {
     case napi_float32_array: castFrom(env, static_cast<const float*>(xp), yArr, n); break;
     case napi_int32_array: castFrom(env, static_cast<const int32_t*>(xp), yArr, n); break;
     case napi_uint8_array: castFrom(env, static_cast<const uint8_t*>(xp), yArr, n); break;
-    default: Fail(env, "cast: x must be a Float32Array, Int32Array or Uint8Array");
+    case napi_int8_array: castFrom(env, static_cast<const int8_t*>(xp), yArr, n); break;
+    case napi_uint32_array: castFrom(env, static_cast<const uint32_t*>(xp), yArr, n); break;
+    default: Fail(env, "cast: x must be a Float32Array, Int32Array, Uint8Array, Int8Array or Uint32Array");
   }
   return env.Undefined();
 }

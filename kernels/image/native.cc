@@ -60,11 +60,19 @@ Napi::Value Resize(const Napi::CallbackInfo& info) {
   else if (coordinate == "halfPixel") coord = Coord::HalfPixel;
   else if (coordinate == "alignCorners") coord = Coord::AlignCorners;
   else Fail(env, "resize: coordinate must be asymmetric, halfPixel or alignCorners");
+  for (size_t d : g) Require(env, d < (size_t{1} << 24), "resize: a geometry entry is 2^24 or more");
   const size_t planes = g[0] * g[1], H = g[2], W = g[3], OH = g[4], OW = g[5];
   Require(env, H >= 1 && W >= 1, "resize: cannot resize an empty image");
   const size_t in = H * W, out = OH * OW;
-  Require(env, (grad ? x.length == planes * out && y.length == planes * in : x.length == planes * in && y.length == planes * out),
+  const size_t full = MulSize(planes, in, fn), pooled = MulSize(planes, out, fn);
+  Require(env, (grad ? x.length == pooled && y.length == full : x.length == full && y.length == pooled),
           "resize: arrays do not match the geometry");
+  // Nothing to read or nothing to write: the tap tables below would be sized by no array.
+  if (planes == 0) return env.Undefined();
+  if (out == 0) {
+    if (grad) std::fill(y.data, y.data + y.length, 0.0f);
+    return env.Undefined();
+  }
   const bool nearest = mode == "nearest";
   const std::vector<Tap> rows = taps(H, OH, nearest, coord), cols = taps(W, OW, nearest, coord);
   if (nearest && !grad) {

@@ -45,6 +45,7 @@ export const reshapeOp = defineOp<ReshapeAttrs>({
 
 export const copyOp = defineOp<Record<string, never>>({
   name: 'copy',
+  storageDTypes: true,
   infer([x]) {
     return [{ shape: x.shape, dtype: x.dtype }];
   },
@@ -200,6 +201,7 @@ interface SliceScatterAttrs extends SliceAttrs {
 /** Zeros of inputShape with the gradient placed where slice() read: slice's vjp. */
 export const sliceScatterOp: OpDef<SliceScatterAttrs> = defineOp<SliceScatterAttrs>({
   name: 'sliceScatter',
+  storageDTypes: true,
   infer([g], { inputShape }) {
     return [{ shape: inputShape, dtype: g.dtype }];
   },
@@ -271,6 +273,7 @@ export interface ConcatAttrs {
 
 export const concatOp = defineOp<ConcatAttrs>({
   name: 'concat',
+  storageDTypes: true,
   infer(inputs, { axis }) {
     if (inputs.length === 0) throw new ShapeError('concat: needs at least one tensor');
     const first = inputs[0];
@@ -350,6 +353,7 @@ function gatherShape(x: TensorInfo, indices: TensorInfo, axis: number): number[]
 
 export const gatherOp = defineOp<GatherAttrs>({
   name: 'gather',
+  storageDTypes: true,
   infer([x, indices], { axis }) {
     if (indices.dtype !== 'i32') throw new DTypeError(`gather: indices must be i32, got ${indices.dtype}`);
     return [{ shape: gatherShape(x, indices, axis), dtype: x.dtype }];
@@ -400,6 +404,7 @@ export interface PadAttrs {
 
 export const padOp = defineOp<PadAttrs>({
   name: 'pad',
+  storageDTypes: true,
   infer([x], { pads, mode }) {
     if (pads.length !== x.shape.length) {
       throw new ShapeError(`pad: ${pads.length} [before, after] pairs for a tensor of rank ${x.shape.length}`);

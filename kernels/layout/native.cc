@@ -24,12 +24,14 @@ Napi::Value GatherRows(const Napi::CallbackInfo& info) {
   View<uint8_t> y = Bytes(info, 2, fn, &ys);
   const size_t outer = Size(info, 3, fn), dim = Size(info, 4, fn), inner = Size(info, 5, fn);
   Require(env, xs == ys, "gatherRows: x and y differ in element type");
-  Require(env, x.length == outer * dim * inner, "gatherRows: x does not hold outer·dim·inner elements");
-  Require(env, y.length == outer * idx.length * inner, "gatherRows: y does not hold outer·indices·inner elements");
+  Require(env, x.length == ProductOf({outer, dim, inner}, fn), "gatherRows: x does not hold outer·dim·inner elements");
+  Require(env, y.length == ProductOf({outer, idx.length, inner}, fn),
+          "gatherRows: y does not hold outer·indices·inner elements");
   const int64_t d = static_cast<int64_t>(dim);
   for (size_t k = 0; k < idx.length; k++) {
     Require(env, idx.data[k] >= -d && idx.data[k] < d, "gatherRows: index out of range");
   }
+  if (y.length == 0) return env.Undefined();
   const size_t n = idx.length;
   const size_t rows = outer * n;
   parallelRange(rows, (1u << 14) / (inner + 1) + 1, [&](size_t b, size_t e) {
@@ -51,12 +53,15 @@ Napi::Value ScatterAddRows(const Napi::CallbackInfo& info) {
   View<int32_t> idx = I32(info, 1, fn);
   View<float> y = F32(info, 2, fn);
   const size_t outer = Size(info, 3, fn), dim = Size(info, 4, fn), inner = Size(info, 5, fn);
-  Require(env, y.length == outer * dim * inner, "scatterAddRows: y does not hold outer·dim·inner elements");
-  Require(env, g.length == outer * idx.length * inner, "scatterAddRows: g does not hold outer·indices·inner elements");
+  Require(env, y.length == ProductOf({outer, dim, inner}, fn),
+          "scatterAddRows: y does not hold outer·dim·inner elements");
+  Require(env, g.length == ProductOf({outer, idx.length, inner}, fn),
+          "scatterAddRows: g does not hold outer·indices·inner elements");
   const int64_t d = static_cast<int64_t>(dim);
   for (size_t k = 0; k < idx.length; k++) {
     Require(env, idx.data[k] >= -d && idx.data[k] < d, "scatterAddRows: index out of range");
   }
+  if (g.length == 0) return env.Undefined();
   const size_t n = idx.length;
   // Each outer slice is independent; within one, repeated indices add in index order.
   parallelRange(outer, (1u << 14) / (n * inner + 1) + 1, [&](size_t o0, size_t o1) {
@@ -85,17 +90,10 @@ Napi::Value StridedWrite(const Napi::CallbackInfo& info) {
   const int64_t offset = static_cast<int64_t>(Size(info, 4, fn));
   Require(env, ss == ds, "stridedWrite: source and destination element types differ");
   Require(env, shape.size() == strides.size(), "stridedWrite: shape and strides differ in rank");
-  size_t n = 1;
-  for (size_t d : shape) n *= d;
+  const size_t n = ProductOf(shape, fn);
   Require(env, src.length == n, "stridedWrite: source length does not match the shape");
   if (n == 0) return env.Undefined();
-  int64_t lo = offset, hi = offset;
-  for (size_t a = 0; a < shape.size(); a++) {
-    const int64_t span = static_cast<int64_t>(shape[a] - 1) * strides[a];
-    if (span < 0) lo += span;
-    else hi += span;
-  }
-  Require(env, lo >= 0 && hi < static_cast<int64_t>(dst.length), "stridedWrite: the view reaches outside its storage");
+  RequireView(env, offset, shape, strides, dst.length, fn);
   const size_t rank = shape.size();
   const size_t inner = rank ? shape[rank - 1] : 1;
   const int64_t innerStride = rank ? strides[rank - 1] : 1;
@@ -140,26 +138,36 @@ int parseMode(const Napi::Env& env, const std::string& mode) {
 }
 
 // Per axis, the flat source offset of every output position (-1: constant), so the walk
-// below is one table lookup per axis.
+// below is one table lookup per axis. The tables are built only once the padded shape is known
+// to match an output array: they have one entry per output position of each axis.
 struct PadPlan {
   std::vector<size_t> outShape;
   std::vector<std::vector<int64_t>> source;
+  size_t total = 0;
 
-  PadPlan(const Napi::Env& env, const std::vector<size_t>& shape, const std::vector<int64_t>& pads, int mode) {
-    Require(env, pads.size() == 2 * shape.size(), "pad: pads must hold [before, after] for every axis");
+  PadPlan(const Napi::Env& env, const std::vector<size_t>& shape, const std::vector<int64_t>& pads, int mode,
+          size_t outLength, const char* fn) {
+    Require(env, pads.size() == 2 * shape.size(), std::string(fn) + ": pads must hold [before, after] for every axis");
     const size_t rank = shape.size();
-    std::vector<int64_t> stride(rank, 1);
-    for (size_t a = rank; a-- > 1;) stride[a - 1] = stride[a] * static_cast<int64_t>(shape[a]);
     outShape.resize(rank);
-    source.resize(rank);
     for (size_t a = 0; a < rank; a++) {
       const int64_t before = pads[2 * a], after = pads[2 * a + 1];
-      Require(env, before >= 0 && after >= 0, "pad: padding must be non-negative");
+      Require(env, before >= 0 && after >= 0, std::string(fn) + ": padding must be non-negative");
       const int64_t dim = static_cast<int64_t>(shape[a]);
       Require(env, mode != 1 || ((before < dim && after < dim) || (before == 0 && after == 0)),
-              "pad: reflect padding must be smaller than the axis");
-      Require(env, mode != 2 || dim > 0 || (before == 0 && after == 0), "pad: edge padding of an empty axis");
-      outShape[a] = static_cast<size_t>(dim + before + after);
+              std::string(fn) + ": reflect padding must be smaller than the axis");
+      Require(env, mode != 2 || dim > 0 || (before == 0 && after == 0), std::string(fn) + ": edge padding of an empty axis");
+      outShape[a] = AddSize(AddSize(shape[a], static_cast<size_t>(before), fn), static_cast<size_t>(after), fn);
+    }
+    total = ProductOf(outShape, fn);
+    Require(env, outLength == total, std::string(fn) + ": the padded array does not match the padded shape");
+    if (total == 0) return;
+    // Row-major strides of the input; a zero-size input axis is only padded with the constant.
+    std::vector<int64_t> stride(rank, 1);
+    for (size_t a = rank; a-- > 1;) stride[a - 1] = stride[a] * static_cast<int64_t>(shape[a] ? shape[a] : 1);
+    source.resize(rank);
+    for (size_t a = 0; a < rank; a++) {
+      const int64_t before = pads[2 * a], dim = static_cast<int64_t>(shape[a]);
       source[a].resize(outShape[a]);
       for (size_t p = 0; p < outShape[a]; p++) {
         const int64_t s = padSource(static_cast<int64_t>(p), before, dim, mode);
@@ -168,11 +176,7 @@ struct PadPlan {
     }
   }
 
-  size_t size() const {
-    size_t n = 1;
-    for (size_t d : outShape) n *= d;
-    return n;
-  }
+  size_t size() const { return total; }
 
   // visit(outIndex, sourceIndex or -1) for every output element in order.
   template <class F>
@@ -216,11 +220,8 @@ Napi::Value Pad(const Napi::CallbackInfo& info) {
   const int mode = parseMode(env, String(info, 4, fn));
   View<uint8_t> fill = Bytes(info, 5, fn, &fs);
   Require(env, xs == ys && xs == fs && fill.length == 1, "pad: x, y and fill must share one element type");
-  size_t n = 1;
-  for (size_t d : shape) n *= d;
-  Require(env, x.length == n, "pad: x does not match its shape");
-  PadPlan plan(env, shape, pads, mode);
-  Require(env, y.length == plan.size(), "pad: y does not match the padded shape");
+  Require(env, x.length == ProductOf(shape, fn), "pad: x does not match its shape");
+  PadPlan plan(env, shape, pads, mode, y.length, fn);
   plan.walk([&](size_t o, int64_t src) {
     std::memcpy(y.data + o * xs, src < 0 ? fill.data : x.data + static_cast<size_t>(src) * xs, xs);
   });
@@ -236,11 +237,8 @@ Napi::Value PadGrad(const Napi::CallbackInfo& info) {
   std::vector<size_t> shape = Sizes(info, 2, fn);
   std::vector<int64_t> pads = Ints(info, 3, fn);
   const int mode = parseMode(env, String(info, 4, fn));
-  size_t n = 1;
-  for (size_t d : shape) n *= d;
-  Require(env, y.length == n, "padGrad: y does not match the input shape");
-  PadPlan plan(env, shape, pads, mode);
-  Require(env, g.length == plan.size(), "padGrad: g does not match the padded shape");
+  Require(env, y.length == ProductOf(shape, fn), "padGrad: y does not match the input shape");
+  PadPlan plan(env, shape, pads, mode, g.length, fn);
   plan.walk([&](size_t o, int64_t src) {
     if (src >= 0) y.data[src] += g.data[o];
   });

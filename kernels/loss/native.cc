@@ -37,7 +37,7 @@ Rows parse(const Napi::CallbackInfo& info, const char* fn, size_t first) {
   View<int32_t> targets = I32(info, 1, fn);
   Rows r{logits.data, targets.data, Size(info, first, fn), Size(info, first + 1, fn), Number(info, first + 2, fn),
          Number(info, first + 3, fn)};
-  Require(env, targets.length == r.rows && logits.length == r.rows * r.classes, std::string(fn) + ": logits must be [rows, classes] and targets [rows]");
+  Require(env, targets.length == r.rows && logits.length == ProductOf({r.rows, r.classes}, fn), std::string(fn) + ": logits must be [rows, classes] and targets [rows]");
   for (size_t i = 0; i < r.rows; i++) {
     const int32_t t = r.targets[i];
     Require(env, static_cast<double>(t) == r.ignore || (t >= 0 && static_cast<size_t>(t) < r.classes),

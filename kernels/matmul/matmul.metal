@@ -27,19 +27,3 @@ kernel void matmul_f32(device const float* a [[buffer(0)]],
   }
   if (row < m && col < n) c[row * n + col] = acc;
 }
-
-// Weight-only int8 quantisation: c [m, n] = a [m, k] · (wq [k, n] ∘ scales [n]), one scale
-// per output column (symmetric, zero point 0), dequantised in registers.
-kernel void matmul_q8(device const float* a [[buffer(0)]],
-                      device const char* wq [[buffer(1)]],
-                      device const float* scales [[buffer(2)]],
-                      device float* c [[buffer(3)]],
-                      constant uint* dims [[buffer(4)]],
-                      uint2 gid [[thread_position_in_grid]]) {
-  const uint m = dims[0], k = dims[1], n = dims[2];
-  const uint row = gid.y, col = gid.x;
-  if (row >= m || col >= n) return;
-  float acc = 0.0f;
-  for (uint p = 0; p < k; p++) acc = fma(a[row * k + p], float(wq[p * n + col]), acc);
-  c[row * n + col] = acc * scales[col];
-}

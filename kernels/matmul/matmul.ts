@@ -26,7 +26,7 @@ export interface MatmulAttrs {
 
 export type MatmulOptions = Partial<MatmulAttrs>;
 
-const MATMUL_DTYPES: readonly DType[] = ['f32', 'f16', 'f64', 'i32'];
+const MATMUL_DTYPES: readonly DType[] = ['f32', 'f16', 'bf16', 'f64', 'i32'];
 
 /** M, K, N and the broadcast batch shape of a product; throws naming the shapes on a mismatch. */
 export function matmulDims(
@@ -98,7 +98,7 @@ function matmulRaw(a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolea
  * batch dims broadcast. A 1-D a is a row [1, K] and a 1-D b a column [K, 1]; the added
  * axis is removed from the result (two vectors give their dot product as a scalar).
  * `transposeA`/`transposeB` swap an operand's last two axes without a copy; they need
- * that operand to be a matrix (rank >= 2). Dtypes: f32, f16, f64, i32 (both the same).
+ * that operand to be a matrix (rank >= 2). Dtypes: f32, f16, bf16, f64, i32 (both the same).
  */
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
   const transposeA = options.transposeA ?? false;

@@ -400,6 +400,8 @@ struct Batched {
   std::vector<size_t> aOff, bOff;
 
   void run() const {
+    // An empty product: nothing to write (k alone bounds no array and must not drive a loop).
+    if (m == 0 || n == 0) return;
     const size_t batches = aOff.size();
     auto one = [&](size_t t, bool parallel) {
       GemmShape g{};
@@ -447,10 +449,11 @@ Batched parse(const Napi::CallbackInfo& info, const char* fn) {
   job.bOff = Sizes(info, 9, fn);
   const size_t batches = job.aOff.size();
   Require(env, job.bOff.size() == batches, std::string(fn) + ": aOffsets and bOffsets differ in length");
-  Require(env, c.length == batches * job.m * job.n, std::string(fn) + ": c must hold batches·m·n elements");
+  Require(env, c.length == ProductOf({batches, job.m, job.n}, fn), std::string(fn) + ": c must hold batches·m·n elements");
+  const size_t aSize = ProductOf({job.m, job.k}, fn), bSize = ProductOf({job.k, job.n}, fn);
   for (size_t t = 0; t < batches; t++) {
-    Require(env, job.aOff[t] + job.m * job.k <= a.length, std::string(fn) + ": a batch offset reaches past a");
-    Require(env, job.bOff[t] + job.k * job.n <= b.length, std::string(fn) + ": a batch offset reaches past b");
+    Require(env, AddSize(job.aOff[t], aSize, fn) <= a.length, std::string(fn) + ": a batch offset reaches past a");
+    Require(env, AddSize(job.bOff[t], bSize, fn) <= b.length, std::string(fn) + ": a batch offset reaches past b");
   }
   return job;
 }

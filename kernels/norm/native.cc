@@ -136,17 +136,20 @@ Napi::Value NormRows(const Napi::CallbackInfo& info) {
   if (hasScale) scale = F32(info, 6, fn);
   if (hasShift) shift = F32(info, 8, fn);
   const ParamIndex si = parseIndex(info, 7, fn), hi = parseIndex(info, 9, fn);
-  Require(env, x.length == rows * length && y.length == x.length, "normRows: x and y must hold rows·length elements");
+  Require(env, x.length == ProductOf({rows, length}, fn) && y.length == x.length,
+          "normRows: x and y must hold rows·length elements");
   if (rows > 0 && length > 0) {
     // The largest index either parameter is read at must lie inside it.
     const size_t lastRow = rows - 1, lastCol = length - 1;
     auto maxIndex = [&](const ParamIndex& p) {
       const size_t rMax = lastRow < p.rmod ? lastRow : p.rmod - 1;
-      return rMax * p.rmul + lastCol / p.jdiv;
+      return AddSize(MulSize(rMax, p.rmul, fn), lastCol / p.jdiv, fn);
     };
     Require(env, !hasScale || maxIndex(si) < scale.length, "normRows: scale is too short for its index");
     Require(env, !hasShift || maxIndex(hi) < shift.length, "normRows: shift is too short for its index");
   }
+  // No elements: rows alone bounds no array and must not drive the loop below.
+  if (x.length == 0) return env.Undefined();
   const size_t grain = (1u << 14) / (length + 1) + 1;
   // Columns over which both parameter elements stay the same (the whole row when there are none).
   size_t run = length ? length : 1;

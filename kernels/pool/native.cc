@@ -77,15 +77,18 @@ Napi::Value Pool2d(const Napi::CallbackInfo& info) {
   View<float> y = F32(info, 3, fn);
   std::vector<size_t> v = Sizes(info, 4, fn);
   Require(env, v.size() == 14, "pool2d: window is [N, C, H, W, OH, OW, kh, kw, sh, sw, pt, pl, dh, dw]");
+  // Each entry below 2^24 keeps every window index far inside int64 (as conv's geometry).
+  for (size_t k = 0; k < 14; k++) Require(env, v[k] < (size_t{1} << 24), "pool2d: a window entry is 2^24 or more");
   const Window w{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13]};
   const bool countIncludePad = Bool(info, 5, fn);
-  const size_t planes = w.N * w.C, in = w.H * w.W, out = w.OH * w.OW;
+  const size_t planes = MulSize(w.N, w.C, fn), in = MulSize(w.H, w.W, fn), out = MulSize(w.OH, w.OW, fn);
   const bool needsOther = mode == Mode::Select || mode == Mode::MaxGrad;
   Require(env, hasOther == needsOther, "pool2d: this mode takes " + std::string(needsOther ? "a second array" : "no second array"));
   // The arrays each mode reads and writes, in elements: input-shaped or pooled.
-  const size_t xLen = mode == Mode::AvgGrad ? planes * out : planes * in;
-  const size_t yLen = mode == Mode::MaxGrad || mode == Mode::AvgGrad ? planes * in : planes * out;
-  const size_t otherLen = mode == Mode::Select ? planes * in : planes * out;
+  const size_t pooled = MulSize(planes, out, fn), full = MulSize(planes, in, fn);
+  const size_t xLen = mode == Mode::AvgGrad ? pooled : full;
+  const size_t yLen = mode == Mode::MaxGrad || mode == Mode::AvgGrad ? full : pooled;
+  const size_t otherLen = mode == Mode::Select ? full : pooled;
   Require(env, x.length == xLen, "pool2d: x does not match the window geometry");
   Require(env, y.length == yLen, "pool2d: y does not match the window geometry");
   Require(env, !hasOther || other.length == otherLen, "pool2d: the second array does not match the window geometry");

@@ -160,8 +160,8 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   View<float> y = F32(info, 2, fn);
   const size_t outer = Size(info, 3, fn), r = Size(info, 4, fn), inner = Size(info, 5, fn);
   const double correction = Number(info, 6, fn);
-  Require(env, x.length == outer * r * inner, "reduce: x does not hold outer·r·inner elements");
-  Require(env, y.length == outer * inner, "reduce: y does not hold outer·inner elements");
+  Require(env, x.length == ProductOf({outer, r, inner}, fn), "reduce: x does not hold outer·r·inner elements");
+  Require(env, y.length == ProductOf({outer, inner}, fn), "reduce: y does not hold outer·inner elements");
   Require(env, r > 0 || (op != R::Max && op != R::Min), "reduce: max/min of an empty axis");
   if (y.length == 0) return env.Undefined();
   if (r == 0) {
@@ -221,8 +221,8 @@ Napi::Value ArgReduce(const Napi::CallbackInfo& info) {
   const size_t outer = Size(info, 3, fn), r = Size(info, 4, fn), inner = Size(info, 5, fn);
   Require(env, r > 0, "argReduce: the axis is empty");
   Require(env, r <= 2147483647u, "argReduce: the axis is longer than an i32 index");
-  Require(env, x.length == outer * r * inner, "argReduce: x does not hold outer·r·inner elements");
-  Require(env, y.length == outer * inner, "argReduce: y does not hold outer·inner elements");
+  Require(env, x.length == ProductOf({outer, r, inner}, fn), "argReduce: x does not hold outer·r·inner elements");
+  Require(env, y.length == ProductOf({outer, inner}, fn), "argReduce: y does not hold outer·inner elements");
   const size_t grain = (1u << 14) / r + 1;
   parallelRange(outer * inner, grain, [&](size_t b, size_t e) {
     for (size_t t = b; t < e; t++) {

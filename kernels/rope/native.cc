@@ -20,7 +20,7 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
   const size_t dims = Size(info, 8, fn);
   const double scale = Number(info, 9, fn);
   const bool inverse = Bool(info, 10, fn);
-  Require(env, x.length == rows * d && y.length == x.length, "rope: x and y must hold rows·d elements");
+  Require(env, x.length == ProductOf({rows, d}, fn) && y.length == x.length, "rope: x and y must hold rows·d elements");
   Require(env, dims % 2 == 0 && dims <= d && dims >= 2, "rope: dims must be even and within the feature size");
   Require(env, seq > 0 || rows == 0, "rope: the sequence axis is empty");
   if (rows == 0) return env.Undefined();

@@ -100,7 +100,7 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   View<float> y = F32(info, 1, fn);
   const size_t outer = Size(info, 2, fn), n = Size(info, 3, fn), inner = Size(info, 4, fn);
   const bool log = Bool(info, 5, fn);
-  Require(env, x.length == outer * n * inner && y.length == x.length, "softmax: x and y must hold outer·n·inner elements");
+  Require(env, x.length == ProductOf({outer, n, inner}, fn) && y.length == x.length, "softmax: x and y must hold outer·n·inner elements");
   if (x.length == 0) return env.Undefined();
   const size_t grain = (1u << 14) / (n * inner) + 1;
   parallelRange(outer, grain, [&](size_t o0, size_t o1) {

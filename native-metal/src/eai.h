@@ -7,6 +7,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -125,6 +127,7 @@ View<float> F32(const Napi::CallbackInfo& info, size_t i, const char* what);
 View<uint16_t> U16(const Napi::CallbackInfo& info, size_t i, const char* what);
 View<int32_t> I32(const Napi::CallbackInfo& info, size_t i, const char* what);
 View<uint8_t> U8(const Napi::CallbackInfo& info, size_t i, const char* what);
+View<uint32_t> U32(const Napi::CallbackInfo& info, size_t i, const char* what);
 // Any typed array as raw bytes, with its element size.
 View<uint8_t> Bytes(const Napi::CallbackInfo& info, size_t i, const char* what, size_t* elementSize);
 size_t Size(const Napi::CallbackInfo& info, size_t i, const char* what);
@@ -138,10 +141,29 @@ std::vector<int64_t> Ints(const Napi::CallbackInfo& info, size_t i, const char* 
 [[noreturn]] void Fail(const Napi::Env& env, const std::string& message);
 void Require(const Napi::Env& env, bool ok, const std::string& message);
 
-// ---------------------------------------------------------------- f16
+// ---------------------------------------------------------------- checked sizes
+
+// Sizes and offsets from JS are at most 2^53 each; their products and sums are not. Every
+// size a kernel derives from its arguments goes through these, which throw (std::range_error,
+// a JS Error naming `what`) where plain arithmetic would wrap: a wrapped product (2048 × 2^53
+// is 0 mod 2^64) passes a length check and then reads far outside the array. They need no
+// Napi::Env, so kernels use them for scratch sizes too (the thread pool rethrows on the caller).
+size_t MulSize(size_t a, size_t b, const char* what);
+size_t AddSize(size_t a, size_t b, const char* what);
+// The product of `dims`: 0 when any is 0 (whatever the others), else checked.
+size_t ProductOf(const std::vector<size_t>& dims, const char* what);
+size_t ProductOf(std::initializer_list<size_t> dims, const char* what);
+// Require that every element of the strided view (offset, shape, strides in elements) lies in
+// [0, length): its lowest and highest offsets, computed without overflow. An empty view passes.
+void RequireView(const Napi::Env& env, int64_t offset, const std::vector<size_t>& shape,
+                 const std::vector<int64_t>& strides, size_t length, const std::string& what);
+
+// ---------------------------------------------------------------- f16 and bf16
 
 void f16ToF32(const uint16_t* src, float* dst, size_t n);
 void f32ToF16(const float* src, uint16_t* dst, size_t n);
+void bf16ToF32(const uint16_t* src, float* dst, size_t n);
+void f32ToBf16(const float* src, uint16_t* dst, size_t n);
 
 // ---------------------------------------------------------------- GEMM
 

@@ -32,16 +32,16 @@ import type { CommandContext } from '../../cli/command.js';
 import { UsageError } from '../../core/errors.js';
 import { decodeCoreMLModel } from '../../core/io/coreml.js';
 import * as T from '../../index.js';
-import { MilInterpreter } from '../../models/coreml/mil-run.js';
+import { MilInterpreter } from '../../models/export/mil-run.js';
 import { fitSize, imageToTensor, type RgbaImage, resizeImage } from '../../models/image-tensor.js';
-import { DEFAULT_STYLE, MAX_SIZE, MIN_SIZE } from '../../models/styles.js';
+import { DEFAULT_STYLE } from '../../models/styles.js';
 import { readImage } from '../../node/image/codec.js';
 import { readMlPackage } from '../../node/io/mlpackage.js';
 import { defaultImagesDir } from '../../node/paths.js';
 import { examplePixels, isDiffusers, loadExportable, resolveModelArg } from './convert-model.js';
 import { COREML_UNVERIFIED_NOTE, openCoreML } from './coreml-runtime.js';
 import { DIFFUSION_DEFAULTS, DIFFUSION_STYLES } from './diffusion-styles.js';
-import { DEFAULT_SIZE } from './pipeline.js';
+import { DEFAULT_SIZE, MAX_SIZE, MIN_SIZE } from './pipeline.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
@@ -375,11 +375,11 @@ export async function runStyleBenchmark(options: BenchmarkOptions): Promise<Benc
             { warmup: options.warmup, runs: options.runs * images.length, signal: options.signal },
           ),
         );
-        const fallbacks = T.ledgerDelta(ledgerBefore, T.fallbackLedger());
         const flops = inputs.map((xs) => runner.flops(xs));
         const meanFlops = flops.every((f) => f !== null)
           ? (flops as number[]).reduce((a, b) => a + b, 0) / flops.length
           : null;
+        const fallbacks = T.ledgerDelta(ledgerBefore, T.fallbackLedger());
         const notes = [
           `${images.length} image(s), ${options.runs} timed run(s) each; ${RUNS_WHAT[runner.method]}`,
           `throughput ${(1000 / m.stats.mean).toFixed(2)} images/s (batch 1)`,

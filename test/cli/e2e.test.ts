@@ -65,7 +65,8 @@ describe('efficientai-toolkit (built)', () => {
     expect(info.backends.js.kernels.length).toBeGreaterThan(0);
     expect(info.memory.tensors).toBe(0);
     expect(info.system.node).toBe(process.version);
-    expect(info.currentBackend).toBe('js');
+    // The rule every command follows: no --backend and no config file means auto.
+    expect(info.currentBackend).toBe(info.autoBackend);
   });
 
   it('doctor exits 0 because the js backend works, in text and JSON', async () => {

@@ -17,7 +17,6 @@ bool mpsAvailable();
 
 // Each blocks until the GPU has finished; arrays are copied into shared buffers and back.
 void metalMatmul(const float* a, const float* b, float* c, size_t m, size_t k, size_t n);
-void metalQuantMatmul(const float* a, const int8_t* wq, const float* scales, float* c, size_t m, size_t k, size_t n);
 // geometry as the CPU conv2d: [N, C, H, W, O, kH, kW, OH, OW, sh, sw, pt, pl, dh, dw, groups]
 void metalConv2d(const float* x, const float* w, const float* bias, float* y, const uint32_t geometry[16]);
 void mpsMatmul(const float* a, const float* b, float* c, size_t m, size_t k, size_t n, bool transA, bool transB);

@@ -171,7 +171,7 @@ Napi::Value CoremlPredict(const Napi::CallbackInfo& info) {
       int64_t v = static_cast<int64_t>(s.Get(d).As<Napi::Number>().Int64Value());
       Require(env, v >= 0, "coremlPredict: input " + name + " has a negative dimension");
       t.shape.push_back(v);
-      count *= static_cast<size_t>(v);
+      count = MulSize(count, static_cast<size_t>(v), "coremlPredict");
     }
     Require(env, count == t.data.size(), "coremlPredict: input " + name + " has a different size than its shape");
     inputs.push_back(std::move(t));

@@ -1,4 +1,4 @@
-// Metal compute for matmul, int8-weight matmul and conv2d, plus MPSMatrixMultiplication.
+// Metal compute for matmul and conv2d, plus MPSMatrixMultiplication.
 // Shaders are compiled at first use from the .metal sources that ship beside the CPU
 // kernels (kernels/matmul/matmul.metal, kernels/conv/conv.metal), found relative to this
 // addon's own file. Arrays are copied into shared buffers: typed arrays are not page
@@ -110,27 +110,6 @@ void metalMatmul(const float* a, const float* b, float* c, size_t m, size_t k, s
   }
 }
 
-void metalQuantMatmul(const float* a, const int8_t* wq, const float* scales, float* c, size_t m, size_t k, size_t n) {
-  std::lock_guard<std::mutex> lock(gpuMutex);
-  @autoreleasepool {
-    id<MTLComputePipelineState> state = pipeline("matmul", "matmul.metal", "matmul_q8");
-    id<MTLBuffer> A = input(a, m * k * 4), W = input(wq, k * n), S = input(scales, n * 4), C = output(m * n * 4);
-    uint32_t dims[3] = {uint32_t(m), uint32_t(k), uint32_t(n)};
-    id<MTLCommandBuffer> cmd = [queue() commandBuffer];
-    id<MTLComputeCommandEncoder> enc = [cmd computeCommandEncoder];
-    [enc setComputePipelineState:state];
-    [enc setBuffer:A offset:0 atIndex:0];
-    [enc setBuffer:W offset:0 atIndex:1];
-    [enc setBuffer:S offset:0 atIndex:2];
-    [enc setBuffer:C offset:0 atIndex:3];
-    [enc setBytes:dims length:sizeof(dims) atIndex:4];
-    [enc dispatchThreads:MTLSizeMake(n, m, 1) threadsPerThreadgroup:MTLSizeMake(16, 16, 1)];
-    [enc endEncoding];
-    finish(cmd);
-    std::memcpy(c, C.contents, m * n * 4);
-  }
-}
-
 void metalConv2d(const float* x, const float* w, const float* bias, float* y, const uint32_t g[16]) {
   std::lock_guard<std::mutex> lock(gpuMutex);
   @autoreleasepool {
@@ -206,26 +185,10 @@ Napi::Value MetalMatmul(const Napi::CallbackInfo& info) {
   requireMetal(info.Env(), fn);
   View<float> a = F32(info, 0, fn), b = F32(info, 1, fn), c = F32(info, 2, fn);
   size_t m = Size(info, 3, fn), k = Size(info, 4, fn), n = Size(info, 5, fn);
-  Require(info.Env(), a.length == m * k && b.length == k * n && c.length == m * n, "metalMatmul: sizes do not match m, k, n");
+  Require(info.Env(), a.length == ProductOf({m, k}, fn) && b.length == ProductOf({k, n}, fn) && c.length == ProductOf({m, n}, fn),
+          "metalMatmul: sizes do not match m, k, n");
   guarded(info.Env(), [&] { metalMatmul(a.data, b.data, c.data, m, k, n); });
   return info.Env().Undefined();
-}
-
-Napi::Value MetalQuantMatmul(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const char* fn = "metalQuantMatmul";
-  requireMetal(env, fn);
-  View<float> a = F32(info, 0, fn);
-  Require(env, info[1].IsTypedArray() && info[1].As<Napi::TypedArray>().TypedArrayType() == napi_int8_array,
-          "metalQuantMatmul: wq must be an Int8Array");
-  Napi::TypedArray wqArr = info[1].As<Napi::TypedArray>();
-  const int8_t* wq = reinterpret_cast<const int8_t*>(static_cast<uint8_t*>(wqArr.ArrayBuffer().Data()) + wqArr.ByteOffset());
-  View<float> scales = F32(info, 2, fn), c = F32(info, 3, fn);
-  size_t m = Size(info, 4, fn), k = Size(info, 5, fn), n = Size(info, 6, fn);
-  Require(env, a.length == m * k && wqArr.ElementLength() == k * n && scales.length == n && c.length == m * n,
-          "metalQuantMatmul: sizes do not match m, k, n");
-  guarded(env, [&] { metalQuantMatmul(a.data, wq, scales.data, c.data, m, k, n); });
-  return env.Undefined();
 }
 
 Napi::Value MetalConv2d(const Napi::CallbackInfo& info) {
@@ -244,8 +207,8 @@ Napi::Value MetalConv2d(const Napi::CallbackInfo& info) {
     Require(env, g[i] <= 0xffffffffu, "metalConv2d: geometry value too large");
     geometry[i] = static_cast<uint32_t>(g[i]);
   }
-  Require(env, x.length == g[0] * g[1] * g[2] * g[3] && w.length == g[4] * (g[1] / g[15]) * g[5] * g[6] &&
-                   y.length == g[0] * g[4] * g[7] * g[8] && (!hasBias || bias.length == g[4]),
+  Require(env, x.length == ProductOf({g[0], g[1], g[2], g[3]}, fn) && w.length == ProductOf({g[4], g[1] / g[15], g[5], g[6]}, fn) &&
+                   y.length == ProductOf({g[0], g[4], g[7], g[8]}, fn) && (!hasBias || bias.length == g[4]),
           "metalConv2d: arrays do not match the geometry");
   guarded(env, [&] { metalConv2d(x.data, w.data, hasBias ? bias.data : nullptr, y.data, geometry); });
   return env.Undefined();
@@ -258,7 +221,8 @@ Napi::Value MpsMatmul(const Napi::CallbackInfo& info) {
   View<float> a = F32(info, 0, fn), b = F32(info, 1, fn), c = F32(info, 2, fn);
   size_t m = Size(info, 3, fn), k = Size(info, 4, fn), n = Size(info, 5, fn);
   bool ta = Bool(info, 6, fn), tb = Bool(info, 7, fn);
-  Require(env, a.length == m * k && b.length == k * n && c.length == m * n, "mpsMatmul: sizes do not match m, k, n");
+  Require(env, a.length == ProductOf({m, k}, fn) && b.length == ProductOf({k, n}, fn) && c.length == ProductOf({m, n}, fn),
+          "mpsMatmul: sizes do not match m, k, n");
   guarded(env, [&] { mpsMatmul(a.data, b.data, c.data, m, k, n, ta, tb); });
   return env.Undefined();
 }
@@ -267,7 +231,6 @@ Napi::Value MpsMatmul(const Napi::CallbackInfo& info) {
 
 void InitMetal(Napi::Env env, Napi::Object apple) {
   apple.Set("metalMatmul", Napi::Function::New(env, MetalMatmul, "metalMatmul"));
-  apple.Set("metalQuantMatmul", Napi::Function::New(env, MetalQuantMatmul, "metalQuantMatmul"));
   apple.Set("metalConv2d", Napi::Function::New(env, MetalConv2d, "metalConv2d"));
   apple.Set("mpsMatmul", Napi::Function::New(env, MpsMatmul, "mpsMatmul"));
 }
