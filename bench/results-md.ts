@@ -3,10 +3,12 @@
  * lives between `<!-- bench:<id>:start -->` and `<!-- bench:<id>:end -->`; a run replaces
  * only what is between its own markers, so other sections and prose survive.
  */
+
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../node/atomic-write.js';
 import { describeMachine } from './machine.js';
 import { type BenchReport, EMULATED_LABEL, recordLabel } from './record.js';
+import { sdSummary } from './sd-suite.js';
 import { type LmSummaryInput, lmSummary, opsSummary, peersSummary, styleSummary } from './writers/markdown.js';
 
 export const startMarker = (id: string): string => `<!-- bench:${id}:start -->`;
@@ -98,6 +100,14 @@ export function peersSection(report: BenchReport): string {
 export function styleSection(report: BenchReport): string {
   return section(report, styleSummary(report), [
     'Timed: the network forward only (a [1,3,S,S] tensor in, the output read back), not image decoding or encoding.',
+    '',
+  ]);
+}
+
+/** The generated part of RESULTS.md for a `bench:sd` run: the UNet step against PyTorch, then tiny-sd img2img. */
+export function sdSection(report: BenchReport): string {
+  return section(report, sdSummary(report), [
+    "Timed: UNet.forward on one step's inputs with the output read back (the peer: the same call in torch); img2img: the whole pipeline call.",
     '',
   ]);
 }

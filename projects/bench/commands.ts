@@ -395,11 +395,65 @@ const compare = defineCommand({
   },
 });
 
+const SD_OPTIONS = [
+  {
+    name: 'backends',
+    type: 'string',
+    valueName: 'list',
+    default: 'native,wasm',
+    description: 'Backends for the UNet step (comma list, or all)',
+  },
+  { name: 'threads', type: 'string', valueName: 'list', default: '1,2', description: 'Thread counts (comma list)' },
+  { name: 'runs', type: 'integer', default: 2, min: 1, description: 'Timed UNet steps per runtime' },
+  { name: 'warmup', type: 'integer', default: 0, min: 0, description: 'Untimed UNet steps first, per runtime' },
+  { name: 'seed', type: 'integer', default: 42, min: 0, description: 'Seed of the weights and inputs' },
+  { name: 'peer', type: 'boolean', default: true, description: 'Run the PyTorch CPU peer' },
+  {
+    name: 'img2img-backends',
+    type: 'string',
+    valueName: 'list',
+    default: 'all',
+    description: "Backends for tiny-sd img2img ('none' skips it)",
+  },
+  { name: 'img2img-size', type: 'integer', default: 64, min: 16, description: 'tiny-sd image side (multiple of 16)' },
+  { name: 'img2img-steps', type: 'integer', default: 10, min: 1, description: 'tiny-sd DDIM steps (strength 0.6)' },
+  { name: 'img2img-runs', type: 'integer', default: 3, min: 1, description: 'Timed img2img runs per backend' },
+  { name: 'out', type: 'path', valueName: 'dir', description: 'Also write bench-sd-<date>.json, .md and .html here' },
+  HISTORY_OPTION,
+  ...RESULTS_OPTIONS,
+  resultsSection('sd', 'sd'),
+] as const satisfies readonly OptionSpec[];
+export type SdArgs = ArgsOf<typeof SD_OPTIONS>;
+
+const sd = defineCommand({
+  name: 'sd',
+  summary: 'Stable Diffusion: one SD-1.5-shaped UNet step per backend against PyTorch CPU, and tiny-sd img2img',
+  description:
+    "One UNet step at SD 1.5's real shapes (its config, 860 M seeded random weights generated here, latents [2,4,64,64], " +
+    '77 tokens, timestep 500) on each --backends entry at each --threads count, every measurement in its own process ' +
+    'so its peak memory (max RSS) is its own; PyTorch CPU (Debian python3-torch at /usr/bin/python3, the plain-torch ' +
+    'UNet of test/fixtures/sd) over the same weights and inputs in the same run, with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE ' +
+    'unset, OpenBLAS at one thread and large glibc malloc thresholds in its environment only. Each output is compared ' +
+    "with PyTorch's. Then the whole tiny-sd img2img on each --img2img-backends entry: latency, peak tensor memory, " +
+    'determinism and agreement across backends. js and CPU-emulated WebGPU are listed, not run, for the UNet step ' +
+    '(hours). A step takes tens of seconds per runtime on a small CPU: choose --runs accordingly. --write-results ' +
+    'rewrites the bench:sd section of bench/RESULTS.md.',
+  options: SD_OPTIONS,
+  examples: [
+    `${BIN} bench:sd --write-results`,
+    `${BIN} bench:sd --backends native --threads 2 --runs 1 --img2img-backends none`,
+  ],
+  async run(args, ctx) {
+    const { runSd } = await import('./run.js');
+    return runSd(args, ctx);
+  },
+});
+
 export const project: ProjectSpec = {
   namespace: 'bench',
   aliases: [],
   summary:
-    'Benchmarks: ops across backends, the CPU backends and style transfer against onnxruntime peers, language models',
-  commands: [ops, peers, style, lm, compare],
+    'Benchmarks: ops across backends, the CPU backends and style transfer against onnxruntime peers, language models, Stable Diffusion against PyTorch',
+  commands: [ops, peers, style, lm, sd, compare],
   tests: ['test/bench'],
 };

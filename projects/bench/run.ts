@@ -10,6 +10,7 @@ import {
   lmSection,
   opsSection,
   peersSection,
+  sdSection,
   styleSection,
   writeResultsSection,
 } from '../../bench/results-md.js';
@@ -21,7 +22,7 @@ import { type CommandContext, EXIT } from '../../cli/command.js';
 import { UsageError } from '../../core/errors.js';
 import { findStyle, NAMED_STYLES } from '../../models/styles.js';
 import { defaultImagesDir, repoRoot } from '../../node/paths.js';
-import type { CompareArgs, LmArgs, OpsArgs, PeersArgs, StyleArgs } from './commands.js';
+import type { CompareArgs, LmArgs, OpsArgs, PeersArgs, SdArgs, StyleArgs } from './commands.js';
 
 const BIN = 'efficientai-toolkit';
 
@@ -251,6 +252,48 @@ export async function runStyle(args: StyleArgs, ctx: CommandContext): Promise<nu
     ctx,
     { out: args.out, history: args.history },
     `## bench:style — ${report.machine.date}\n\n${styleSection(report)}\n`,
+  );
+}
+
+export async function runSd(args: SdArgs, ctx: CommandContext): Promise<number> {
+  const threads = parseIntList(args.threads, 'threads');
+  const backends = usage(() => parseBackendList(args.backends));
+  const img2imgBackends =
+    args['img2img-backends'] === 'none' ? [] : usage(() => parseBackendList(args['img2img-backends']));
+  if (args['img2img-size'] % 16 !== 0) {
+    throw new UsageError(`--img2img-size ${args['img2img-size']}: tiny-sd takes sides that are multiples of 16`);
+  }
+  const sectionId = usage(() => checkSectionId(args['results-section']));
+  const command = [
+    `${BIN} bench:sd --backends ${backends.join(',')} --threads ${threads.join(',')} --runs ${args.runs} --warmup ${args.warmup} --seed ${args.seed}`,
+    args.peer ? '' : '--no-peer',
+    `--img2img-backends ${img2imgBackends.length ? img2imgBackends.join(',') : 'none'} --img2img-size ${args['img2img-size']} --img2img-steps ${args['img2img-steps']} --img2img-runs ${args['img2img-runs']}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const { runSdSuite } = await import('../../bench/sd-suite.js');
+  const report = await usageErrors(() =>
+    runSdSuite({
+      backends,
+      threads,
+      runs: args.runs,
+      warmup: args.warmup,
+      seed: args.seed,
+      noPeer: !args.peer,
+      img2img: { backends: img2imgBackends, size: args['img2img-size'], steps: args['img2img-steps'] },
+      img2imgRuns: args['img2img-runs'],
+      childScript: join(repoRoot(), 'dist', 'bench', 'sd-step-child.js'),
+      command,
+      signal: ctx.signal,
+      onProgress: (what) => ctx.log.info(`bench:sd: ${what}…`),
+    }),
+  );
+  await maybeWriteResults(args, ctx, sectionId, () => sdSection(report));
+  return finish(
+    report,
+    ctx,
+    { out: args.out, history: args.history },
+    `## bench:sd — ${report.machine.date}\n\n${sdSection(report)}\n`,
   );
 }
 

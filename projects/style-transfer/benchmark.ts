@@ -6,7 +6,10 @@
  * - a Core ML `.mlpackage` (from `style-transfer:convert`): its MIL program interpreted on the toolkit's
  *   backends (method `coreml-mil`), at the package's fixed input shape;
  * - anything `style-transfer:convert` reads (a named style, `.pth`, `.safetensors`, `.onnx`, Magenta): the
- *   toolkit's own network (method `neural`), each image scaled to `--size` on its long side.
+ *   toolkit's own network (method `neural`), each image scaled to `--size` on its long side;
+ * - a Stable Diffusion pipeline (a diffusers folder, tiny-sd, sd-1.5, …): the whole img2img run per image
+ *   (method `diffusion`: prompt encoding, VAE encode, the denoising steps with guidance, VAE decode), images
+ *   scaled to `--size` and rounded to the pipeline's size multiple.
  *
  * A `.mlpackage` is also run by Core ML itself where it exists (macOS, through the native addon: unverified,
  * see ./coreml-runtime.ts); elsewhere the report lists `coreml` as unavailable and why.
@@ -35,8 +38,9 @@ import { DEFAULT_STYLE } from '../../models/styles.js';
 import { readImage } from '../../node/image/codec.js';
 import { readMlPackage } from '../../node/io/mlpackage.js';
 import { defaultImagesDir } from '../../node/paths.js';
-import { examplePixels, loadExportable, resolveModelArg } from './convert-model.js';
+import { examplePixels, isDiffusers, loadExportable, resolveModelArg } from './convert-model.js';
 import { COREML_UNVERIFIED_NOTE, openCoreML } from './coreml-runtime.js';
+import { DIFFUSION_DEFAULTS, DIFFUSION_STYLES } from './diffusion-styles.js';
 import { DEFAULT_SIZE, MAX_SIZE, MIN_SIZE } from './pipeline.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
@@ -55,10 +59,29 @@ export interface BenchmarkOptions {
   readonly outputDir: string | null;
   /** The command line, recorded in the report. */
   readonly command: string;
+  /** Stable Diffusion models: the img2img settings of each run. */
+  readonly diffusion?: DiffusionSettings;
   readonly signal?: AbortSignal;
   readonly onPlan?: (total: number) => void;
   readonly onMeasured?: (label: string) => void;
 }
+
+/** One img2img run's settings (defaults: the diffusion method's, with the first named style's prompt). */
+export interface DiffusionSettings {
+  readonly prompt: string;
+  readonly negativePrompt: string;
+  readonly steps: number;
+  readonly strength: number;
+  readonly guidance: number;
+}
+
+export const DEFAULT_DIFFUSION_SETTINGS: DiffusionSettings = {
+  prompt: DIFFUSION_STYLES[0].prompt,
+  negativePrompt: DIFFUSION_STYLES[0].negativePrompt,
+  steps: DIFFUSION_DEFAULTS.steps,
+  strength: DIFFUSION_DEFAULTS.strength,
+  guidance: DIFFUSION_DEFAULTS.guidance,
+};
 
 interface ImageFile {
   readonly path: string;
@@ -67,11 +90,11 @@ interface ImageFile {
 
 /** A model ready to run on the current backend: inputs per image → one output. */
 interface Runner {
-  readonly method: 'coreml-mil' | 'neural';
+  readonly method: 'coreml-mil' | 'neural' | 'diffusion';
   readonly label: string;
   /** Input tensors for one image (made on the current backend). */
   inputs(image: RgbaImage): T.Tensor[];
-  run(inputs: readonly T.Tensor[]): T.Tensor;
+  run(inputs: readonly T.Tensor[]): T.Tensor | Promise<T.Tensor>;
   /** `[1,3,512,512]`, or a description when images keep their own shapes. */
   readonly shape: string;
   /** FLOPs for an input, when known. */
@@ -180,6 +203,47 @@ async function networkRunner(modelPath: string, size: number): Promise<RunnerSou
   return { make, release: () => model.dispose() };
 }
 
+async function diffusionRunner(
+  modelPath: string,
+  size: number,
+  settings: DiffusionSettings,
+  signal?: AbortSignal,
+): Promise<RunnerSource> {
+  const { openModel } = await import('./diffusion.js');
+  const { loadStableDiffusion } = await import('../../models/sd/load.js');
+  const { StableDiffusion } = await import('../../models/sd/pipeline.js');
+  const folder = await openModel(modelPath, process.cwd());
+  const sd = new StableDiffusion(await loadStableDiffusion(folder));
+  const m = sd.sizeMultiple;
+  const make = (): Runner => ({
+    method: 'diffusion',
+    label: `${folder.name} img2img`,
+    shape: `1×3×H×W, long side ${size} (multiples of ${m}); ${Math.min(Math.floor(settings.steps * settings.strength), settings.steps)} of ${settings.steps} steps, guidance ${settings.guidance}`,
+    inputs: (img) => {
+      const fit = fitSize(img.width, img.height, size);
+      const width = Math.max(m, Math.round(fit.width / m) * m);
+      const height = Math.max(m, Math.round(fit.height / m) * m);
+      return [imageInput(img, height, width, 255)];
+    },
+    run: async ([image]) =>
+      (
+        await sd.generate({
+          prompt: settings.prompt,
+          negativePrompt: settings.negativePrompt,
+          image,
+          steps: settings.steps,
+          strength: settings.strength,
+          guidance: settings.guidance,
+          seed: 0,
+          signal,
+        })
+      ).image,
+    flops: () => null,
+    dispose: () => {},
+  });
+  return { make, release: () => sd.dispose() };
+}
+
 /** The package run by Core ML itself (macOS, through the native addon; unverified), each image a timed run. */
 async function measureCoreML(
   options: BenchmarkOptions,
@@ -244,6 +308,12 @@ async function measureCoreML(
   return { record };
 }
 
+const RUNS_WHAT: Readonly<Record<Runner['method'], string>> = {
+  'coreml-mil': 'MIL program interpreted by the toolkit',
+  neural: "the toolkit's network",
+  diffusion: 'the whole img2img pipeline (text encoder, VAE encode, denoising loop, VAE decode)',
+};
+
 export interface BenchmarkResult {
   readonly report: BenchReport;
   readonly files: WrittenFiles | null;
@@ -257,9 +327,17 @@ export async function runStyleBenchmark(options: BenchmarkOptions): Promise<Benc
   const images: ImageFile[] = [];
   for (const path of paths) images.push({ path, image: await readImage(path) });
   const isPackage = extname(options.modelPath).toLowerCase() === '.mlpackage';
+  const diffusion = !isPackage && (await isDiffusers(options.modelPath));
   const source = isPackage
     ? await mlPackageRunner(options.modelPath)
-    : await networkRunner(options.modelPath, options.size);
+    : diffusion
+      ? await diffusionRunner(
+          options.modelPath,
+          options.size,
+          options.diffusion ?? DEFAULT_DIFFUSION_SETTINGS,
+          options.signal,
+        )
+      : await networkRunner(options.modelPath, options.size);
   const machine = machineInfo();
   const records: BenchRecord[] = [];
   const unavailable: UnavailableBackend[] = [];
@@ -287,7 +365,7 @@ export async function runStyleBenchmark(options: BenchmarkOptions): Promise<Benc
           measure(
             async () => {
               const xs = inputs[next++ % inputs.length];
-              const y = runner.run(xs);
+              const y = await runner.run(xs);
               try {
                 await y.data();
               } finally {
@@ -303,7 +381,7 @@ export async function runStyleBenchmark(options: BenchmarkOptions): Promise<Benc
           : null;
         const fallbacks = T.ledgerDelta(ledgerBefore, T.fallbackLedger());
         const notes = [
-          `${images.length} image(s), ${options.runs} timed run(s) each; ${runner.method === 'coreml-mil' ? 'MIL program interpreted by the toolkit' : "the toolkit's network"}`,
+          `${images.length} image(s), ${options.runs} timed run(s) each; ${RUNS_WHAT[runner.method]}`,
           `throughput ${(1000 / m.stats.mean).toFixed(2)} images/s (batch 1)`,
           `peak tensor memory ${(peakBytes / 1e6).toFixed(1)} MB (${(startBytes / 1e6).toFixed(1)} MB resident before the runs: weights and inputs)`,
           ...(status.adapter?.emulated ? ['CPU-emulated WebGPU adapter: not GPU speed'] : []),
@@ -355,11 +433,16 @@ export async function runStyleBenchmark(options: BenchmarkOptions): Promise<Benc
       `test images: ${images.map((i) => `${basename(i.path)} (${i.image.width}×${i.image.height})`).join(', ')}`,
       isPackage
         ? 'Each image is resized to the package input shape (Core ML models have a fixed shape); latency is the interpreted MIL program, not Core ML.'
-        : `Each image is scaled so its long side is ${options.size} (aspect kept); latency covers the network (tensor in, output read back).`,
+        : `Each image is scaled so its long side is ${options.size} (aspect kept); latency covers the ${diffusion ? 'img2img run' : 'network'} (tensor in, output read back).`,
+      ...(diffusion ? [diffusionNote(options.diffusion ?? DEFAULT_DIFFUSION_SETTINGS)] : []),
     ],
   };
   const files = options.outputDir ? await writeReportFiles(report, options.outputDir) : null;
   return { report, files };
+}
+
+function diffusionNote(d: DiffusionSettings): string {
+  return `img2img: prompt "${d.prompt}", negative "${d.negativePrompt}", strength ${d.strength}, ${d.steps} steps, guidance ${d.guidance}, seed 0`;
 }
 
 /** The parsed options of `style-transfer:benchmark` (projects/style-transfer/commands.ts declares them). */
@@ -371,6 +454,11 @@ export interface BenchmarkCommandArgs {
   readonly size?: number;
   readonly runs: number;
   readonly warmup: number;
+  readonly prompt?: string;
+  readonly 'negative-prompt'?: string;
+  readonly steps?: number;
+  readonly strength?: number;
+  readonly guidance?: number;
 }
 
 /** `style-transfer:benchmark`: measure, write the reports, print the Markdown table (or the report as JSON). */
@@ -393,9 +481,19 @@ export async function benchmarkCommand(args: BenchmarkCommandArgs, ctx: CommandC
   } catch (err) {
     throw new UsageError(`--backends: ${(err as Error).message}`);
   }
+  const d = DEFAULT_DIFFUSION_SETTINGS;
+  const diffusion: DiffusionSettings = {
+    // A prompt of one's own comes without the preset's negative prompt unless one is given.
+    prompt: args.prompt ?? d.prompt,
+    negativePrompt: args['negative-prompt'] ?? (args.prompt === undefined ? d.negativePrompt : ''),
+    steps: args.steps ?? d.steps,
+    strength: args.strength ?? d.strength,
+    guidance: args.guidance ?? d.guidance,
+  };
   const progress = ctx.progress('backends');
   try {
     const { report, files } = await runStyleBenchmark({
+      diffusion,
       modelPath,
       testImages: images,
       backends,
@@ -411,6 +509,13 @@ export async function benchmarkCommand(args: BenchmarkCommandArgs, ctx: CommandC
         `--size ${size}`,
         `--runs ${args.runs}`,
         `--warmup ${args.warmup}`,
+        ...(args.steps !== undefined ? [`--steps ${args.steps}`] : []),
+        ...(args.strength !== undefined ? [`--strength ${args.strength}`] : []),
+        ...(args.guidance !== undefined ? [`--guidance ${args.guidance}`] : []),
+        ...(args.prompt !== undefined ? [`--prompt ${JSON.stringify(args.prompt)}`] : []),
+        ...(args['negative-prompt'] !== undefined
+          ? [`--negative-prompt ${JSON.stringify(args['negative-prompt'])}`]
+          : []),
       ].join(' '),
       signal: ctx.signal,
       onPlan: (n) => progress.start(n, 'Benchmarking'),

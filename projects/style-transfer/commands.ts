@@ -24,6 +24,22 @@ import { DIFFUSION_DEFAULTS, DIFFUSION_STYLES } from './diffusion-styles.js';
 /** Where results go without --output (relative to the working directory; ignored by git in this repository). */
 export const DEFAULT_OUTPUT_DIR = 'stylized';
 
+/** Diffusion options `transfer` and `benchmark` share. */
+const DIFFUSION_STEPS_OPTION = {
+  name: 'steps',
+  type: 'integer',
+  description: `Diffusion: scheduler steps; img2img runs strength × steps of them (default ${DIFFUSION_DEFAULTS.steps})`,
+  min: 1,
+  max: 1000,
+} as const satisfies OptionSpec;
+const DIFFUSION_GUIDANCE_OPTION = {
+  name: 'guidance',
+  type: 'number',
+  description: `Diffusion: classifier-free guidance scale; 1 or less turns it off (default ${DIFFUSION_DEFAULTS.guidance})`,
+  min: 0,
+  max: 100,
+} as const satisfies OptionSpec;
+
 export const TRANSFER_OPTIONS = [
   {
     name: 'content',
@@ -97,20 +113,8 @@ export const TRANSFER_OPTIONS = [
   },
   { name: 'prompt', type: 'string', description: 'Diffusion: what the result should look like' },
   { name: 'negative-prompt', type: 'string', description: 'Diffusion: what to steer away from (default "")' },
-  {
-    name: 'steps',
-    type: 'integer',
-    description: `Diffusion: scheduler steps; img2img runs strength × steps of them (default ${DIFFUSION_DEFAULTS.steps})`,
-    min: 1,
-    max: 1000,
-  },
-  {
-    name: 'guidance',
-    type: 'number',
-    description: `Diffusion: classifier-free guidance scale; 1 or less turns it off (default ${DIFFUSION_DEFAULTS.guidance})`,
-    min: 0,
-    max: 100,
-  },
+  DIFFUSION_STEPS_OPTION,
+  DIFFUSION_GUIDANCE_OPTION,
   {
     name: 'scheduler',
     type: 'enum',
@@ -298,7 +302,9 @@ const benchmark = defineCommand({
     '--backends, and reports per-image latency (median and p90), throughput and peak tensor memory. The model is a ' +
     '.mlpackage from style-transfer:convert (its MIL program interpreted by the toolkit, at its fixed input shape), or ' +
     'anything convert reads: a named style, a .pth/.safetensors/.onnx fast-style network, or magenta-arbitrary (images ' +
-    'scaled to --size on the long side). Reports go to --output as JSON, Markdown and a self-contained HTML page with charts.',
+    'scaled to --size on the long side), or a Stable Diffusion pipeline (a diffusers folder, tiny-sd, sd-1.5): each ' +
+    'run is a whole img2img (--prompt, --steps, --strength, --guidance; seed 0). Reports go to --output as JSON, ' +
+    'Markdown and a self-contained HTML page with charts.',
   options: [
     {
       name: 'model-path',
@@ -331,11 +337,31 @@ const benchmark = defineCommand({
     },
     { name: 'runs', type: 'integer', default: 2, min: 1, max: 1000, description: 'Timed runs per image' },
     { name: 'warmup', type: 'integer', default: 1, min: 0, max: 100, description: 'Untimed runs first, per backend' },
+    {
+      name: 'prompt',
+      type: 'string',
+      description: `Diffusion: the img2img prompt (default the ${DIFFUSION_STYLES[0].name} style's)`,
+    },
+    {
+      name: 'negative-prompt',
+      type: 'string',
+      description: `Diffusion: the negative prompt (default the ${DIFFUSION_STYLES[0].name} style's without --prompt, else "")`,
+    },
+    DIFFUSION_STEPS_OPTION,
+    {
+      name: 'strength',
+      type: 'number',
+      description: `Diffusion: how far each image is re-noised, 0..1 (default ${DIFFUSION_DEFAULTS.strength})`,
+      min: 0,
+      max: 1,
+    },
+    DIFFUSION_GUIDANCE_OPTION,
   ],
   examples: [
     'efficientai-toolkit style-transfer:benchmark',
     'efficientai-toolkit style-transfer:benchmark --model-path candy.mlpackage --test-images photos/ --backends native,wasm',
     'efficientai-toolkit style-transfer:benchmark --model-path udnie --backends all --output bench-out/ --json',
+    'efficientai-toolkit style-transfer:benchmark --model-path tiny-sd --size 256 --steps 10 --backends native,wasm',
     'efficientai-toolkit coreml-stable-diffusion-style-transfer:benchmark --model-path model.mlpackage --test-images images/',
   ],
   async run(args, ctx) {

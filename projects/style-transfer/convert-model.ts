@@ -314,7 +314,8 @@ export async function componentsOf(modelPath: string): Promise<readonly string[]
   return (await isDiffusers(modelPath)) ? SD_COMPONENTS : null;
 }
 
-async function isDiffusers(modelPath: string): Promise<boolean> {
+/** Whether `modelPath` is a diffusers pipeline: a folder with model_index.json, or a registry entry with one. */
+export async function isDiffusers(modelPath: string): Promise<boolean> {
   try {
     if ((await stat(join(modelPath, 'model_index.json'))).isFile()) return true;
   } catch {

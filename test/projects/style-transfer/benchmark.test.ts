@@ -142,6 +142,33 @@ describe('style-transfer:benchmark', () => {
     expect(r.out).toMatch(/Wrote .*style-benchmark[/\\]bench-style-benchmark-.*\.json/);
   });
 
+  it('a Stable Diffusion pipeline (tiny-sd): each run is a whole img2img with the settings recorded', async () => {
+    const r = await run(
+      argvOf('style-transfer:benchmark', {
+        'model-path': 'tiny-sd',
+        'test-images': images,
+        size: 32,
+        steps: 4,
+        strength: 0.5,
+        prompt: 'a pencil sketch',
+        ...QUICK,
+        json: true,
+      }),
+    );
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out) as Result;
+    expect(report.records).toHaveLength(1);
+    const [record] = report.records;
+    expect(record.op).toMatch(/^diffusion tiny-sd .* img2img$/);
+    // ⌊4 · 0.5⌋ denoising steps; tiny-sd's UNet halves once, so sides are multiples of 16.
+    expect(record.shape).toBe('1×3×H×W, long side 32 (multiples of 16); 2 of 4 steps, guidance 7.5');
+    expect(record.notes[0]).toMatch(/the whole img2img pipeline/);
+    expect(report.notes).toContain(
+      'img2img: prompt "a pencil sketch", negative "", strength 0.5, 4 steps, guidance 7.5, seed 0',
+    );
+    checkRecords(report, 2);
+  });
+
   it('refuses a missing image folder and an unknown backend', async () => {
     const a = await run(['style-transfer:benchmark', '--test-images', join(dir, 'nope')]);
     expect(a.code).toBe(2);
