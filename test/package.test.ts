@@ -1,0 +1,204 @@
+/**
+ * The package as a user gets it: `npm pack`, the tarball installed into a fresh project (offline:
+ * its dependencies are copied in from this checkout, see beforeAll), then its entry points used the way a user would: the tensor core
+ * and the workflow APIs imported from Node by name (deep imports refused), the bin run, the types
+ * checked by tsc (a wrong call must fail to compile), and a Vite page built that imports the
+ * browser entries. The native addon's install step runs with EAI_SKIP_NATIVE=1 (building it is
+ * test/backends/native.test.ts's job). Needs dist/ built (npm run build, build:wasm; CI's npm ci does).
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = path.resolve(import.meta.dirname, '..');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const work = mkdtempSync(path.join(tmpdir(), 'eai-package-'));
+const app = path.join(work, 'app');
+
+function run(command: string, args: readonly string[], cwd: string, env: Record<string, string> = {}): string {
+  const r = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 180_000 });
+  if (r.status !== 0) {
+    throw new Error(
+      `${command} ${args.join(' ')} failed (${r.status ?? r.signal}) in ${cwd}:\n${r.stdout}\n${r.stderr}`,
+    );
+  }
+  return r.stdout;
+}
+
+interface LockedPackage {
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
+
+/**
+ * The node_modules folders the package's dependencies install into, closed over their own
+ * dependencies, as package-lock.json records them (a name resolves from the nearest
+ * node_modules up, as Node and npm resolve it).
+ */
+function runtimeDependencyDirs(): string[] {
+  const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, LockedPackage>;
+  };
+  const resolve = (from: string, name: string): string | undefined => {
+    for (let base = from; ; base = base.slice(0, Math.max(0, base.lastIndexOf('/node_modules/')))) {
+      const key = `${base ? `${base}/` : ''}node_modules/${name}`;
+      if (lock.packages[key]) return key;
+      if (!base) return undefined;
+    }
+  };
+  const seen = new Set<string>();
+  const visit = (from: string, name: string, optional: boolean) => {
+    const key = resolve(from, name);
+    // An optional dependency for another platform is not in the lock: nothing to copy.
+    if (!key && optional) return;
+    if (!key) throw new Error(`package-lock.json has no ${name} for ${from || 'the root'}: run npm install`);
+    if (seen.has(key)) return;
+    seen.add(key);
+    const entry = lock.packages[key];
+    for (const dep of Object.keys(entry.dependencies ?? {})) visit(key, dep, false);
+    for (const dep of Object.keys(entry.optionalDependencies ?? {})) visit(key, dep, true);
+  };
+  for (const name of Object.keys(lock.packages[''].dependencies ?? {})) visit('', name, false);
+  return [...seen];
+}
+
+beforeAll(() => {
+  for (const built of ['dist/index.js', 'dist/kernels/matmul/matmul.wgsl', 'dist/backends/wasm/kernels.wasm']) {
+    if (!existsSync(path.join(root, built)))
+      throw new Error(`${built} is missing: run npm run build && npm run build:wasm`);
+  }
+  // --ignore-scripts: dist/ is already built; `prepare` would rebuild everything.
+  run(npm, ['pack', '--ignore-scripts', '--pack-destination', work], root);
+  const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
+  if (!tarball) throw new Error(`npm pack left no tarball in ${work}`);
+  mkdirSync(app);
+  writeFileSync(
+    path.join(app, 'package.json'),
+    JSON.stringify({ name: 'eai-package-test', private: true, type: 'module' }),
+  );
+  // Offline: the package's runtime dependencies (and theirs) are copied from this checkout's
+  // node_modules at the versions package-lock.json pins, so npm finds every one of them satisfied
+  // and only unpacks the tarball, without a registry or a warm cache.
+  for (const dir of runtimeDependencyDirs()) {
+    cpSync(path.join(root, dir), path.join(app, dir), { recursive: true, verbatimSymlinks: true });
+  }
+  run(npm, ['install', path.join(work, tarball), '--offline', '--no-audit', '--no-fund'], app, {
+    EAI_SKIP_NATIVE: '1',
+  });
+}, 300_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('the packed package', () => {
+  it('imports by name from Node: the core, the Node backends and each workflow API; deep imports are refused', () => {
+    writeFileSync(
+      path.join(app, 'use.mjs'),
+      `
+import * as T from 'efficientai-toolkit';
+const out = {};
+const a = T.tensor([1, 2, 3, 4], [2, 2]);
+out.js = [T.getBackendName(), ...(await T.matmul(a, a).data())];
+await import('efficientai-toolkit/backends/node');
+await T.setBackend('wasm');
+const b = T.tensor([1, 2, 3, 4], [2, 2]);
+out.wasm = [T.getBackendName(), ...(await T.matmul(b, b).data())];
+const st = await import('efficientai-toolkit/style-transfer');
+const stNode = await import('efficientai-toolkit/style-transfer/node');
+const lora = await import('efficientai-toolkit/lora');
+const loraNode = await import('efficientai-toolkit/lora/node');
+out.api = [typeof st.StyleTransferPipeline, st.NAMED_STYLES.length, typeof stNode.registryModelSource.load,
+  typeof lora.TextGenerator, typeof loraNode.loadLanguageModel];
+try { await import('efficientai-toolkit/dist/core/tensor.js'); out.deep = 'allowed'; } catch (e) { out.deep = e.code; }
+out.native = (await T.backendAvailability()).native.reason;
+console.log(JSON.stringify(out));
+`,
+    );
+    const out = JSON.parse(run(process.execPath, ['use.mjs'], app).trim().split('\n').pop()!);
+    expect(out.js).toEqual(['js', 7, 10, 15, 22]);
+    expect(out.wasm).toEqual(['wasm', 7, 10, 15, 22]);
+    expect(out.api).toEqual(['function', 5, 'function', 'function', 'function']);
+    expect(out.deep).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
+    // The install step ran from the tarball and recorded why there is no addon.
+    expect(out.native).toMatch(/EAI_SKIP_NATIVE=1/);
+  });
+
+  it('runs the bin', () => {
+    const bin = path.join(app, 'node_modules', '.bin', 'efficientai-toolkit');
+    expect(run(bin, ['--version'], app).trim()).toBe(
+      JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version,
+    );
+    const info = JSON.parse(run(bin, ['info', '--json'], app)) as { backends: Record<string, { available: boolean }> };
+    expect(info.backends.js.available).toBe(true);
+    expect(info.backends.wasm.available).toBe(true);
+  });
+
+  it("ships types: tsc accepts a right call and the README's library example, and rejects a wrong call", () => {
+    // The README's TypeScript examples, compiled against the installed package as a user copies them.
+    const examples = [...readFileSync(path.join(root, 'README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map(
+      (m) => m[1],
+    );
+    expect(examples.length).toBeGreaterThan(0);
+    const readmeFiles = examples.map((code, i) => {
+      const specs = [...code.matchAll(/(?:from|import) '([^']+)'/g)].map((m) => m[1]);
+      expect(specs.filter((spec) => !spec.startsWith('efficientai-toolkit'))).toEqual([]);
+      writeFileSync(path.join(app, `readme-${i}.ts`), `${code}\nexport {};\n`);
+      return `readme-${i}.ts`;
+    });
+    writeFileSync(
+      path.join(app, 'use-types.ts'),
+      `
+import { tensor, type Tensor } from 'efficientai-toolkit';
+import { StyleTransferPipeline } from 'efficientai-toolkit/style-transfer';
+import { registryModelSource } from 'efficientai-toolkit/style-transfer/node';
+const t: Tensor = tensor([1, 2], [2]);
+const side: number = t.shape[0];
+const pipeline: StyleTransferPipeline = new StyleTransferPipeline(registryModelSource);
+// @ts-expect-error a string is not tensor data
+tensor('not numbers');
+export { pipeline, side };
+`,
+    );
+    writeFileSync(
+      path.join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: [],
+        },
+        files: ['use-types.ts', ...readmeFiles],
+      }),
+    );
+    run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], app);
+  });
+
+  it('bundles the browser entries with Vite: nothing Node-only, the wasm module and the WGSL shipped as assets', () => {
+    writeFileSync(path.join(app, 'index.html'), '<!doctype html><script type="module" src="./page.js"></script>\n');
+    writeFileSync(
+      path.join(app, 'page.js'),
+      `
+import * as T from 'efficientai-toolkit';
+import 'efficientai-toolkit/backends/browser';
+import { NAMED_STYLES, StyleTransferPipeline } from 'efficientai-toolkit/style-transfer';
+import { TextGenerator } from 'efficientai-toolkit/lora';
+const a = T.tensor([1, 2, 3, 4], [2, 2]);
+window.result = { product: await T.matmul(a, a).data(), styles: NAMED_STYLES.length, api: [StyleTransferPipeline, TextGenerator] };
+`,
+    );
+    const log = run(
+      process.execPath,
+      [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'info'],
+      app,
+    );
+    expect(log).not.toMatch(/externalized for browser compatibility|doesn't exist at build time/);
+    const assets = readdirSync(path.join(app, 'dist', 'assets'));
+    expect(assets.some((f) => f.endsWith('.wasm'))).toBe(true);
+    expect(assets.some((f) => f.endsWith('.wgsl'))).toBe(true);
+  });
+});
