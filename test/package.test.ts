@@ -10,7 +10,10 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { preview } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, chromiumSkipReason, titled } from './helpers/requirements.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -187,8 +190,16 @@ import * as T from 'efficientai-toolkit';
 import 'efficientai-toolkit/backends/browser';
 import { NAMED_STYLES, StyleTransferPipeline } from 'efficientai-toolkit/style-transfer';
 import { TextGenerator } from 'efficientai-toolkit/lora';
-const a = T.tensor([1, 2, 3, 4], [2, 2]);
-window.result = { product: await T.matmul(a, a).data(), styles: NAMED_STYLES.length, api: [StyleTransferPipeline, TextGenerator] };
+try {
+  const a = T.tensor([1, 2, 3, 4], [2, 2]);
+  const js = [T.getBackendName(), ...(await T.matmul(a, a).data())];
+  await T.setBackend('wasm');
+  const b = T.tensor([1, 2, 3, 4], [2, 2]);
+  const wasm = [T.getBackendName(), ...(await T.matmul(b, b).data())];
+  window.result = { js, wasm, styles: NAMED_STYLES.length, api: [typeof StyleTransferPipeline, typeof TextGenerator] };
+} catch (e) {
+  window.result = { error: String(e) };
+}
 `,
     );
     const log = run(
@@ -201,4 +212,37 @@ window.result = { product: await T.matmul(a, a).data(), styles: NAMED_STYLES.len
     expect(assets.some((f) => f.endsWith('.wasm'))).toBe(true);
     expect(assets.some((f) => f.endsWith('.wgsl'))).toBe(true);
   });
+
+  const noBrowser = chromiumSkipReason();
+  it.skipIf(noBrowser)(
+    titled('the built page runs in Chromium: the core on js, and wasm from the bundled kernels.wasm', noBrowser),
+    async () => {
+      expect(existsSync(path.join(app, 'dist', 'index.html')), 'the Vite build above did not run').toBe(true);
+      const server = await preview({
+        root: app,
+        configFile: false,
+        logLevel: 'error',
+        preview: { host: '127.0.0.1', port: 0, strictPort: true, open: false },
+      });
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless=new', '--no-sandbox'] });
+      try {
+        const address = server.httpServer.address();
+        if (!address || typeof address === 'string') throw new Error('vite preview did not listen on a TCP port');
+        const page = await browser.newPage();
+        await page.goto(`http://127.0.0.1:${address.port}/`);
+        await page.waitForFunction(() => 'result' in window, undefined, { timeout: 30_000 });
+        const result = await page.evaluate(() => (window as unknown as { result: unknown }).result);
+        expect(result).toEqual({
+          js: ['js', 7, 10, 15, 22],
+          wasm: ['wasm', 7, 10, 15, 22],
+          styles: 5,
+          api: ['function', 'function'],
+        });
+      } finally {
+        await browser.close();
+        await server.close();
+      }
+    },
+    60_000,
+  );
 });
