@@ -17,6 +17,7 @@ import { UsageError } from '../../core/errors.js';
 import type { ChatMessage, ChatTemplate } from '../../core/text/chat-template.js';
 import { StreamDecoder } from '../../core/text/stream-decoder.js';
 import type { Tokenizer } from '../../core/text/tokenizer.js';
+import { yieldToEventLoop } from '../../core/yield.js';
 import * as T from '../../index.js';
 import type { LayerCache } from './kv-cache.js';
 import type { CausalLM } from './model.js';
@@ -267,6 +268,8 @@ export class TextGenerator {
           finishReason = 'length';
           break;
         }
+        // Let I/O, timers and signals in between tokens (a server's other clients, Ctrl-C).
+        await yieldToEventLoop();
         logits = await forward([token]);
       }
       if (finishReason !== 'stop' || stopString === undefined) {

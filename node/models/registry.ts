@@ -211,6 +211,51 @@ const PTH_NOTE =
   'Converted for ../shared/models from the ONNX weights by PyTorch 1.13 (see its NOTICE). pytorch/examples ' +
   'distributes the originals as saved_models.zip from its download script (download_saved_models.py).';
 
+const SD15_HF = 'https://huggingface.co/stable-diffusion-v1-5/stable-diffusion-v1-5/resolve/main';
+const SD15_MIRROR = 'HDRJ-One/runwayml-stable-diffusion-v1-5';
+const SD15_LFS = (commit: string): string =>
+  `Git LFS pointer (oid sha256) of the runwayml/stable-diffusion-v1-5 file in the GitHub mirror ${SD15_MIRROR} at commit ${commit}`;
+const SD_PLAIN =
+  'a small plain-git file (not stored in Git LFS), so no source states its checksum; downloads are checked by format';
+const SD15_NOTE =
+  'Runway removed runwayml/stable-diffusion-v1-5 from Hugging Face in 2024; the stable-diffusion-v1-5 organisation ' +
+  "hosts the same pipeline. Checksums are the runwayml files' LFS oids, so a re-uploaded file that differs fails " +
+  'the download check rather than passing unverified.';
+
+/** A file of a real Stable Diffusion pipeline: with its LFS checksum and size where a source states them. */
+function sdFile(
+  base: string,
+  path: string,
+  format: ModelFormat,
+  official?: { sha256: string; size: number; source: string },
+  notes?: string,
+): ModelFile {
+  const common = { path, url: `${base}/${path}`, format, ...(notes ? { notes } : {}) };
+  return official
+    ? { ...common, sha256: official.sha256, sha256Source: official.source, size: official.size }
+    : { ...common, sha256: null, sha256Note: SD_PLAIN };
+}
+
+/** The config and tokenizer files every diffusers SD folder has. */
+function sdConfigFiles(base: string): ModelFile[] {
+  return [
+    'model_index.json',
+    'scheduler/scheduler_config.json',
+    'text_encoder/config.json',
+    'tokenizer/merges.txt',
+    'tokenizer/special_tokens_map.json',
+    'tokenizer/tokenizer_config.json',
+    'tokenizer/vocab.json',
+    'unet/config.json',
+    'vae/config.json',
+  ].map((p) => sdFile(base, p, p.endsWith('.txt') ? 'text' : 'json'));
+}
+
+const SD21B_HF = 'https://huggingface.co/stabilityai/stable-diffusion-2-1-base/resolve/main';
+const SD21B_UNKNOWN =
+  'the GitHub mirror this entry was checked against (jack-op11/stable-diffusion-2-1-base) does not carry this file, ' +
+  'and no other source stating its checksum was found; downloads are checked by format';
+
 /** Every known model. */
 export const MODELS: readonly ModelEntry[] = [
   fastStyle(
@@ -517,6 +562,61 @@ export const MODELS: readonly ModelEntry[] = [
     license: 'CC0-1.0',
     licenseUrl: 'https://creativecommons.org/publicdomain/zero/1.0/',
     notes: 'Weights CC0 (generated); tokenizer/ is OpenAI CLIP (MIT), the same files as clip-tokenizer.',
+  },
+  {
+    name: 'sd-1.5',
+    folder: 'stable-diffusion-v1-5',
+    description:
+      'Stable Diffusion 1.5 (diffusers layout; fp16 UNet and VAE, f32 text encoder, ≈2.4 GB): the real model for ' +
+      'style-transfer:transfer --method diffusion --model sd-1.5. Never needed by tests.',
+    files: [
+      ...sdConfigFiles(SD15_HF),
+      sdFile(SD15_HF, 'text_encoder/model.safetensors', 'safetensors', {
+        sha256: '7b3a12df205cb3c74dd4eae4354d93f606ae6b3bc29d5d06fd97921cb9ad8a81',
+        size: 492265879,
+        source: SD15_LFS('2532bc251faae32e4dab127ec8ae0c2c1ff1dde8'),
+      }),
+      sdFile(SD15_HF, 'unet/diffusion_pytorch_model.fp16.safetensors', 'safetensors', {
+        sha256: 'c83908253f9a64d08c25fc90874c9c8aef9a329ce1ca5fb909d73b0c83d1ea21',
+        size: 1719125304,
+        source: SD15_LFS('1f638b0df39f31c4168b4c31b0e3b02d129ecdd6'),
+      }),
+      sdFile(SD15_HF, 'vae/diffusion_pytorch_model.fp16.safetensors', 'safetensors', {
+        sha256: '4fbcf0ebe55a0984f5a5e00d8c4521d52359af7229bb4d81890039d2aa16dd7c',
+        size: 167335342,
+        source: SD15_LFS('31c7774f6381a0d0782d201b4f3a513254051fcc'),
+      }),
+    ],
+    license: 'CreativeML-OpenRAIL-M',
+    licenseUrl: 'https://huggingface.co/spaces/CompVis/stable-diffusion-license',
+    notes: SD15_NOTE,
+  },
+  {
+    name: 'sd-2.1-base',
+    folder: 'stable-diffusion-2-1-base',
+    description:
+      'Stable Diffusion 2.1-base (512², epsilon prediction; diffusers layout, f32 weights ≈5.2 GB): --model sd-2.1-base. ' +
+      'Never needed by tests.',
+    files: [
+      ...sdConfigFiles(SD21B_HF),
+      {
+        ...sdFile(SD21B_HF, 'text_encoder/model.safetensors', 'safetensors'),
+        sha256Note: SD21B_UNKNOWN,
+      },
+      sdFile(SD21B_HF, 'unet/diffusion_pytorch_model.safetensors', 'safetensors', {
+        sha256: '6dfae3e5f7d459b50f4b0850ead945972c75bb0e1897628933e169eb43974214',
+        size: 3463726498,
+        source:
+          'Git LFS pointer (oid sha256) of the stabilityai/stable-diffusion-2-1-base file in the GitHub mirror ' +
+          'jack-op11/stable-diffusion-2-1-base at commit e7cda18a4e677284539eaf38ecfd997a8e7c7491',
+      }),
+      {
+        ...sdFile(SD21B_HF, 'vae/diffusion_pytorch_model.safetensors', 'safetensors'),
+        sha256Note: SD21B_UNKNOWN,
+      },
+    ],
+    license: 'LicenseRef-CreativeML-OpenRAIL++-M',
+    licenseUrl: 'https://huggingface.co/stabilityai/stable-diffusion-2-1-base/blob/main/LICENSE.md',
   },
   {
     name: 'fast-neural-style-pth',

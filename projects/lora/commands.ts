@@ -103,12 +103,119 @@ const perplexity = defineCommand({
   },
 });
 
+const serveOptions = [
+  {
+    ...MODEL_OPTIONS[0],
+    description: `${MODEL_HELP}. The default has a chat template, so /v1/chat/completions works`,
+    default: 'stories260K-hf',
+  },
+  MODEL_OPTIONS[1],
+  {
+    name: 'host',
+    type: 'string',
+    description: 'Address to listen on; 0.0.0.0 for every interface (then set --api-key)',
+    default: '127.0.0.1',
+  },
+  {
+    name: 'port',
+    type: 'integer',
+    description: 'Port to listen on; 0 picks a free one',
+    default: 8080,
+    min: 0,
+    max: 65535,
+  },
+  {
+    name: 'api-key',
+    type: 'string',
+    description:
+      'Require Authorization: Bearer KEY on every request (or set EAI_LORA__SERVE__API_KEY, which keeps the key out of the process list)',
+    valueName: 'key',
+  },
+  {
+    name: 'max-concurrency',
+    type: 'integer',
+    description: 'Requests generating at once (each holds a KV cache)',
+    default: 4,
+    min: 1,
+  },
+  {
+    name: 'max-queue',
+    type: 'integer',
+    description: 'Requests waiting for a slot; more get 429 with Retry-After',
+    default: 64,
+    min: 0,
+  },
+  {
+    name: 'max-tokens',
+    type: 'integer',
+    description: 'Tokens to generate when a request sets no max_tokens',
+    default: 512,
+    min: 1,
+  },
+  {
+    name: 'max-tokens-limit',
+    type: 'integer',
+    description: "The most max_tokens a request may ask for (default: the model's context length)",
+    min: 1,
+  },
+  { name: 'temp', type: 'number', description: 'Default sampling temperature (0: greedy)', default: 0, min: 0 },
+  { name: 'top-p', type: 'number', description: 'Default nucleus sampling top-p (1: off)', default: 1, min: 0, max: 1 },
+  { name: 'top-k', type: 'integer', description: 'Default top-k (0: off)', default: 0, min: 0 },
+  { name: 'min-p', type: 'number', description: 'Default min-p (0: off)', default: 0, min: 0, max: 1 },
+  {
+    name: 'body-limit',
+    type: 'integer',
+    description: 'Largest request body in bytes; larger ones get 413',
+    default: 1024 * 1024,
+    min: 1024,
+  },
+  {
+    name: 'allowed-origins',
+    type: 'string',
+    description: 'Comma-separated origins browsers may call from (CORS); * for any, empty for none',
+    default: '*',
+    valueName: 'list',
+  },
+  {
+    name: 'drain-timeout',
+    type: 'number',
+    description: 'Seconds SIGTERM waits for requests in flight before aborting them',
+    default: 30,
+    min: 0,
+  },
+] as const satisfies readonly OptionSpec[];
+
+const serve = defineCommand({
+  name: 'serve',
+  summary: 'Serve a model over an OpenAI-compatible HTTP API (chat and text completions, streaming)',
+  description:
+    "An HTTP server speaking OpenAI's API, as mlx-lm's server does: GET /v1/models, POST /v1/completions and " +
+    'POST /v1/chat/completions (stream: true sends server-sent events), GET /health. Requests are validated and ' +
+    "refused in OpenAI's error shape; --max-concurrency requests generate at once and --max-queue more wait, " +
+    'beyond that the answer is 429 with Retry-After. A client that disconnects cancels its generation. ' +
+    'Listens on 127.0.0.1:8080 by default; with --host 0.0.0.0 set --api-key. --port 0 picks a free port and ' +
+    'prints it (with --json, one JSON line with the URL). SIGTERM drains requests in flight and exits. ' +
+    'docs/server.md lists every field and how it differs from OpenAI and mlx-lm.',
+  options: serveOptions,
+  examples: [
+    'efficientai-toolkit lora:serve',
+    'efficientai-toolkit lora:serve --model ./Llama-3.2-1B-Instruct --port 0 --json',
+    'EAI_LORA__SERVE__API_KEY=secret efficientai-toolkit lora:serve --host 0.0.0.0 --max-concurrency 2',
+    'curl localhost:8080/v1/chat/completions -d \'{"messages": [{"role": "user", "content": "Tell me a story"}], "max_tokens": 50}\'',
+  ],
+  async run(args, ctx) {
+    const { runServe } = await import('./serve/run.js');
+    return runServe(args, ctx);
+  },
+});
+
 export const project: ProjectSpec = {
   namespace: 'lora',
   aliases: ['lora-finetuning-mlx'],
   summary: 'LoRA, DoRA and QLoRA fine-tuning of Llama-family language models: train, fuse, generate, serve',
-  commands: [generate, perplexity],
+  commands: [generate, perplexity, serve],
 };
 
 export type GenerateArgs = ArgsOf<typeof generateOptions>;
 export type PerplexityArgs = ArgsOf<typeof perplexityOptions>;
+export type ServeArgs = ArgsOf<typeof serveOptions>;

@@ -9,6 +9,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { type CommandContext, defineCommand, type ProjectSpec } from '../../cli/command.js';
 import { UsageError } from '../../core/errors.js';
 import type { RgbaImage } from '../../core/image.js';
+import { SCHEDULER_NAMES } from '../../models/sd/schedulers/scheduler.js';
 import {
   ARBITRARY_STYLE_MODELS,
   ARBITRARY_WEIGHTS,
@@ -21,6 +22,7 @@ import {
 } from '../../models/styles.js';
 import { readImage, writeImage } from '../../node/image/codec.js';
 import { defaultImagesDir } from '../../node/paths.js';
+import { DIFFUSION_DEFAULTS, DIFFUSION_STYLES } from './diffusion-styles.js';
 import { registryModelSource } from './node-models.js';
 import {
   DEFAULT_SIZE,
@@ -141,7 +143,10 @@ const transfer = defineCommand({
     'from the central square of the style image, scaled to --style-size (256, as trained); --strength below 1 blends ' +
     "in the content image's own style vector, and --blend PATH:WEIGHT (repeatable) mixes several style images. Model " +
     'weights come from the model registry (EAI_MODELS_DIR or the download cache). Large images are scaled, not tiled: ' +
-    'the networks normalise with whole-image statistics.',
+    'the networks normalise with whole-image statistics. --method diffusion restyles with Stable Diffusion img2img ' +
+    `instead: --prompt, or --style with a diffusion style (${DIFFUSION_STYLES.map((d) => d.name).join(', ')}), ` +
+    '--strength, --steps, --guidance, --scheduler, --seed, --lora and --model (default tiny-sd, a tiny test ' +
+    'pipeline with random weights: download sd-1.5 with models:download for real pictures).',
   options: [
     {
       name: 'content',
@@ -165,8 +170,9 @@ const transfer = defineCommand({
     {
       name: 'strength',
       type: 'number',
-      description: "How much of the style image's style to apply, 0..1 (arbitrary style only)",
-      default: 1,
+      description:
+        "How much of the style image's style to apply, 0..1 (arbitrary style; default 1); with --method diffusion, " +
+        `how far the image is re-noised (default ${DIFFUSION_DEFAULTS.strength})`,
       min: 0,
       max: 1,
     },
@@ -198,6 +204,61 @@ const transfer = defineCommand({
       type: 'path',
       description: 'Output file (.png/.jpg), or folder for a folder of inputs (default: <content>-<style>.png here)',
     },
+    {
+      name: 'method',
+      type: 'enum',
+      choices: ['neural', 'diffusion'],
+      default: 'neural',
+      description: 'neural: fast style networks and arbitrary style; diffusion: Stable Diffusion img2img with a prompt',
+    },
+    { name: 'prompt', type: 'string', description: 'Diffusion: what the result should look like' },
+    { name: 'negative-prompt', type: 'string', description: 'Diffusion: what to steer away from (default "")' },
+    {
+      name: 'steps',
+      type: 'integer',
+      description: `Diffusion: scheduler steps; img2img runs strength × steps of them (default ${DIFFUSION_DEFAULTS.steps})`,
+      min: 1,
+      max: 1000,
+    },
+    {
+      name: 'guidance',
+      type: 'number',
+      description: `Diffusion: classifier-free guidance scale; 1 or less turns it off (default ${DIFFUSION_DEFAULTS.guidance})`,
+      min: 0,
+      max: 100,
+    },
+    {
+      name: 'scheduler',
+      type: 'enum',
+      choices: SCHEDULER_NAMES,
+      description: "Diffusion: sampler (default: the model folder's scheduler)",
+    },
+    {
+      name: 'model',
+      type: 'string',
+      valueName: 'dir|name',
+      description: `Diffusion: a diffusers folder or a model registry name (default ${DIFFUSION_DEFAULTS.model}; sd-1.5, sd-2.1-base)`,
+    },
+    {
+      name: 'seed',
+      type: 'integer',
+      description: 'Diffusion: seed of the noise (default 0)',
+      min: 0,
+      max: 2 ** 32 - 1,
+    },
+    {
+      name: 'noise',
+      type: 'path',
+      description:
+        'Diffusion: initial noise, raw little-endian float32 [1, 4, H/8, W/8] (reproduces another implementation)',
+    },
+    {
+      name: 'lora',
+      type: 'string',
+      repeatable: true,
+      valueName: 'path[:weight]',
+      description: 'Diffusion: a style LoRA (diffusers or kohya safetensors) and its weight (default 1); repeatable',
+    },
     { name: 'content-image', type: 'path', description: 'Same as --content (the seed CLI name)' },
     {
       name: 'style-image',
@@ -212,11 +273,44 @@ const transfer = defineCommand({
     'efficientai-toolkit style-transfer:transfer --content photo.jpg --style starry_night.jpg --strength 0.7',
     'efficientai-toolkit style-transfer:transfer --content photo.jpg --blend great_wave.jpg:0.7 --blend the_kiss.jpg:0.3',
     'efficientai-toolkit coreml-stable-diffusion-style-transfer:transfer --content-image photo.jpg --style mosaic',
+    'efficientai-toolkit style-transfer:transfer --method diffusion --content photo.jpg --style watercolor --model sd-1.5',
+    'efficientai-toolkit style-transfer:transfer --method diffusion --prompt "an oil painting" --strength 0.5 --steps 30 --lora style.safetensors:0.8',
   ],
   async run(args, ctx) {
+    if (args.method === 'diffusion') {
+      if (args['style-image'] !== undefined || args.blend.length > 0) {
+        throw new UsageError(
+          '--method diffusion takes --prompt or --style NAME, not style images (--style-image, --blend)',
+        );
+      }
+      const { transferDiffusion } = await import('./diffusion.js');
+      return transferDiffusion(
+        {
+          ...args,
+          content: args.content ?? args['content-image'] ?? defaultContent(),
+          negativePrompt: args['negative-prompt'],
+          loras: args.lora,
+        },
+        ctx,
+      );
+    }
+    const diffusionOnly = [
+      'prompt',
+      'negative-prompt',
+      'steps',
+      'guidance',
+      'scheduler',
+      'model',
+      'seed',
+      'noise',
+    ] as const;
+    const stray: string[] = diffusionOnly.filter((k) => args[k] !== undefined);
+    if (args.lora.length > 0) stray.push('lora');
+    if (stray.length) throw new UsageError(`${stray.map((k) => `--${k}`).join(', ')}: only with --method diffusion`);
+    const strength = args.strength ?? 1;
     const chosen = await chooseStyle(args, ctx.cwd);
     const styleLabel = chosen.kind === 'named' ? chosen.name : chosen.label;
-    if (chosen.kind === 'named' && args.strength !== 1) {
+    if (chosen.kind === 'named' && strength !== 1) {
       ctx.log.warn(`--strength applies to arbitrary style (a style image); the named style '${styleLabel}' ignores it`);
     }
     let style: StyleChoice;
@@ -251,7 +345,7 @@ const transfer = defineCommand({
           style,
           {
             size: args.size,
-            strength: args.strength,
+            strength,
             styleSize: args['style-size'],
             arbitraryWeights: args['arbitrary-weights'],
           },
@@ -281,7 +375,7 @@ const transfer = defineCommand({
       chosen.kind === 'files'
         ? {
             styleImages: chosen.files.map((f) => ({ path: f.path, weight: f.weight })),
-            strength: args.strength,
+            strength,
             styleSize: args['style-size'],
             weights: args['arbitrary-weights'],
           }
@@ -338,6 +432,6 @@ export const project: ProjectSpec = {
   namespace: 'style-transfer',
   aliases: ['coreml-stable-diffusion-style-transfer'],
   summary:
-    'Fast per-style and arbitrary (any image) neural style transfer; Stable Diffusion img2img and export are planned',
+    'Fast per-style and arbitrary (any image) neural style transfer, and Stable Diffusion img2img (--method diffusion)',
   commands: [transfer, styles],
 };

@@ -43,6 +43,24 @@ describe('TextGenerator on stories260K', () => {
     expect(T.memory().tensors).toBe(0);
   });
 
+  it('lets timers and I/O run between tokens (a server stays responsive, Ctrl-C is seen)', async () => {
+    // On CPU backends every await of a token settles as a microtask; without a macrotask yield per token
+    // a timer set before the request could not fire until the whole generation ended.
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    let ticksAtFirstChunk = -1;
+    let chunks = 0;
+    try {
+      for await (const _ of generator.generate(PROMPT, { maxTokens: 30 })) {
+        if (chunks++ === 0) ticksAtFirstChunk = ticks;
+      }
+    } finally {
+      clearInterval(timer);
+    }
+    expect(chunks).toBeGreaterThan(5);
+    expect(ticks).toBeGreaterThan(ticksAtFirstChunk);
+  });
+
   it('streams non-empty chunks that add up to the result, with statistics', async () => {
     const { chunks, result } = await collect(generator.generate(PROMPT, { maxTokens: 40 }));
     expect(chunks.every((c) => c.text.length > 0)).toBe(true);

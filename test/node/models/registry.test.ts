@@ -23,13 +23,23 @@ function sharedSums(): Map<string, string> {
   return sums;
 }
 
+/** Models with a reference copy in ../shared/models (the real Stable Diffusion weights have none). */
+const LOCAL = MODELS.filter((m) => m.files.every((f) => f.localSha256 !== undefined));
+
 describe('registry entries', () => {
   it('have unique names, https URLs, SPDX licences and an honest checksum field', () => {
     const names = MODELS.map((m) => m.name);
     expect(new Set(names).size).toBe(names.length);
     expect(listModels()).toBe(MODELS);
     for (const m of MODELS) {
-      expect(['BSD-3-Clause', 'Apache-2.0', 'MIT', 'CC0-1.0']).toContain(m.license);
+      expect([
+        'BSD-3-Clause',
+        'Apache-2.0',
+        'MIT',
+        'CC0-1.0',
+        'CreativeML-OpenRAIL-M',
+        'LicenseRef-CreativeML-OpenRAIL++-M',
+      ]).toContain(m.license);
       expect(m.licenseUrl).toMatch(/^https:\/\//);
       expect(m.files.length).toBeGreaterThan(0);
       for (const f of m.files) {
@@ -51,7 +61,7 @@ describe('registry entries', () => {
   it('cover every model file in ../shared/models, with local checksums equal to its SHA256SUMS', () => {
     const sums = sharedSums();
     const covered = new Map<string, string | undefined>();
-    for (const m of MODELS) for (const f of m.files) covered.set(`${m.folder}/${f.path}`, f.localSha256);
+    for (const m of LOCAL) for (const f of m.files) covered.set(`${m.folder}/${f.path}`, f.localSha256);
     expect([...covered.keys()].sort()).toEqual([...sums.keys()].sort());
     for (const [key, sum] of sums) expect(covered.get(key), key).toBe(sum);
   });
@@ -76,9 +86,24 @@ describe('registry entries', () => {
   });
 });
 
+describe('the real Stable Diffusion entries', () => {
+  it('point at Hugging Face, state LFS checksums only for the weights a source gave, and have no local copy', () => {
+    for (const name of ['sd-1.5', 'sd-2.1-base']) {
+      const m = getModel(name);
+      expect(LOCAL).not.toContain(m);
+      for (const f of m.files) {
+        expect(f.url).toMatch(/^https:\/\/huggingface\.co\//);
+        if (f.sha256) expect(f.sha256Source).toMatch(/Git LFS pointer .* at commit [0-9a-f]{40}$/);
+      }
+      expect(m.files.map((f) => f.path)).toContain('model_index.json');
+    }
+    expect(getModelFile('sd-1.5', 'unet/diffusion_pytorch_model.fp16.safetensors').size).toBe(1719125304);
+  });
+});
+
 describe('the real files under ../shared/models', () => {
   it('resolve from the default models folder', () => {
-    for (const m of MODELS) {
+    for (const m of LOCAL) {
       const { files } = resolveModel(m.name, { env: {}, cacheDir: '/nonexistent-cache' });
       for (const r of files) {
         expect(r.source).toBe('models-dir');
@@ -90,7 +115,7 @@ describe('the real files under ../shared/models', () => {
 
   it('match their local checksums and pass the format checks', async () => {
     const seen = new Set<string>();
-    for (const m of MODELS) {
+    for (const m of LOCAL) {
       for (const r of resolveModel(m.name, { env: {} }).files) {
         if (seen.has(r.path)) continue;
         seen.add(r.path);
