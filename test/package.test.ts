@@ -95,10 +95,11 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the packed package', () => {
-  it('imports by name from Node: the core, the Node backends and each workflow API; deep imports are refused', () => {
+  it('imports by name from Node: the core, the Node backends and each workflow API, exporting what the sources do; deep imports are refused', async () => {
     writeFileSync(
       path.join(app, 'use.mjs'),
       `
+import { readFileSync } from 'node:fs';
 import * as T from 'efficientai-toolkit';
 const out = {};
 const a = T.tensor([1, 2, 3, 4], [2, 2]);
@@ -107,25 +108,49 @@ await import('efficientai-toolkit/backends/node');
 await T.setBackend('wasm');
 const b = T.tensor([1, 2, 3, 4], [2, 2]);
 out.wasm = [T.getBackendName(), ...(await T.matmul(b, b).data())];
+const { exports } = JSON.parse(readFileSync('node_modules/efficientai-toolkit/package.json', 'utf8'));
+out.names = {};
+for (const key of Object.keys(exports).filter((k) => k !== './package.json')) {
+  const spec = 'efficientai-toolkit' + key.slice(1);
+  out.names[key] = Object.keys(await import(spec)).sort();
+}
 const st = await import('efficientai-toolkit/style-transfer');
-const stNode = await import('efficientai-toolkit/style-transfer/node');
-const lora = await import('efficientai-toolkit/lora');
-const loraNode = await import('efficientai-toolkit/lora/node');
-out.api = [typeof st.StyleTransferPipeline, st.NAMED_STYLES.length, typeof stNode.registryModelSource.load,
-  typeof lora.TextGenerator, typeof loraNode.loadLanguageModel];
+out.styles = st.NAMED_STYLES.length;
 try { await import('efficientai-toolkit/dist/core/tensor.js'); out.deep = 'allowed'; } catch (e) { out.deep = e.code; }
 out.native = (await T.backendAvailability()).native.reason;
 console.log(JSON.stringify(out));
 `,
     );
-    const out = JSON.parse(run(process.execPath, ['use.mjs'], app).trim().split('\n').pop()!);
+    const out = JSON.parse(run(process.execPath, ['use.mjs'], app).trim().split('\n').pop()!) as {
+      js: unknown[];
+      wasm: unknown[];
+      names: Record<string, string[]>;
+      styles: number;
+      deep: string;
+      native: string;
+    };
     expect(out.js).toEqual(['js', 7, 10, 15, 22]);
     expect(out.wasm).toEqual(['wasm', 7, 10, 15, 22]);
-    expect(out.api).toEqual(['function', 5, 'function', 'function', 'function']);
+    expect(out.styles).toBe(5);
+    // Each entry exports what its source module does (a stale dist or a wrong exports path fails).
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+      exports: Record<string, string | { default: string }>;
+    };
+    const sources: Record<string, string[]> = {};
+    for (const [key, target] of Object.entries(pkg.exports)) {
+      if (typeof target === 'string') continue;
+      const source = path.join(root, target.default.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts'));
+      sources[key] = Object.keys(await import(source)).sort();
+    }
+    expect(out.names).toEqual(sources);
+    expect(out.names['./style-transfer']).toEqual(
+      expect.arrayContaining(['StyleTransferPipeline', 'StableDiffusion', 'loadStableDiffusion', 'DIFFUSION_STYLES']),
+    );
+    expect(out.names['./lora/node']).toEqual(expect.arrayContaining(['loadLanguageModel', 'startServer']));
     expect(out.deep).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
     // The install step ran from the tarball and recorded why there is no addon.
     expect(out.native).toMatch(/EAI_SKIP_NATIVE=1/);
-  });
+  }, 60_000);
 
   it('runs the bin', () => {
     const bin = path.join(app, 'node_modules', '.bin', 'efficientai-toolkit');
