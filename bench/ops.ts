@@ -5,7 +5,10 @@
  */
 import type { Tensor } from '../index.js';
 import { add, conv2d, matmul, softmax } from '../index.js';
+import { CONV_CHANNELS, OP_NAMES, OP_SIZE_MEANINGS, type OpName } from './catalog.js';
 import { seededData } from './harness.js';
+
+export { CONV_CHANNELS, OP_NAMES };
 
 export interface OpInput {
   readonly shape: readonly number[];
@@ -46,9 +49,6 @@ function inputs(shapes: readonly (readonly number[])[], seed: number): OpInput[]
   }));
 }
 
-/** Channels of the conv benchmark: the style-transfer networks' first residual width. */
-export const CONV_CHANNELS = 32;
-
 function convShapes(size: number): number[][] {
   return [
     [1, CONV_CHANNELS, size, size],
@@ -56,10 +56,11 @@ function convShapes(size: number): number[][] {
   ];
 }
 
+// Typed by string (callers look up user input); `satisfies` keeps the entries equal to the catalog's names.
 export const OP_BENCHES: Readonly<Record<string, OpBench>> = {
   matmul: {
     name: 'matmul',
-    sizeMeaning: 'n: [n,n]·[n,n]',
+    sizeMeaning: OP_SIZE_MEANINGS.matmul,
     elements: (n) => 2 * n * n,
     makeCase(n, seed) {
       const shapes = [
@@ -78,7 +79,7 @@ export const OP_BENCHES: Readonly<Record<string, OpBench>> = {
   },
   conv2d: {
     name: 'conv2d',
-    sizeMeaning: `s: x [1,${CONV_CHANNELS},s,s] * w [${CONV_CHANNELS},${CONV_CHANNELS},3,3], padding 1`,
+    sizeMeaning: OP_SIZE_MEANINGS.conv2d,
     elements: (s) => CONV_CHANNELS * s * s + CONV_CHANNELS * CONV_CHANNELS * 9,
     makeCase(s, seed) {
       const shapes = convShapes(s);
@@ -94,7 +95,7 @@ export const OP_BENCHES: Readonly<Record<string, OpBench>> = {
   },
   add: {
     name: 'add',
-    sizeMeaning: 'n: [n,n]+[n,n] (memory-bound)',
+    sizeMeaning: OP_SIZE_MEANINGS.add,
     elements: (n) => 2 * n * n,
     makeCase(n, seed) {
       const shapes = [
@@ -113,7 +114,7 @@ export const OP_BENCHES: Readonly<Record<string, OpBench>> = {
   },
   softmax: {
     name: 'softmax',
-    sizeMeaning: 'n: softmax over the last axis of [n,n]',
+    sizeMeaning: OP_SIZE_MEANINGS.softmax,
     elements: (n) => n * n,
     makeCase(n, seed) {
       const shapes = [[n, n]];
@@ -128,6 +129,4 @@ export const OP_BENCHES: Readonly<Record<string, OpBench>> = {
       };
     },
   },
-};
-
-export const OP_NAMES: readonly string[] = Object.keys(OP_BENCHES);
+} satisfies Record<OpName, OpBench>;

@@ -100,6 +100,8 @@ export interface BenchRecord {
   readonly fallbacks: readonly FallbackEntry[];
   /** Output compared with a reference runtime's (suites that check agreement numerically). */
   readonly check?: OutputCheck;
+  /** Most live tensor bytes during the runs (weights, inputs and activations), where measured. */
+  readonly peakMemoryBytes?: number;
 }
 
 /** A speed target (issue 5's for style transfer), judged on one run's records. */

@@ -8,18 +8,16 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { type OnnxModel, parseOnnx } from '../core/io/onnx.js';
 import * as T from '../index.js';
+import { transformerNetFlops } from '../models/fast-style/transformer-net.js';
 import { centerSquare, imageToTensor } from '../models/image-tensor.js';
 import { findStyle, NAMED_STYLES } from '../models/styles.js';
 import { readImage } from '../node/image/codec.js';
 import { resolveModelFile } from '../node/models/cache.js';
+import { STYLE_TOLERANCE, TARGET_SIZE } from './catalog.js';
 import { seededData } from './harness.js';
 import { type BenchRecord, type OutputCheck, recordLabel, type TargetResult } from './record.js';
 
-/** The fast-style network's output may be this far (0..255 scale) from onnxruntime-node's: issue 5's bound. */
-export const STYLE_TOLERANCE = 2;
-
-/** The targets are set for this image side. */
-export const TARGET_SIZE = 512;
+export { STYLE_TOLERANCE, TARGET_SIZE, transformerNetFlops };
 
 export interface StyleModel {
   readonly style: string;
@@ -48,38 +46,6 @@ export async function loadStyleModel(name: string): Promise<StyleModel> {
     bytes,
     onnx: parseOnnx(path, bytes),
   };
-}
-
-/** (kernel, in channels, out channels, stride) of the 16 convolutions, as models/fast-style/transformer-net.ts builds them. */
-const CONVS: readonly (readonly [number, number, number, number])[] = [
-  [9, 3, 32, 1],
-  [3, 32, 64, 2],
-  [3, 64, 128, 2],
-  ...Array.from({ length: 10 }, () => [3, 128, 128, 1] as const),
-  [3, 128, 64, 1], // after a nearest ×2 upsample
-  [3, 64, 32, 1], // after a nearest ×2 upsample
-  [9, 32, 3, 1],
-];
-
-/**
- * Floating-point operations of one forward pass at height × width: the convolutions only
- * (a multiply-add counts 2; instance norm, relu, padding and upsampling are a few percent more).
- */
-export function transformerNetFlops(height: number, width: number): number {
-  let h = height;
-  let w = width;
-  let flops = 0;
-  for (const [i, [k, cin, cout, stride]] of CONVS.entries()) {
-    if (i === 13 || i === 14) {
-      h *= 2;
-      w *= 2;
-    }
-    // Reflect padding of k/2 keeps the size at stride 1 and gives ceil(h/2) at stride 2.
-    h = Math.ceil(h / stride);
-    w = Math.ceil(w / stride);
-    flops += 2 * k * k * cin * cout * h * w;
-  }
-  return flops;
 }
 
 export interface StyleInput {

@@ -23,6 +23,8 @@ export interface ParseOptions {
   readonly defaultsBase?: string;
   /** Option names accepted elsewhere (the global options), offered in did-you-mean. */
   readonly otherNames?: readonly string[];
+  /** The option bare words fill, joined by spaces (CommandSpec.positional); else they are usage errors. */
+  readonly positional?: string;
 }
 
 const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
@@ -226,10 +228,20 @@ export function parseOptions(
   const byName = indexSpecs(specs);
   const values: ParsedValues = {};
   const seen = new Map<string, string>();
+  const positional = opts.positional === undefined ? undefined : byName.get(opts.positional);
+  const words: string[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i];
     const split = splitOptionToken(token);
     if (!split) {
+      if (positional && token === '--') {
+        words.push(...tokens.slice(i + 1));
+        break;
+      }
+      if (positional && !token.startsWith('-')) {
+        words.push(token);
+        continue;
+      }
       if (token === '--') {
         const extra = tokens.slice(i + 1);
         if (extra.length === 0) continue;
@@ -247,6 +259,14 @@ export function parseOptions(
     const c = consumeOption(token, tokens[i + 1], found, opts.context);
     store(values, seen, c.spec, coerceValue(c.spec, c.raw, `--${c.spec.name}`, opts.cwd), String(c.raw), opts.context);
     i += c.width - 1;
+  }
+  if (positional && words.length > 0) {
+    if (values[positional.name] !== undefined) {
+      throw new UsageError(
+        `${opts.context}: give the ${positional.name} either as bare words or with --${positional.name}, not both`,
+      );
+    }
+    values[positional.name] = coerceValue(positional, words.join(' '), `--${positional.name}`, opts.cwd);
   }
   return finish(values, specs, opts);
 }

@@ -95,7 +95,10 @@ export interface CommandContext {
   readonly backend: BackendName;
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Aborted on Ctrl-C: long commands stop cleanly and save what they can. */
+  /**
+   * Aborted on Ctrl-C. The core stops ops on its own (core/cancel.ts: the next op or read throws a
+   * CancelledError, and the CLI exits 130); pass it to anything else that waits (downloads, servers).
+   */
   readonly signal: AbortSignal;
   /** True when stderr is a terminal (progress bars may redraw). */
   readonly interactive: boolean;
@@ -111,6 +114,17 @@ export interface CommandSpec<O extends readonly OptionSpec[] = readonly OptionSp
   readonly options: O;
   /** Full command lines, e.g. `efficientai-toolkit lora:train --model ./m`. */
   readonly examples?: readonly string[];
+  /**
+   * The command reads `--config FILE` itself (a file in its own format, e.g. mlx-lm's training YAML): it
+   * declares an option named `config`, and the global config file is not loaded for it.
+   */
+  readonly ownsConfig?: boolean;
+  /**
+   * The option that words without `--` fill, joined by spaces (a string option), so that
+   * `kb:search quantize 4 bit` reads as `kb:search --query "quantize 4 bit"`. Without it, a
+   * stray word is a usage error.
+   */
+  readonly positional?: string;
   /** Resolves to the exit code (nothing = 0). Throw a UsageError for input the user can fix. */
   // biome-ignore lint/suspicious/noConfusingVoidType: an `async run() {}` returns Promise<void>, which must be accepted.
   run(args: ArgsOf<O>, ctx: CommandContext): Promise<number | void>;
@@ -123,6 +137,11 @@ export interface ProjectSpec {
   readonly aliases: readonly string[];
   readonly summary: string;
   readonly commands: readonly CommandSpec[];
+  /**
+   * Tests of this workflow outside test/projects/<namespace> (its models' and kernels' test files
+   * or folders, relative to the toolkit root): `efficientai-toolkit test <namespace>` runs them too.
+   */
+  readonly tests?: readonly string[];
 }
 
 /** Declare a command with its args typed from its options (no `as const` needed). */
@@ -130,4 +149,5 @@ export function defineCommand<const O extends readonly OptionSpec[]>(spec: Comma
   return spec;
 }
 
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+/** Exit codes: 130 is the shell's code for a process stopped by Ctrl-C (128 + SIGINT). */
+export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;

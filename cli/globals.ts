@@ -2,6 +2,8 @@
 import type { OptionSpec } from './command.js';
 
 export const BACKEND_CHOICES = ['js', 'wasm', 'webgpu', 'native', 'auto'] as const;
+/** What every command and built-in runs on when neither --backend nor the config file names one. */
+export const DEFAULT_BACKEND = 'auto';
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export const LOG_FORMATS = ['human', 'json'] as const;
 
@@ -10,7 +12,7 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     name: 'backend',
     type: 'string',
     valueName: BACKEND_CHOICES.join('|'),
-    description: 'Backend ops run on; auto picks the fastest available (see `info`)',
+    description: 'Backend every command runs on (default auto: the fastest available here, see `info`)',
   },
   {
     name: 'strict-backend',
@@ -47,4 +49,4 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
 export const GLOBAL_NAMES: readonly string[] = GLOBAL_OPTIONS.map((o) => o.name);
 
 /** Names a workflow may not use: the built-in commands. */
-export const BUILTIN_COMMANDS = ['info', 'doctor', 'help'] as const;
+export const BUILTIN_COMMANDS = ['info', 'doctor', 'demo', 'test', 'benchmark', 'help'] as const;

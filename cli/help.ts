@@ -12,6 +12,8 @@ export interface BuiltinHelp {
   readonly summary: string;
   readonly description?: string;
   readonly usage?: string;
+  /** Its own options, besides the global ones. */
+  readonly options?: readonly OptionSpec[];
   readonly examples?: readonly string[];
 }
 
@@ -152,18 +154,24 @@ function commandText(
 
 export function formatCommand(p: ProjectSpec, c: CommandSpec, style: HelpStyle = DEFAULT_STYLE): string {
   const id = `${p.namespace}:${c.name}`;
-  const usage = `${BIN} ${id}${
-    c.options.some((o) => o.required)
-      ? ' ' +
-        c.options
-          .filter((o) => o.required)
-          .map((o) => `--${o.name} <${valueHint(o)}>`)
-          .join(' ')
-      : ''
-  } [options]`;
+  const required = c.options
+    .filter((o) => o.required && o.name !== c.positional)
+    .map((o) => ` --${o.name} <${valueHint(o)}>`)
+    .join('');
+  const words = c.options.find((o) => o.name === c.positional);
+  const positional = words ? (words.required ? ` <${valueHint(words)}…>` : ` [${valueHint(words)}…]`) : '';
+  const usage = `${BIN} ${id}${positional}${required} [options]`;
   return commandText(id, usage, c.summary, c.description, c.options, c.examples, style);
 }
 
 export function formatBuiltin(b: BuiltinHelp, style: HelpStyle = DEFAULT_STYLE): string {
-  return commandText(b.name, b.usage ?? `${BIN} ${b.name} [options]`, b.summary, b.description, [], b.examples, style);
+  return commandText(
+    b.name,
+    b.usage ?? `${BIN} ${b.name} [options]`,
+    b.summary,
+    b.description,
+    b.options ?? [],
+    b.examples,
+    style,
+  );
 }

@@ -7,14 +7,26 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendName } from '../core/backend.js';
-import { UsageError } from '../core/errors.js';
+import type { Interrupter } from '../core/cancel.js';
+import { CancelledError, UsageError } from '../core/errors.js';
+import { sigintInterrupter } from '../node/interrupt.js';
 import { createLogger, type Logger, type LogStream, safeJson } from '../node/log.js';
 import { type Env, repoRoot } from '../node/paths.js';
 import { createProgress } from '../node/progress.js';
 import { extractOptions, parseOptions } from './args.js';
+import { benchmarkHelp, resolveBenchmark } from './builtins/benchmark.js';
 import { demoHelp, formatDemo, runDemo } from './builtins/demo.js';
 import { defaultDoctorDeps, doctorHelp, formatDoctor, runDoctor } from './builtins/doctor.js';
 import { collectInfo, formatInfo, infoHelp } from './builtins/info.js';
+import {
+  checkNotNested,
+  formatTestSummary,
+  resolveTestTarget,
+  runVitest,
+  summarizeReport,
+  TEST_OPTIONS,
+  testHelp,
+} from './builtins/test.js';
 import {
   type ArgsOf,
   type CommandContext,
@@ -23,9 +35,16 @@ import {
   type OptionSpec,
   type ProjectSpec,
 } from './command.js';
-import { type CliConfig, loadCliConfig } from './config.js';
+import type { CliConfig } from './config.js';
 import { type Discovery, discoverProjects } from './discover.js';
-import { BACKEND_CHOICES, GLOBAL_NAMES, GLOBAL_OPTIONS, type LOG_FORMATS, type LOG_LEVELS } from './globals.js';
+import {
+  BACKEND_CHOICES,
+  DEFAULT_BACKEND,
+  GLOBAL_NAMES,
+  GLOBAL_OPTIONS,
+  type LOG_FORMATS,
+  type LOG_LEVELS,
+} from './globals.js';
 import {
   BIN,
   type BuiltinHelp,
@@ -50,16 +69,20 @@ export interface MainOptions {
   /** Where workflows are discovered; default `projects/` beside the running CLI. */
   readonly projectsDir?: string;
   readonly runtime?: () => Promise<Runtime>;
+  /** Aborted to cancel the command (Ctrl-C); the core's ops stop once it is (core/cancel.ts). */
   readonly signal?: AbortSignal;
+  /** Makes a synchronous stretch of the core's work stoppable (runCli passes one that answers Ctrl-C). */
+  readonly interrupter?: Interrupter;
 }
 
 const helpHelp: BuiltinHelp = {
   name: 'help',
   summary: 'Show help for everything, a namespace or a command',
-  usage: `${BIN} help [namespace | namespace:command | info | doctor]`,
+  usage: `${BIN} help [namespace | namespace:command | built-in command]`,
   examples: [`${BIN} help`, `${BIN} help lora`, `${BIN} help lora:train`],
 };
-const BUILTINS: readonly BuiltinHelp[] = [infoHelp, doctorHelp, demoHelp, helpHelp];
+/** The built-in commands as help shows them (the knowledge base indexes them too). */
+export const BUILTINS: readonly BuiltinHelp[] = [infoHelp, doctorHelp, demoHelp, testHelp, benchmarkHelp, helpHelp];
 
 export function toolkitVersion(): string {
   try {
@@ -162,6 +185,7 @@ interface Session {
   readonly style: HelpStyle;
   readonly runtime: () => Promise<Runtime>;
   readonly signal: AbortSignal;
+  readonly interrupter: Interrupter | undefined;
 }
 
 function write(s: Session, text: string): void {
@@ -192,10 +216,11 @@ async function runBuiltin(
   name: string,
   rest: readonly string[],
   discovery: Discovery,
-  backend?: string,
+  backend: string,
 ): Promise<number> {
+  if (name === 'test') return runTests(s, rest, discovery);
   parseOptions(rest, [], { context: name, cwd: s.cwd, otherNames: GLOBAL_NAMES });
-  const rt = backend ? await useBackend(s, backend) : await s.runtime();
+  const rt = await useBackend(s, backend);
   if (name === 'demo') {
     const report = await runDemo(await import('../index.js'));
     write(s, s.json ? safeJson(report) : formatDemo(report));
@@ -215,6 +240,32 @@ async function runBuiltin(
   const report = await runDoctor(deps);
   write(s, s.json ? safeJson(report) : formatDoctor(report));
   return report.ok ? EXIT.ok : EXIT.failure;
+}
+
+/** `test [--all | <namespace>] [--list]`: vitest in a child process, then the summary as the result. */
+async function runTests(s: Session, tokens: readonly string[], d: Discovery): Promise<number> {
+  const args = parseOptions(tokens, TEST_OPTIONS, {
+    context: 'test',
+    cwd: s.cwd,
+    otherNames: GLOBAL_NAMES,
+    positional: 'namespace',
+  });
+  checkNotNested(s.env);
+  const root = repoRoot();
+  const target = resolveTestTarget(d, root, {
+    all: args.all === true,
+    namespace: args.namespace as string | undefined,
+  });
+  for (const m of target.missing) s.log.warn(`test: ${target.target} declares tests in ${m}, which does not exist`);
+  if (args.list === true) {
+    write(s, s.json ? safeJson(target) : target.paths.join('\n') || 'every test file (test/**/*.test.ts)');
+    return EXIT.ok;
+  }
+  const report = await runVitest({ root, paths: target.paths, env: s.env, output: s.stderr, signal: s.signal });
+  if (s.signal.aborted) return 130;
+  const summary = summarizeReport(report, root, target);
+  write(s, s.json ? safeJson(summary) : formatTestSummary(summary));
+  return summary.success ? EXIT.ok : EXIT.failure;
 }
 
 function helpFor(s: Session, d: Discovery, target: Target): string {
@@ -280,6 +331,7 @@ async function runCommand(
     defaultsSource: config.source,
     defaultsBase: config.base,
     otherNames: GLOBAL_NAMES,
+    positional: command.positional,
   });
   const rt = await useBackend(s, backend);
   const quiet = s.log.level === 'error' || s.log.level === 'silent';
@@ -303,12 +355,27 @@ async function runCommand(
   return Number.isInteger(code) && code >= 0 && code <= 255 ? code : EXIT.failure;
 }
 
+const JS_ERRORS = new Set(['EvalError', 'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError', 'URIError']);
+
+/** Ctrl-C (the core's CancelledError) or an AbortError from anything given the command's signal. */
+function isCancelled(s: Session, err: unknown): boolean {
+  return err instanceof Error && (err.name === 'CancelledError' || (err.name === 'AbortError' && s.signal.aborted));
+}
+
 function reportError(s: Session, err: unknown): number {
+  if (isCancelled(s, err)) {
+    // An AbortError's own message ("This operation was aborted") says less than the core's CancelledError.
+    const message = (err as Error).name === 'CancelledError' ? (err as Error).message : 'cancelled';
+    if (s.log.format === 'json') s.log.error(message, { error: 'CancelledError', exitCode: EXIT.interrupted });
+    else s.log.error(message);
+    return EXIT.interrupted;
+  }
   const usage = isUsageError(err);
   const e = err instanceof Error ? err : new Error(String(err));
   const debug = s.log.level === 'debug';
-  // Core errors keep their class name (ShapeError: ...); plain errors just say what went wrong.
-  const named = !usage && e.name !== 'Error' ? `${e.name}: ${e.message}` : e.message;
+  // The toolkit's errors say what went wrong in their message; their class names (AtomicWriteError,
+  // ShapeError) mean nothing to a user. JavaScript's own (TypeError, RangeError) point at a bug: keep those.
+  const named = JS_ERRORS.has(e.name) ? `${e.name}: ${e.message}` : e.message;
   const hint = !usage && !debug ? ' (run with --log-level debug for the stack trace)' : '';
   if (s.log.format === 'json') {
     s.log.error(e.message, {
@@ -339,6 +406,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     style: { width: Math.min(120, stdout.columns ?? 100) },
     runtime: options.runtime ?? loadRuntime,
     signal: options.signal ?? new AbortController().signal,
+    interrupter: options.interrupter,
   };
   try {
     const dashDash = argv.indexOf('--');
@@ -371,44 +439,81 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
         `unknown option ${word} before the command.${formatSuggestions(close)} Usage: ${BIN} <namespace>:<command> [options]`,
       );
     }
-    const target = resolveOrExplain(s, discovery, word);
+    let target = resolveOrExplain(s, discovery, word);
+    let tokens = rest.slice(1);
+    // `benchmark <project> …` is that project's suite command: its help, its options, its run.
+    if (target.kind === 'builtin' && target.name === 'benchmark' && !(g.help === true && rest.length === 1)) {
+      target = { kind: 'command', ...resolveBenchmark(discovery, rest[1]) };
+      tokens = rest.slice(2);
+    }
     if (g.help === true || target.kind === 'namespace') {
       write(s, s.json ? safeJson(helpJson(discovery)) : helpFor(s, discovery, target));
       return EXIT.ok;
     }
 
+    // A command that owns --config (its own file format) gets the path as its option instead.
+    const ownsConfig = target.kind === 'command' && target.command.ownsConfig === true;
+    // Loaded here, not at the top: its parsers (YAML, TOML, zod) are not needed for help.
+    const { loadCliConfig } = await import('./config.js');
     const config = loadCliConfig({
-      file: g.config as string | undefined,
+      file: ownsConfig ? undefined : (g.config as string | undefined),
       profile: g.profile as string | undefined,
       env,
       projects: discovery.projects,
     });
     s.log = createLogger({ stream: stderr, env, level: level ?? config.logLevel, format: format ?? config.logFormat });
-    const backend = (g.backend as string | undefined) ?? config.backend;
-    if (backend !== undefined) checkBackendName(backend);
+    // One rule for every command and built-in: --backend, else the config file's, else auto.
+    const backend = (g.backend as string | undefined) ?? config.backend ?? DEFAULT_BACKEND;
+    checkBackendName(backend);
+    if (target.kind === 'overview') return EXIT.ok;
     const rt = await s.runtime();
     rt.setWarningHandler((m) => s.log.warn(m));
+    // The core's work is cancelled through the command's signal; restored afterwards for in-process callers.
+    const signal = rt.setAbortSignal(s.signal);
+    const interrupter = rt.setInterrupter(s.interrupter);
     rt.setStrictBackend(g['strict-backend'] === true);
-
-    if (target.kind === 'builtin') return await runBuiltin(s, target.name, rest.slice(1), discovery, backend);
-    if (target.kind === 'command')
-      return await runCommand(s, target.project, target.command, rest.slice(1), config, backend ?? 'auto');
-    return EXIT.ok;
+    try {
+      const code =
+        target.kind === 'builtin'
+          ? await runBuiltin(s, target.name, tokens, discovery, backend)
+          : await runCommand(
+              s,
+              target.project,
+              target.command,
+              ownsConfig && g.config !== undefined ? [...tokens, '--config', g.config as string] : tokens,
+              config,
+              backend,
+            );
+      // A command that stopped early on Ctrl-C and returned what it had still ends as interrupted.
+      return s.signal.aborted && code === EXIT.ok ? EXIT.interrupted : code;
+    } finally {
+      rt.setAbortSignal(signal);
+      rt.setInterrupter(interrupter);
+      rt.setStrictBackend(false);
+    }
   } catch (err) {
     return reportError(s, err);
   }
 }
 
-/** Entry point for the bin shim: process argv and streams, Ctrl-C aborts the command once, twice exits 130. */
+/** Entry point for the bin shim: process argv and streams; Ctrl-C cancels the command (exit 130), a second one exits at once. */
 export async function runCli(): Promise<void> {
   const controller = new AbortController();
+  const interrupt = (): Error => {
+    if (!controller.signal.aborted) controller.abort(new CancelledError('interrupted (Ctrl-C)'));
+    return controller.signal.reason as Error;
+  };
+  // Between tasks a handler sees Ctrl-C; during a synchronous stretch of ops the interrupter does.
   const onSigint = (): void => {
-    if (controller.signal.aborted) process.exit(130);
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
     process.stderr.write('\nstopping (press Ctrl-C again to exit now)\n');
-    controller.abort(new Error('interrupted by Ctrl-C'));
+    interrupt();
   };
   process.on('SIGINT', onSigint);
-  const code = await main(process.argv.slice(2), { signal: controller.signal });
+  const code = await main(process.argv.slice(2), {
+    signal: controller.signal,
+    interrupter: sigintInterrupter(interrupt),
+  });
   process.off('SIGINT', onSigint);
   process.exitCode = code;
   // A backend may hold handles (a GPU device, worker threads) that keep the loop alive; do not hang on them.

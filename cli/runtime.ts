@@ -18,6 +18,8 @@ export type Runtime = Pick<
   | 'fallbackLedger'
   | 'setStrictBackend'
   | 'setWarningHandler'
+  | 'setAbortSignal'
+  | 'setInterrupter'
   | 'tensor'
   | 'dispose'
   | 'add'

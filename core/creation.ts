@@ -1,6 +1,17 @@
 /** Making tensors from host data, constants and seeded random numbers. */
 import { getBackend, getBackendName } from './dispatch.js';
-import { allocHost, type DType, dtypeOfArray, f32ArrayToF16, isDType, type TypedArray } from './dtype.js';
+import {
+  allocHost,
+  type DType,
+  dtypeOfArray,
+  f16ArrayToF32,
+  HOST_ARRAY,
+  holdsDType,
+  isDType,
+  isHalf,
+  narrowHalf,
+  type TypedArray,
+} from './dtype.js';
 import { DTypeError, ShapeError } from './errors.js';
 import { defaultRng, type Rng } from './random.js';
 import { assertValidShape, formatShape, sizeOf } from './shape.js';
@@ -23,9 +34,9 @@ function flatten(data: NestedNumbers, out: number[]): void {
   else out.push(data as number);
 }
 
-/** Host values converted to a dtype's host layout (f16 as bits; i32/u8 truncated and wrapped). */
+/** Host values converted to a dtype's host layout (f16/bf16 as bits; integers truncated and wrapped). */
 export function toHost(values: ArrayLike<number>, dtype: DType): TypedArray {
-  if (dtype === 'f16') return f32ArrayToF16(values);
+  if (isHalf(dtype)) return narrowHalf(values, dtype);
   const out = allocHost(dtype, values.length);
   for (let i = 0; i < values.length; i++) out[i] = values[i];
   return out;
@@ -33,7 +44,8 @@ export function toHost(values: ArrayLike<number>, dtype: DType): TypedArray {
 
 /**
  * A tensor from nested arrays or a typed array (copied). dtype defaults to the typed
- * array's own, or f32 for plain numbers; a Uint16Array is taken as f16 bits.
+ * array's own, or f32 for plain numbers; a Uint16Array is taken as half-precision bits:
+ * f16 unless dtype says bf16.
  */
 export function tensor(data: NestedNumbers | TypedArray, shape?: readonly number[], dtype?: DType): Tensor {
   if (dtype !== undefined && !isDType(dtype)) throw new DTypeError(`tensor(): unknown dtype '${String(dtype)}'`);
@@ -42,7 +54,9 @@ export function tensor(data: NestedNumbers | TypedArray, shape?: readonly number
   if (ArrayBuffer.isView(data)) {
     const natural = dtypeOfArray(data);
     const target = dtype ?? natural;
-    host = target === natural ? data.slice() : toHost(natural === 'f16' ? Array.from(data) : data, target);
+    const bits = data instanceof Uint16Array;
+    if (target === natural || (bits && isHalf(target))) host = data.slice();
+    else host = toHost(bits ? f16ArrayToF32(data) : data, target);
     inferred = [data.length];
   } else {
     const flat: number[] = [];
@@ -62,6 +76,11 @@ export function tensor(data: NestedNumbers | TypedArray, shape?: readonly number
 
 /** Wrap host data already in the dtype's layout (no conversion, one copy into the backend). */
 export function fromHost(host: TypedArray, shape: readonly number[], dtype: DType): Tensor {
+  if (!holdsDType(host, dtype)) {
+    throw new DTypeError(
+      `fromHost(): a ${host.constructor.name} does not hold ${dtype} elements (expected a ${HOST_ARRAY[dtype].name})`,
+    );
+  }
   const storage = getBackend(getBackendName()).upload(host, dtype);
   return new Tensor(newStorageRef(storage), shape, dtype);
 }

@@ -4,15 +4,29 @@
  * the active autograd tape. Every op in kernels/<family>/<family>.ts is a defineOp.
  */
 import type { Backend, BackendName, Kernel, Storage, TensorInfo } from './backend.js';
+import { throwIfCancelled } from './cancel.js';
 import { getBackend, getBackendName, resolveKernel } from './dispatch.js';
+import { isStorageOnly } from './dtype.js';
+import { DTypeError } from './errors.js';
 import { recordFallback } from './ledger.js';
 import { newStorageRef, Tensor } from './tensor.js';
 
-/** Saved state the vjp of an op receives. */
+/**
+ * Saved state the vjp of an op receives. Inputs and outputs the op's `saves` left out arrive as released
+ * tensors: their shape and dtype are there, their data is not (using it throws a DisposedError).
+ */
 export interface VjpContext<A> {
   readonly inputs: readonly Tensor[];
   readonly outputs: readonly Tensor[];
   readonly attrs: A;
+  /** Per input: whether its gradient is wanted. A vjp may return null for the others and skip their work. */
+  readonly needsGrad: readonly boolean[];
+}
+
+/** Indices of the inputs and outputs a vjp reads. */
+export interface SavedTensors {
+  readonly inputs: readonly number[];
+  readonly outputs: readonly number[];
 }
 
 export interface ViewResult {
@@ -31,13 +45,29 @@ export interface OpDef<A> {
    * Absent: the op is not differentiable (indices, comparisons) and stops the tape.
    */
   vjp?(grads: readonly Tensor[], ctx: VjpContext<A>): (Tensor | null)[];
+  /**
+   * Which inputs and outputs the vjp reads, given which inputs need a gradient: the tape keeps only those
+   * until the backward pass reaches the op (shapes and dtypes are always kept). Absent: all of them.
+   */
+  saves?(needsGrad: readonly boolean[], attrs: A): SavedTensors;
   /** View ops: a new strided window onto the single input's storage; no kernel runs. */
   view?(input: Tensor, attrs: A): ViewResult;
+  /**
+   * The op takes storage-only dtypes (u32 packed words): it moves elements without arithmetic
+   * (copies, concat, gather, pad, cast) or interprets the words itself (quantized ops). Every
+   * other op with a kernel rejects them before it runs. View ops take every dtype.
+   */
+  readonly storageDTypes?: boolean;
 }
 
 /** The recording hook autograd installs; the engine knows nothing else about tapes. */
 export interface TapeRecorder {
   record<A>(def: OpDef<A>, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: A): void;
+}
+
+/** @internal the recorder in place now (checkpoint() records around a block) */
+export function currentRecorder(): TapeRecorder | null {
+  return recorder;
 }
 
 let recorder: TapeRecorder | null = null;
@@ -129,9 +159,23 @@ function runDeferred<A>(
   }
 }
 
+/** Storage-only dtypes (u32) reach only the ops that declare they take them. */
+function rejectStorageDTypes(def: OpDef<unknown>, inputs: readonly Tensor[]): void {
+  if (def.view || def.storageDTypes) return;
+  inputs.forEach((t, i) => {
+    if (!isStorageOnly(t.dtype)) return;
+    throw new DTypeError(
+      `${def.name}: input ${i} is ${t.dtype}, a storage dtype (packed words) that ${def.name} does not compute on; ` +
+        `cast it first: cast(x, 'f32'), or cast(x, 'i32') for values below 2^31`,
+    );
+  });
+}
+
 /** Run an op on the current backend (or its fallback) and return its outputs. */
 export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor[] {
+  throwIfCancelled();
   for (const t of inputs) t.assertAlive(def.name);
+  rejectStorageDTypes(def as OpDef<unknown>, inputs);
   const infos = def.infer(inputs, attrs);
   runCounts.set(def.name, (runCounts.get(def.name) ?? 0) + 1);
 

@@ -17,3 +17,8 @@ export class DisposedError extends Error {
 export class UsageError extends Error {
   override name = 'UsageError';
 }
+
+/** Work stopped because it was cancelled (Ctrl-C in the CLI); see core/cancel.ts. */
+export class CancelledError extends Error {
+  override name = 'CancelledError';
+}

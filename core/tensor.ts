@@ -5,8 +5,9 @@
  * dispose() or a tidy() scope; a FinalizationRegistry is only a backstop.
  */
 import type { BackendName, Storage, StridedView } from './backend.js';
+import { hasInterrupter, interruptible, untilCancelled } from './cancel.js';
 import { getBackend } from './dispatch.js';
-import { bytesPerElement, type DType, f16ArrayToF32, type TypedArray } from './dtype.js';
+import { bytesPerElement, type DType, type TypedArray, toCompute } from './dtype.js';
 import { DisposedError } from './errors.js';
 import { contiguousStrides, formatShape, sizeOf } from './shape.js';
 
@@ -23,6 +24,8 @@ interface BackendMemory {
 }
 
 const memoryByBackend = new Map<BackendName, BackendMemory>();
+let liveBytes = 0;
+let peakBytes = 0;
 
 function memoryOf(backend: BackendName): BackendMemory {
   let m = memoryByBackend.get(backend);
@@ -33,8 +36,16 @@ function memoryOf(backend: BackendName): BackendMemory {
   return m;
 }
 
-/** Live tensors, storages and bytes per backend: what leak tests and `info` read. */
-export function memory(): { tensors: number; bytes: number; backends: Record<string, BackendMemory> } {
+/**
+ * Live tensors, storages and bytes per backend: what leak tests and `info` read. `peakBytes` is the most
+ * bytes live at once (all backends together) since the process started or {@link resetPeakMemory}.
+ */
+export function memory(): {
+  tensors: number;
+  bytes: number;
+  peakBytes: number;
+  backends: Record<string, BackendMemory>;
+} {
   let tensors = 0;
   let bytes = 0;
   const backends: Record<string, BackendMemory> = {};
@@ -43,13 +54,22 @@ export function memory(): { tensors: number; bytes: number; backends: Record<str
     tensors += m.tensors;
     bytes += m.bytes;
   }
-  return { tensors, bytes, backends };
+  return { tensors, bytes, peakBytes, backends };
+}
+
+/** Start measuring the peak afresh from the bytes live now; returns the peak that was reached before. */
+export function resetPeakMemory(): number {
+  const previous = peakBytes;
+  peakBytes = liveBytes;
+  return previous;
 }
 
 export function newStorageRef(storage: Storage): StorageRef {
   const m = memoryOf(storage.backend);
   m.storages++;
   m.bytes += storage.byteLength;
+  liveBytes += storage.byteLength;
+  if (liveBytes > peakBytes) peakBytes = liveBytes;
   return { storage, refs: 0 };
 }
 
@@ -59,6 +79,7 @@ function releaseStorageRef(ref: StorageRef): void {
   const m = memoryOf(ref.storage.backend);
   m.storages--;
   m.bytes -= ref.storage.byteLength;
+  liveBytes -= ref.storage.byteLength;
   getBackend(ref.storage.backend).free(ref.storage);
 }
 
@@ -143,13 +164,13 @@ export class Tensor {
     };
   }
 
-  /** Row-major host copy of the elements. f16 is widened to a Float32Array. */
+  /** Row-major host copy of the elements. f16 and bf16 are widened to a Float32Array. */
   async data(): Promise<TypedArray> {
     this.assertAlive('data()');
     const backend = getBackend(this.backend);
     const { storage, owned } = contiguousStorage(this);
     try {
-      return widen(await backend.read(storage, this.dtype), this.dtype);
+      return toCompute(await untilCancelled(backend.read(storage, this.dtype)), this.dtype);
     } finally {
       if (owned) backend.free(storage);
     }
@@ -164,7 +185,7 @@ export class Tensor {
     }
     const { storage, owned } = contiguousStorage(this);
     try {
-      return widen(backend.readSync(storage, this.dtype), this.dtype);
+      return toCompute(backend.readSync(storage, this.dtype), this.dtype);
     } finally {
       if (owned) backend.free(storage);
     }
@@ -205,10 +226,6 @@ function nest(flat: number[], shape: readonly number[]): NestedArray {
   return Array.from({ length: n }, (_, i) => nest(flat.slice(i * inner, (i + 1) * inner), rest));
 }
 
-function widen(data: TypedArray, dtype: DType): TypedArray {
-  return dtype === 'f16' ? f16ArrayToF32(data as Uint16Array) : data;
-}
-
 /** The tensor's elements as a contiguous storage; `owned` when a copy was made for the caller. */
 export function contiguousStorage(t: Tensor): { storage: Storage; owned: boolean } {
   if (t.isContiguous) return { storage: t.ref.storage, owned: false };
@@ -231,6 +248,25 @@ export function collectTensors(value: unknown, into = new Set<Tensor>()): Set<Te
  * gap would let unrelated work join the scope.
  */
 export function tidy<T>(fn: () => T): T {
+  if (scopeStack.length > 0 || !hasInterrupter()) return runScope(fn);
+  // The outermost scope is where a long synchronous stretch of work starts: the host may stop it there
+  // (core/cancel.ts). JavaScript stopped that way skips its finally blocks, so scopes left open are closed here.
+  try {
+    return interruptible(() => runScope(fn));
+  } finally {
+    while (scopeStack.length > 0) {
+      for (const t of scopeStack.pop()!) {
+        try {
+          t.dispose();
+        } catch {
+          // A backend stopped in the middle of a kernel may refuse; the interruption is the error to report.
+        }
+      }
+    }
+  }
+}
+
+function runScope<T>(fn: () => T): T {
   const scope = new Set<Tensor>();
   scopeStack.push(scope);
   let result: T;

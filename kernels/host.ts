@@ -1,18 +1,18 @@
 /**
  * What reference kernels (kernels/<family>/ref.ts) work on: plain host arrays.
- * f16 never reaches a reference: the js backend widens it to f32 on the way in
+ * f16 and bf16 never reach a reference: the js backend widens them to f32 on the way in
  * and narrows results on the way out, so each reference is written once per op.
  */
 import type { TensorInfo } from '../core/backend.js';
-import { allocHost, type DType } from '../core/dtype.js';
+import { allocHost, computeDType, type DType } from '../core/dtype.js';
 import { sizeOf } from '../core/shape.js';
 
-export type HostData = Float32Array | Float64Array | Int32Array | Uint8Array;
+export type HostData = Float32Array | Float64Array | Int32Array | Uint8Array | Int8Array | Uint32Array;
 
 export interface HostTensor {
   readonly data: HostData;
   readonly shape: readonly number[];
-  /** Never 'f16' inside a reference (see above). */
+  /** Never 'f16' or 'bf16' inside a reference (see above). */
   readonly dtype: DType;
 }
 
@@ -22,12 +22,7 @@ export type RefKernel<A> = (inputs: readonly HostTensor[], attrs: A, outputs: re
 // biome-ignore lint/suspicious/noExplicitAny: a table holds kernels of many attribute types
 export type RefKernelTable = Readonly<Record<string, RefKernel<any>>>;
 
-/** The dtype a reference computes in for a stored dtype. */
-export function computeDType(dtype: DType): DType {
-  return dtype === 'f16' ? 'f32' : dtype;
-}
-
-/** Allocate the array for output `info` (f16 outputs are computed as f32). */
+/** Allocate the array for output `info` (half-precision outputs are computed as f32). */
 export function allocOutput(info: TensorInfo): HostData {
   return allocHost(computeDType(info.dtype), sizeOf(info.shape)) as HostData;
 }

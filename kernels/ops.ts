@@ -9,6 +9,7 @@ export * from './loss/loss.js';
 export * from './matmul/matmul.js';
 export * from './norm/norm.js';
 export * from './pool/pool.js';
+export * from './quant/quant.js';
 export * from './reduce/reduce.js';
 export * from './rope/rope.js';
 export * from './softmax/softmax.js';

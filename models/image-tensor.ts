@@ -32,7 +32,7 @@ export async function tensorToImage(t: T.Tensor): Promise<RgbaImage> {
 }
 
 /** RGB planes (3·H·W values, 0..255, any range) as opaque RGBA pixels. */
-export function planesToImage(values: ArrayLike<number>, h: number, w: number): RgbaImage {
+export function planesToImage(values: ArrayLike<number>, h: number, w: number, alpha?: Uint8Array | null): RgbaImage {
   const plane = w * h;
   const data = new Uint8Array(4 * plane);
   for (let i = 0; i < plane; i++) {
@@ -41,9 +41,32 @@ export function planesToImage(values: ArrayLike<number>, h: number, w: number): 
       // NaN becomes 0 rather than poisoning the image.
       data[4 * i + c] = v > 0 ? Math.min(255, Math.round(v)) : 0;
     }
-    data[4 * i + 3] = 255;
+    data[4 * i + 3] = alpha ? alpha[i] : 255;
   }
   return { width: w, height: h, data };
+}
+
+/**
+ * The image's alpha channel scaled to height×width the way resizeImage scales its colours, or null when
+ * the image is opaque: a stylised image keeps the content's transparency.
+ */
+export async function resizedAlpha(img: RgbaImage, height: number, width: number): Promise<Uint8Array | null> {
+  const { width: w, height: h, data } = img;
+  const plane = w * h;
+  let opaque = true;
+  for (let i = 0; i < plane && opaque; i++) opaque = data[4 * i + 3] === 255;
+  if (opaque) return null;
+  const alpha = new Float32Array(plane);
+  for (let i = 0; i < plane; i++) alpha[i] = data[4 * i + 3];
+  const scaled = T.tidy(() => resizeImage(T.tensor(alpha, [1, 1, h, w]), height, width));
+  try {
+    const values = await scaled.data();
+    const out = new Uint8Array(height * width);
+    for (let i = 0; i < out.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(values[i])));
+    return out;
+  } finally {
+    scaled.dispose();
+  }
 }
 
 /** The size that fits the long side to `longSide`, keeping the aspect ratio (never below 1 pixel). */

@@ -4,9 +4,17 @@
  * networks, and the image sides they run at.
  */
 
-/** Output image sides (long side, pixels) the style networks are run at. */
+/** Output image sides (long side, pixels) the style networks are run at, by default and at most. */
+export const DEFAULT_SIZE = 512;
 export const MIN_SIZE = 16;
 export const MAX_SIZE = 2048;
+
+/** The smallest side (pixels) the style networks take: their 9×9 reflect padding needs 5. */
+export const MIN_NETWORK_SIDE = 5;
+
+/** Side of the square style images are scaled to for style prediction (arbitrary style). */
+export const MIN_STYLE_SIZE = 32;
+export const MAX_STYLE_SIZE = 1024;
 
 export interface NamedStyle {
   /** What the user types: `--style mosaic`. */

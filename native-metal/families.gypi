@@ -11,6 +11,7 @@
     "../kernels/matmul/native.cc",
     "../kernels/norm/native.cc",
     "../kernels/pool/native.cc",
+    "../kernels/quant/native.cc",
     "../kernels/reduce/native.cc",
     "../kernels/rope/native.cc",
     "../kernels/softmax/native.cc"

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** What {@link writeFileAtomic} accepts: bytes, text (written as UTF-8), or chunks produced in order. */
@@ -20,17 +20,20 @@ export interface AtomicWriteOptions {
   mode?: number;
 }
 
-/** Raised when an atomic write fails; `code` is the underlying errno code (e.g. `ENOENT`) when there is one. */
+/**
+ * Raised when an atomic write fails; `code` is the underlying errno code (e.g. `ENOENT`) when there is one.
+ * The message names the file the caller asked for, never the temp file: `cannot write out.png: read-only file system`.
+ */
 export class AtomicWriteError extends Error {
   override name = 'AtomicWriteError';
   readonly code: string | undefined;
   constructor(
     readonly path: string,
     cause: unknown,
+    tmp?: string,
   ) {
     const code = errnoCode(cause);
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    super(`could not write ${path}: ${reason}${hint(code)}`, { cause });
+    super(`cannot write ${path}: ${reason(code, cause, tmp, path)}`, { cause });
     this.code = code;
   }
 }
@@ -40,19 +43,28 @@ function errnoCode(e: unknown): string | undefined {
   return undefined;
 }
 
-function hint(code: string | undefined): string {
+/** What went wrong, in words: the errno's meaning, else the cause's message with the temp file named as the target. */
+function reason(code: string | undefined, cause: unknown, tmp: string | undefined, path: string): string {
   switch (code) {
     case 'ENOENT':
-      return ' (does the directory exist?)';
+      return 'its folder does not exist';
+    case 'ENOTDIR':
+      return 'a part of its folder path is a file';
+    case 'EISDIR':
+      return 'it is a folder';
     case 'EACCES':
     case 'EPERM':
+      return 'permission denied';
     case 'EROFS':
-      return ' (is the directory writable?)';
+      return 'read-only file system';
     case 'ENOSPC':
+      return 'no space left on the device';
     case 'EDQUOT':
-      return ' (the disk is full)';
-    default:
-      return '';
+      return 'disk quota exceeded';
+    default: {
+      const message = cause instanceof Error ? cause.message : String(cause);
+      return tmp ? message.split(tmp).join(path) : message;
+    }
   }
 }
 
@@ -65,6 +77,36 @@ export function atomicTempPath(target: string): string {
 export function isAtomicTempName(name: string, targetBase: string): boolean {
   const prefix = `.${targetBase}.`;
   return name.startsWith(prefix) && /^\d+\.[0-9a-f]{12}\.tmp$/.test(name.slice(prefix.length));
+}
+
+/** Whether process `pid` is still running (a process we may not signal counts as running). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoCode(e) === 'EPERM';
+  }
+}
+
+/**
+ * Remove the temp files that writers of `target` left behind when they were killed mid-write
+ * (their process is gone); a live writer's temp file is left alone. Returns the names removed.
+ */
+export async function removeStaleTemps(target: string): Promise<string[]> {
+  const dir = dirname(resolve(target));
+  const base = basename(target);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const stale = names.filter(
+    (n) => isAtomicTempName(n, base) && !isRunning(Number(n.slice(base.length + 2).split('.')[0])),
+  );
+  await Promise.all(stale.map((n) => rm(join(dir, n), { force: true })));
+  return stale;
 }
 
 function toBytes(chunk: unknown, target: string): Uint8Array {
@@ -136,7 +178,7 @@ export async function writeFileAtomic(
   } catch (e) {
     await fh?.close().catch(() => {});
     await rm(tmp, { force: true }).catch(() => {});
-    throw new AtomicWriteError(path, e);
+    throw new AtomicWriteError(path, e, tmp);
   }
   await fsyncDir(dirname(target));
 }
@@ -181,7 +223,7 @@ export function writeFileAtomicSync(
       }
     }
     rmSync(tmp, { force: true });
-    throw new AtomicWriteError(path, e);
+    throw new AtomicWriteError(path, e, tmp);
   }
   try {
     const dfd = openSync(dirname(target), 'r');

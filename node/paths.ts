@@ -66,6 +66,17 @@ export function defaultImagesDir(env: Env = process.env): string | undefined {
 }
 
 /**
+ * Folder of the shared training data sets (`wikisql/`, `wwdc25-completions/`, ...): `EAI_DATA_DIR` when
+ * set, else `../shared/data` beside the repository when it exists, else `undefined`.
+ */
+export function defaultDatasetsDir(env: Env = process.env): string | undefined {
+  const fromEnv = env.EAI_DATA_DIR;
+  if (fromEnv) return resolve(fromEnv);
+  const shared = resolve(repoRoot(), '../shared/data');
+  return existsSync(shared) ? shared : undefined;
+}
+
+/**
  * Download cache: `EAI_CACHE_DIR` when set, else `$XDG_CACHE_HOME/efficientai-toolkit`, else
  * `~/.cache/efficientai-toolkit`. The folder may not exist yet.
  */
@@ -73,4 +84,14 @@ export function defaultCacheDir(env: Env = process.env): string {
   if (env.EAI_CACHE_DIR) return resolve(env.EAI_CACHE_DIR);
   if (env.XDG_CACHE_HOME) return join(resolve(env.XDG_CACHE_HOME), PACKAGE_NAME);
   return join(homedir(), '.cache', PACKAGE_NAME);
+}
+
+/**
+ * The user's own toolkit data (knowledge-base entries and their index): `$XDG_DATA_HOME/efficientai-toolkit`,
+ * else `~/.local/share/efficientai-toolkit`. Unlike the cache, what is here cannot be downloaded again.
+ * The folder may not exist yet.
+ */
+export function defaultDataDir(env: Env = process.env): string {
+  if (env.XDG_DATA_HOME) return join(resolve(env.XDG_DATA_HOME), PACKAGE_NAME);
+  return join(homedir(), '.local', 'share', PACKAGE_NAME);
 }

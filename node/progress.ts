@@ -150,11 +150,13 @@ export function createProgress(options: ProgressOptions = {}): Progress {
     if (reached <= lastMilestone || reached >= 100) return;
     lastMilestone = reached;
     const r = rate(t);
+    // The milestone decides when to print; the line says where the work is (1/4 is 25%, not the 20% milestone).
+    const shown = Math.floor(pct);
     if (format === 'json') {
-      emit('progress', t, { current, total, percent: reached, rate: r === undefined ? null : Math.round(r) });
+      emit('progress', t, { current, total, percent: shown, rate: r === undefined ? null : Math.round(r) });
     } else {
       const rt = rateText(r);
-      stream.write(`${label}: ${reached}% (${amountOf()}${rt ? `, ${rt}` : ''})\n`);
+      stream.write(`${label}: ${shown}% (${amountOf()}${rt ? `, ${rt}` : ''})\n`);
     }
   };
 

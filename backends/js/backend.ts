@@ -3,13 +3,13 @@
  * in kernels/<family>/ref.ts. Always available; the oracle and the last fallback.
  */
 import type { Backend, Kernel, Storage, StridedView } from '../../core/backend.js';
-import { allocHost, type DType, f16ArrayToF32, f32ArrayToF16, type TypedArray } from '../../core/dtype.js';
+import { allocHost, computeDType, fromCompute, type TypedArray, toCompute } from '../../core/dtype.js';
 import { sizeOf } from '../../core/shape.js';
-import { computeDType, type HostData, type RefKernel, type RefKernelTable } from '../../kernels/host.js';
+import type { HostData, RefKernel, RefKernelTable } from '../../kernels/host.js';
 
 export interface JsStorage extends Storage {
   readonly backend: 'js';
-  /** The dtype's host layout: f16 as Uint16Array bits. */
+  /** The dtype's host layout: f16 and bf16 as Uint16Array bits. */
   readonly data: TypedArray;
 }
 
@@ -67,21 +67,17 @@ export const jsBackend: Backend<JsStorage> = {
   },
 };
 
-function widenInput(data: TypedArray, dtype: DType): HostData {
-  return (dtype === 'f16' ? f16ArrayToF32(data as Uint16Array) : data) as HostData;
-}
-
-/** Adapt a reference kernel to the js backend: widen f16 inputs, narrow f16 outputs. */
+/** Adapt a reference kernel to the js backend: widen half-precision inputs, narrow such outputs. */
 export function jsKernel<A>(ref: RefKernel<A>): Kernel<A, JsStorage> {
   return (inputs, attrs, outputs) => {
     const hostInputs = inputs.map((t) => ({
-      data: widenInput(t.storage.data, t.dtype),
+      data: toCompute(t.storage.data, t.dtype) as HostData,
       shape: t.shape,
       dtype: computeDType(t.dtype),
     }));
     const computeOutputs = outputs.map((o) => ({ shape: o.shape, dtype: computeDType(o.dtype) }));
     const results = ref(hostInputs, attrs, computeOutputs);
-    return results.map((data, i) => storageOf(outputs[i].dtype === 'f16' ? f32ArrayToF16(data) : data));
+    return results.map((data, i) => storageOf(fromCompute(data, outputs[i].dtype)));
   };
 }
 

@@ -8,6 +8,7 @@ import * as loss from '../../kernels/loss/ref.js';
 import * as matmul from '../../kernels/matmul/ref.js';
 import * as norm from '../../kernels/norm/ref.js';
 import * as pool from '../../kernels/pool/ref.js';
+import * as quant from '../../kernels/quant/ref.js';
 import * as reduce from '../../kernels/reduce/ref.js';
 import * as rope from '../../kernels/rope/ref.js';
 import * as softmax from '../../kernels/softmax/ref.js';
@@ -23,6 +24,7 @@ export const families = {
   matmul,
   norm,
   pool,
+  quant,
   reduce,
   rope,
   softmax,

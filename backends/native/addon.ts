@@ -50,6 +50,9 @@ export interface NativeAddon extends FamilyFunctions {
   stridedWrite(src: ArrayBufferView, dst: ArrayBufferView, shape: number[], strides: number[], offset: number): void;
   f16ToF32(src: Uint16Array, dst: F32): void;
   f32ToF16(src: F32, dst: Uint16Array): void;
+  bf16ToF32(src: Uint16Array, dst: F32): void;
+  /** Rounds to nearest even; NaN stays a quiet NaN. */
+  f32ToBf16(src: F32, dst: Uint16Array): void;
 
   /** macOS builds: Metal/MPS/Core ML entry points; false elsewhere. */
   readonly apple: false | AppleAddon;

@@ -1,10 +1,12 @@
 /**
- * The addon's Apple path (macOS builds only): when kernels may use the Metal/MPS products.
+ * The addon's Apple path (macOS builds only): when kernels may use the Metal/MPS products, and a
+ * Core ML runner (style-transfer:benchmark runs converted .mlpackage files with it).
  * None of it has run on Apple hardware yet, so kernels route work to the GPU only when
  * EAI_NATIVE_METAL=1 asks for it and a self-test on first use agrees with the CPU kernels;
  * otherwise the CPU kernels run (see native-metal/README.md).
  */
-import type { AppleAddon, NativeAddon } from './addon.js';
+import { UsageError } from '../../core/errors.js';
+import type { AppleAddon, CoreMLModel, NativeAddon } from './addon.js';
 import { nativeAddon } from './loader.js';
 
 export interface MetalState {
@@ -73,4 +75,29 @@ export function metalState(addon: NativeAddon = nativeAddon()): MetalState {
 /** The Apple entry points when Metal is enabled (see metalState), else null. */
 export function enabledApple(addon: NativeAddon): AppleAddon | null {
   return addon.apple && metalState(addon).enabled ? addon.apple : null;
+}
+
+export interface CoreMLRunner {
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  /** Named float32 inputs in, named float32 outputs out; runs off the event loop. */
+  predict(
+    inputs: Record<string, { data: Float32Array; shape: number[] }>,
+  ): Promise<Record<string, { data: Float32Array; shape: number[] }>>;
+}
+
+/** Load a Core ML model (.mlmodel, .mlpackage or compiled .mlmodelc). macOS with the native addon only. */
+export function loadCoreMLModel(path: string): CoreMLRunner {
+  const apple = nativeAddon().apple;
+  if (!apple) {
+    throw new UsageError(
+      `Core ML needs macOS and the native addon built there; this is ${process.platform} (cannot load ${path})`,
+    );
+  }
+  const model: CoreMLModel = apple.coremlLoad(path);
+  return {
+    inputs: model.inputs,
+    outputs: model.outputs,
+    predict: (inputs) => apple.coremlPredict(model, inputs),
+  };
 }

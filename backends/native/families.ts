@@ -8,6 +8,7 @@ import * as loss from '../../kernels/loss/native.js';
 import * as matmul from '../../kernels/matmul/native.js';
 import * as norm from '../../kernels/norm/native.js';
 import * as pool from '../../kernels/pool/native.js';
+import * as quant from '../../kernels/quant/native.js';
 import * as reduce from '../../kernels/reduce/native.js';
 import * as rope from '../../kernels/rope/native.js';
 import * as softmax from '../../kernels/softmax/native.js';
@@ -23,6 +24,7 @@ export const families = {
   matmul,
   norm,
   pool,
+  quant,
   reduce,
   rope,
   softmax,
@@ -38,6 +40,7 @@ export type FamilyFunctions = attention.NativeFunctions &
   matmul.NativeFunctions &
   norm.NativeFunctions &
   pool.NativeFunctions &
+  quant.NativeFunctions &
   reduce.NativeFunctions &
   rope.NativeFunctions &
   softmax.NativeFunctions;

@@ -2,24 +2,32 @@
  * How kernels/<family>/native.ts turn addon calls into engine kernels:
  * - attrs are checked against the keys the native code understands, so an op definition
  *   that grows a new attr makes the native kernel throw instead of silently ignoring it;
- * - f16 tensors are widened to f32 by the addon, computed in f32 and narrowed back
- *   (f16 has no native arithmetic of its own);
+ * - half-precision tensors (f16, bf16) are widened to f32 by the addon, computed in f32 and
+ *   narrowed back (the halves have no native arithmetic of their own);
  * - dtypes the native code does not cover (i32 arithmetic, f64) run the family's
  *   reference kernel on the same host arrays, recorded in the fallback ledger (core/ledger.ts).
  */
 import type { Kernel, KernelTensor, TensorInfo } from '../../core/backend.js';
-import { type DType, f16ArrayToF32, f32ArrayToF16, type TypedArray } from '../../core/dtype.js';
+import {
+  computeDType,
+  type DType,
+  fromCompute,
+  type HalfDType,
+  isHalf,
+  type TypedArray,
+  toCompute,
+} from '../../core/dtype.js';
 import { BackendError } from '../../core/errors.js';
 import { recordFallback } from '../../core/ledger.js';
 import { sizeOf } from '../../core/shape.js';
-import { computeDType, type HostData, type RefKernel } from '../../kernels/host.js';
+import type { HostData, RefKernel } from '../../kernels/host.js';
 import type { NativeAddon } from './addon.js';
 import { nativeAddon } from './loader.js';
 import { type NativeStorage, nativeStorage } from './storage.js';
 
 export { allocFor, outputArray, outputF32, overwrittenF32 } from './storage.js';
 
-/** A kernel input as native code sees it: contiguous host data (f16 already widened to f32). */
+/** A kernel input as native code sees it: contiguous host data (f16/bf16 already widened to f32). */
 export interface NativeTensor {
   readonly data: TypedArray;
   readonly shape: readonly number[];
@@ -33,15 +41,15 @@ export interface NativeKernelSpec<A> {
   /** The family's reference kernel: the path for dtypes `accepts` turns down. */
   readonly ref: RefKernel<A>;
   /**
-   * Whether the native code takes these inputs. Default: every input is f32 or f16
+   * Whether the native code takes these inputs. Default: every input is f32, f16 or bf16
    * (dtypes listed in `other` may appear at their positions, e.g. i32 indices).
    */
   readonly accepts?: (inputs: readonly KernelTensor<NativeStorage>[], attrs: A) => boolean;
   /** Non-float inputs the native code takes as they are: position → dtype. */
   readonly other?: Readonly<Record<number, DType>>;
   /**
-   * The native computation on f32 data (f16 inputs widened); returns one array per output
-   * in its compute dtype (f32 where the output is f16). May throw to reject bad values.
+   * The native computation on f32 data (f16/bf16 inputs widened); returns one array per output
+   * in its compute dtype (f32 where the output is f16/bf16). May throw to reject bad values.
    */
   readonly run: (
     addon: NativeAddon,
@@ -64,18 +72,22 @@ export function checkAttrs(op: string, attrs: unknown, known: readonly string[])
 }
 
 function defaultAccepts(inputs: readonly KernelTensor[], other: Readonly<Record<number, DType>> | undefined): boolean {
-  return inputs.every((t, i) => t.dtype === 'f32' || t.dtype === 'f16' || other?.[i] === t.dtype);
+  return inputs.every((t, i) => t.dtype === 'f32' || isHalf(t.dtype) || other?.[i] === t.dtype);
 }
 
-export function widen(addon: NativeAddon, data: TypedArray): Float32Array {
+/** Half-precision bits widened to f32 by the addon (vectorised and threaded). */
+export function widen(addon: NativeAddon, data: TypedArray, dtype: HalfDType): Float32Array {
   const out = new Float32Array(data.length);
-  addon.f16ToF32(data as Uint16Array, out);
+  if (dtype === 'f16') addon.f16ToF32(data as Uint16Array, out);
+  else addon.bf16ToF32(data as Uint16Array, out);
   return out;
 }
 
-export function narrow(addon: NativeAddon, data: Float32Array): Uint16Array {
+/** f32 values rounded (nearest even) to half-precision bits by the addon. */
+export function narrow(addon: NativeAddon, data: Float32Array, dtype: HalfDType): Uint16Array {
   const out = new Uint16Array(data.length);
-  addon.f32ToF16(data, out);
+  if (dtype === 'f16') addon.f32ToF16(data, out);
+  else addon.f32ToBf16(data, out);
   return out;
 }
 
@@ -94,7 +106,7 @@ export function runReference<A>(
 ): NativeStorage[] {
   if (why !== null) recordFallback(op, 'reference', 'native', 'js', why);
   const host = inputs.map((t) => ({
-    data: (t.dtype === 'f16' ? f16ArrayToF32(t.storage.data as Uint16Array) : t.storage.data) as HostData,
+    data: toCompute(t.storage.data, t.dtype) as HostData,
     shape: t.shape,
     dtype: computeDType(t.dtype),
   }));
@@ -104,7 +116,7 @@ export function runReference<A>(
     outputs.map((o) => ({ shape: o.shape, dtype: computeDType(o.dtype) })),
   );
   return results.map((data, i) =>
-    nativeStorage(outputs[i].dtype === 'f16' ? f32ArrayToF16(data) : owned(data as TypedArray, inputs)),
+    nativeStorage(isHalf(outputs[i].dtype) ? fromCompute(data, outputs[i].dtype) : owned(data, inputs)),
   );
 }
 
@@ -123,7 +135,7 @@ export function nativeKernel<A>(spec: NativeKernelSpec<A>): Kernel<A, NativeStor
     if (!accepted) return runReference(spec.op, spec.ref, inputs, attrs, outputs);
     const addon = nativeAddon();
     const tensors = inputs.map((t) => ({
-      data: t.dtype === 'f16' ? widen(addon, t.storage.data) : t.storage.data,
+      data: isHalf(t.dtype) ? widen(addon, t.storage.data, t.dtype) : t.storage.data,
       shape: t.shape,
       dtype: computeDType(t.dtype),
     }));
@@ -135,7 +147,8 @@ export function nativeKernel<A>(spec: NativeKernelSpec<A>): Kernel<A, NativeStor
           `native ${spec.op}: output ${i} has ${data.length} elements, expected ${sizeOf(outputs[i].shape)}`,
         );
       }
-      return nativeStorage(outputs[i].dtype === 'f16' ? narrow(addon, data as Float32Array) : owned(data, inputs));
+      const dtype = outputs[i].dtype;
+      return nativeStorage(isHalf(dtype) ? narrow(addon, data as Float32Array, dtype) : owned(data, inputs));
     });
   };
 }

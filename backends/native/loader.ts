@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { NativeAddon } from './addon.js';
 
 /** Must equal kAbiVersion in native-metal/src/addon.cc: a mismatch means a stale build. */
-export const ADDON_ABI_VERSION = 2;
+export const ADDON_ABI_VERSION = 3;
 
 export type LoadResult =
   | { readonly ok: true; readonly addon: NativeAddon; readonly path: string }

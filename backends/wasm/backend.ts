@@ -1,10 +1,10 @@
 /**
  * Storages of the wasm backend are blocks of the runtime's memory: kernels read their inputs
  * and write their outputs in place (zero copies inside one shared memory); only upload and
- * read copy, once each way. f16 is stored as its bits, like every other backend.
+ * read copy, once each way. f16 and bf16 are stored as their bits, like every other backend.
  */
 import type { Backend, Storage, StridedView } from '../../core/backend.js';
-import { allocHost, bytesPerElement, type DType, type TypedArray } from '../../core/dtype.js';
+import { allocHost, bytesPerElement, type DType, hostView, type TypedArray } from '../../core/dtype.js';
 import { BackendError } from '../../core/errors.js';
 import { sizeOf } from '../../core/shape.js';
 import type { WasmRuntime } from './runtime.js';
@@ -20,19 +20,7 @@ export interface WasmStorage extends Storage {
 
 /** A typed view of `n` elements of `dtype` at `ptr` (valid until the memory next grows). */
 export function viewOf(rt: WasmRuntime, dtype: DType, ptr: number, n: number): TypedArray {
-  const buffer = rt.buffer;
-  switch (dtype) {
-    case 'f32':
-      return new Float32Array(buffer, ptr, n);
-    case 'f64':
-      return new Float64Array(buffer, ptr, n);
-    case 'i32':
-      return new Int32Array(buffer, ptr, n);
-    case 'u8':
-      return new Uint8Array(buffer, ptr, n);
-    case 'f16':
-      return new Uint16Array(buffer, ptr, n);
-  }
+  return hostView(dtype, rt.buffer, ptr, n);
 }
 
 /**

@@ -42,7 +42,7 @@ export const TABLE_BYTES: usize = 16384;
   return scratch + <usize>SCRATCH_BYTES - TABLE_BYTES;
 }
 
-// ---------------------------------------------------------------- f16 <-> f32 (IEEE binary16 bits)
+// ---------------------------------------------------------------- f16, bf16 <-> f32
 
 @inline export function f16ToF32(h: u32): f32 {
   const sign = (h & 0x8000) << 16;
@@ -93,6 +93,27 @@ export function f16_to_f32(src: usize, dst: usize, u0: i32, u1: i32, tid: i32): 
 export function f32_to_f16(src: usize, dst: usize, u0: i32, u1: i32, tid: i32): void {
   for (let i = u0; i < u1; i++) {
     store<u16>(dst + (<usize>i << 1), <u16>f32ToF16(load<f32>(src + (<usize>i << 2))));
+  }
+}
+
+/** Widen n bf16 values at src to f32 at dst: bf16 is the upper half of an f32. */
+export function bf16_to_f32(src: usize, dst: usize, u0: i32, u1: i32, tid: i32): void {
+  for (let i = u0; i < u1; i++) {
+    store<u32>(dst + (<usize>i << 2), <u32>load<u16>(src + (<usize>i << 1)) << 16);
+  }
+}
+
+/** Round to nearest even, NaN stays a quiet NaN: as core/dtype.ts f32ToBf16Bits. */
+@inline export function f32ToBf16(v: f32): u32 {
+  const x = reinterpret<u32>(v);
+  if ((x & 0x7f800000) == 0x7f800000 && (x & 0x7fffff) != 0) return ((x >> 16) | 0x40) & 0xffff;
+  return ((x + 0x7fff + ((x >> 16) & 1)) >> 16) & 0xffff;
+}
+
+/** Narrow f32 values at src to bf16 bits at dst (units are elements). */
+export function f32_to_bf16(src: usize, dst: usize, u0: i32, u1: i32, tid: i32): void {
+  for (let i = u0; i < u1; i++) {
+    store<u16>(dst + (<usize>i << 1), <u16>f32ToBf16(load<f32>(src + (<usize>i << 2))));
   }
 }
 

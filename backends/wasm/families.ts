@@ -8,6 +8,7 @@ import * as loss from '../../kernels/loss/wasm.js';
 import * as matmul from '../../kernels/matmul/wasm.js';
 import * as norm from '../../kernels/norm/wasm.js';
 import * as pool from '../../kernels/pool/wasm.js';
+import * as quant from '../../kernels/quant/wasm.js';
 import * as reduce from '../../kernels/reduce/wasm.js';
 import * as rope from '../../kernels/rope/wasm.js';
 import * as softmax from '../../kernels/softmax/wasm.js';
@@ -23,6 +24,7 @@ export const families = {
   matmul,
   norm,
   pool,
+  quant,
   reduce,
   rope,
   softmax,

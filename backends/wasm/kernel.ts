@@ -1,18 +1,27 @@
 /**
  * How kernels/<family>/wasm.ts turn wasm exports into engine kernels:
- * - f16 inputs are widened to f32 inside the wasm memory and f16 outputs computed in f32 and
- *   narrowed back (SIMD128 has no f16 arithmetic), so each kernel is written for f32 once;
+ * - half-precision inputs (f16, bf16) are widened to f32 inside the wasm memory and such outputs
+ *   computed in f32 and narrowed back (SIMD128 has no half arithmetic), so each kernel is
+ *   written for f32 once;
  * - outputs are allocated here, in the compute dtype, and handed to the kernel as pointers;
  * - inputs a kernel does not take (dtypes it has no code for, e.g. f64 or integer pow) run the
  *   family's reference kernel directly on views of the wasm memory, recorded in the fallback
  *   ledger (core/ledger.ts).
  */
 import type { Kernel, KernelTensor, TensorInfo } from '../../core/backend.js';
-import { bytesPerElement, type DType, f16ArrayToF32, f32ArrayToF16 } from '../../core/dtype.js';
+import {
+  bytesPerElement,
+  computeDType,
+  type DType,
+  fromCompute,
+  type HalfDType,
+  isHalf,
+  toCompute,
+} from '../../core/dtype.js';
 import { BackendError } from '../../core/errors.js';
 import { recordFallback } from '../../core/ledger.js';
 import { sizeOf } from '../../core/shape.js';
-import { computeDType, type HostData, type RefKernel } from '../../kernels/host.js';
+import type { HostData, RefKernel } from '../../kernels/host.js';
 import type { WasmBackend, WasmStorage } from './backend.js';
 import type { WasmRuntime } from './runtime.js';
 
@@ -28,15 +37,15 @@ export interface WasmKernelSpec<A> {
   readonly op: string;
   /** The family's reference kernel: the path for inputs `accepts` turns down. */
   readonly ref: RefKernel<A>;
-  /** Whether the wasm code takes these inputs (after f16 widening). Default: every input is f32. */
+  /** Whether the wasm code takes these inputs (after f16/bf16 widening). Default: every input is f32. */
   readonly accepts?: (inputs: readonly TensorInfo[], attrs: A) => boolean;
   /**
    * Data movement that never does arithmetic (copies, gathers, padding): tensors arrive and
-   * outputs are allocated in their stored dtype, f16 included, with no widening. `accepts`
+   * outputs are allocated in their stored dtype, f16/bf16 included, with no widening. `accepts`
    * then sees stored dtypes too.
    */
   readonly raw?: boolean;
-  /** Compute into the preallocated outputs (f32 where the output is f16, unless raw). */
+  /** Compute into the preallocated outputs (f32 where the output is f16/bf16, unless raw). */
   readonly run: (rt: WasmRuntime, inputs: readonly WasmTensor[], attrs: A, outputs: readonly WasmTensor[]) => void;
 }
 
@@ -57,7 +66,7 @@ export function runReference<A>(
   const host = inputs.map((t) => {
     const view = backend.view(backend.own(t.storage), t.dtype);
     return {
-      data: (t.dtype === 'f16' ? f16ArrayToF32(view as Uint16Array) : view) as HostData,
+      data: toCompute(view, t.dtype) as HostData,
       shape: t.shape,
       dtype: computeDType(t.dtype),
     };
@@ -67,20 +76,17 @@ export function runReference<A>(
     attrs,
     outputs.map((o) => ({ shape: o.shape, dtype: computeDType(o.dtype) })),
   );
-  return results.map((data, i) =>
-    backend.upload(outputs[i].dtype === 'f16' ? f32ArrayToF16(data) : data, outputs[i].dtype),
-  );
+  return results.map((data, i) => backend.upload(fromCompute(data, outputs[i].dtype), outputs[i].dtype));
 }
 
-/** Widen/narrow between f16 bits and f32 inside the wasm memory. */
-export function convertF16(
-  rt: WasmRuntime,
-  fn: 'f16_to_f32' | 'f32_to_f16',
-  src: number,
-  dst: number,
-  n: number,
-): void {
-  rt.run(fn, [src, dst], n, 1);
+/** Widen half-precision bits (f16 or bf16) to f32 values inside the wasm memory. */
+export function widenHalf(rt: WasmRuntime, dtype: HalfDType, src: number, dst: number, n: number): void {
+  rt.run(dtype === 'f16' ? 'f16_to_f32' : 'bf16_to_f32', [src, dst], n, 1);
+}
+
+/** Narrow f32 values to half-precision bits (nearest even) inside the wasm memory. */
+export function narrowHalf(rt: WasmRuntime, dtype: HalfDType, src: number, dst: number, n: number): void {
+  rt.run(dtype === 'f16' ? 'f32_to_f16' : 'f32_to_bf16', [src, dst], n, 1);
 }
 
 export function wasmKernel<A>(spec: WasmKernelSpec<A>): Kernel<A, WasmStorage> {
@@ -97,10 +103,10 @@ export function wasmKernel<A>(spec: WasmKernelSpec<A>): Kernel<A, WasmStorage> {
       const ins = inputs.map((t): WasmTensor => {
         const size = sizeOf(t.shape);
         const ptr = be.own(t.storage).ptr;
-        if (t.dtype !== 'f16' || spec.raw) return { ptr, shape: t.shape, dtype: t.dtype, size };
+        if (!isHalf(t.dtype) || spec.raw) return { ptr, shape: t.shape, dtype: t.dtype, size };
         const wide = rt.alloc(size * 4);
         temporaries.push(wide);
-        convertF16(rt, 'f16_to_f32', ptr, wide, size);
+        widenHalf(rt, t.dtype, ptr, wide, size);
         return { ptr: wide, shape: t.shape, dtype: 'f32', size };
       });
       const outs = outputs.map((o): WasmTensor => {
@@ -118,10 +124,10 @@ export function wasmKernel<A>(spec: WasmKernelSpec<A>): Kernel<A, WasmStorage> {
       spec.run(rt, ins, attrs, outs);
       let next = 0;
       return outputs.map((o, i) => {
-        if (o.dtype === outs[i].dtype) return results[next++];
+        if (!isHalf(o.dtype) || o.dtype === outs[i].dtype) return results[next++];
         const storage = be.allocStorage(outs[i].size * 2);
         results.push(storage);
-        convertF16(rt, 'f32_to_f16', outs[i].ptr, storage.ptr, outs[i].size);
+        narrowHalf(rt, o.dtype, outs[i].ptr, storage.ptr, outs[i].size);
         return storage;
       });
     } catch (err) {

@@ -2,7 +2,16 @@
 // The one AssemblyScript module of the wasm backend: every family compiled together, so they share one
 // memory (with threads, one shared memory across worker instances). Only entry points (exported
 // snake_case functions) are exported, so the optimiser may inline and specialise everything else.
-export { f16_to_f32, f32_to_f16, heap_base, scratch_bytes, strided_copy, thread_init } from './common.as';
+export {
+  bf16_to_f32,
+  f16_to_f32,
+  f32_to_bf16,
+  f32_to_f16,
+  heap_base,
+  scratch_bytes,
+  strided_copy,
+  thread_init,
+} from './common.as';
 export { attention_backward_f32, attention_f32 } from '../../kernels/attention/wasm.as';
 export {
   col2im_f32,
@@ -34,6 +43,13 @@ export { cross_entropy_f32, cross_entropy_grad_f32 } from '../../kernels/loss/wa
 export { matmul_f32, matmul_i32 } from '../../kernels/matmul/wasm.as';
 export { norm_rows } from '../../kernels/norm/wasm.as';
 export { pool_f32, pool_grad_f32 } from '../../kernels/pool/wasm.as';
+export {
+  quant_dequantize,
+  quant_embedding,
+  quant_gemm,
+  quant_matvec,
+  quant_quantize,
+} from '../../kernels/quant/wasm.as';
 export { reduce_cols, reduce_rows } from '../../kernels/reduce/wasm.as';
 export { rope_f32, rope_table } from '../../kernels/rope/wasm.as';
 export { softmax_cols, softmax_rows } from '../../kernels/softmax/wasm.as';

@@ -395,7 +395,7 @@ export class WebGPUBackend implements Backend<GpuStorage> {
     });
   }
 
-  // ------------------------------------------------------------------ f16 / u8 widening
+  // ------------------------------------------------------------------ 16- and 8-bit widening
 
   /** An input as 32-bit elements (widen.ts): f16 as f32 values ('value') or raw bits ('raw'), u8 as i32. */
   wide(t: KernelTensor<GpuStorage>, mode: 'value' | 'raw' = 'value'): Wide {

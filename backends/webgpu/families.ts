@@ -8,6 +8,7 @@ import * as loss from '../../kernels/loss/webgpu.js';
 import * as matmul from '../../kernels/matmul/webgpu.js';
 import * as norm from '../../kernels/norm/webgpu.js';
 import * as pool from '../../kernels/pool/webgpu.js';
+import * as quant from '../../kernels/quant/webgpu.js';
 import * as reduce from '../../kernels/reduce/webgpu.js';
 import * as rope from '../../kernels/rope/webgpu.js';
 import * as softmax from '../../kernels/softmax/webgpu.js';
@@ -23,6 +24,7 @@ export const families = {
   matmul,
   norm,
   pool,
+  quant,
   reduce,
   rope,
   softmax,

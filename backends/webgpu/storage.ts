@@ -3,7 +3,7 @@
  * byte helpers the backend, its widening and its recovery share.
  */
 import type { Storage } from '../../core/backend.js';
-import { bytesPerElement, type DType, type TypedArray } from '../../core/dtype.js';
+import { bytesPerElement, type DType, hostView, type TypedArray } from '../../core/dtype.js';
 import type { Source } from './lineage.js';
 
 /** The lineage of a storage whose producer is not recorded (recovery off, freed, not yet written). */
@@ -33,18 +33,7 @@ export function ceil4(bytes: number): number {
   return Math.max(4, Math.ceil(bytes / 4) * 4);
 }
 
-/** The first `size` elements of mapped bytes as the dtype's host array (f16 as Uint16Array bits). */
+/** The first `size` elements of mapped bytes as the dtype's host array (f16/bf16 as Uint16Array bits). */
 export function hostArray(bytes: ArrayBuffer, dtype: DType, size: number): TypedArray {
-  switch (dtype) {
-    case 'f32':
-      return new Float32Array(bytes, 0, size);
-    case 'i32':
-      return new Int32Array(bytes, 0, size);
-    case 'f16':
-      return new Uint16Array(bytes, 0, size);
-    case 'u8':
-      return new Uint8Array(bytes, 0, size);
-    case 'f64':
-      return new Float64Array(bytes, 0, size);
-  }
+  return hostView(dtype, bytes, 0, size);
 }

@@ -1,10 +1,11 @@
 /// <reference types="@webgpu/types" />
 /**
- * Kernels bind 32-bit elements only: f16 inputs are widened to f32 values (or moved as their raw
- * bits) and u8 to i32 by convert.wgsl before a kernel reads them, and f16/u8 outputs are written
- * wide and packed back when the kernel finishes. f32 and i32 pass through untouched.
+ * Kernels bind 32-bit elements only: f16/bf16 inputs are widened to f32 values (or moved as their
+ * raw bits) and u8/i8 to i32 by convert.wgsl before a kernel reads them, and narrow outputs are
+ * written wide and packed back when the kernel finishes. f32, i32 and u32 pass through untouched.
  */
 import type { KernelTensor, TensorInfo } from '../../core/backend.js';
+import type { DType } from '../../core/dtype.js';
 import { sizeOf } from '../../core/shape.js';
 import type { DispatchSpec } from './backend.js';
 import { wgsl } from './shaders.js';
@@ -14,7 +15,7 @@ import { Uniforms } from './uniforms.js';
 export const CONVERT = wgsl(new URL('./wgsl/convert.wgsl', import.meta.url));
 export const CONVERT_ENTRIES = ['unpack16', 'pack16', 'unpack8', 'pack8'] as const;
 
-/** The 32-bit element type a kernel binds: f16 computes as f32 (or moves as raw u32 bits), u8 as i32. */
+/** The 32-bit element type a kernel binds: f16/bf16 compute as f32 (or move as raw u32 bits), u8/i8 as i32. */
 export type WideType = 'f32' | 'i32' | 'u32';
 
 /** A tensor as a kernel binds it: 32-bit elements, row-major. */
@@ -37,77 +38,83 @@ export interface WideningGpu {
   dispatch(spec: DispatchSpec): void;
 }
 
+interface Narrow {
+  readonly bits: 8 | 16;
+  readonly unpack: string;
+  readonly pack: string;
+  /** convert.wgsl's mode when values (not raw bits) are wanted: f16 1, bf16 2; i8 sign-extends with 1. */
+  readonly mode: number;
+}
+
+/**
+ * How each dtype narrower than 32 bits is widened for kernels (convert.wgsl); undefined for
+ * the 32-bit dtypes kernels bind as they are; null for f64, which runs on the host.
+ */
+const NARROW: Readonly<Record<DType, Narrow | undefined | null>> = {
+  f32: undefined,
+  i32: undefined,
+  u32: undefined,
+  f16: { bits: 16, unpack: 'unpack16', pack: 'pack16', mode: 1 },
+  bf16: { bits: 16, unpack: 'unpack16', pack: 'pack16', mode: 2 },
+  u8: { bits: 8, unpack: 'unpack8', pack: 'pack8', mode: 0 },
+  i8: { bits: 8, unpack: 'unpack8', pack: 'pack8', mode: 1 },
+  f64: null,
+};
+
 export class Widener {
   constructor(private readonly gpu: WideningGpu) {}
 
-  #convert(entry: string, src: GPUBuffer, dst: GPUBuffer, n: number, count: number, convert: boolean): void {
+  #convert(entry: string, src: GPUBuffer, dst: GPUBuffer, n: number, count: number, mode: number): void {
     this.gpu.dispatch({
       shader: CONVERT,
       entry,
-      uniforms: new Uniforms().u32(n, count, convert ? 1 : 0, 0),
+      uniforms: new Uniforms().u32(n, count, mode, 0),
       bindings: [src, dst],
       threads: n,
     });
   }
 
   /**
-   * The tensor with 32-bit elements: f32 and i32 as they are; f16 widened to f32 values
-   * (mode 'value') or to its raw bits (mode 'raw', for kernels that only move data);
-   * u8 widened to i32.
+   * The tensor with 32-bit elements: f32, i32 and u32 as they are; f16 and bf16 widened to
+   * f32 values (mode 'value') or to their raw bits (mode 'raw', for kernels that only move
+   * data); u8 and i8 widened to i32.
    */
   wide(t: KernelTensor<GpuStorage>, mode: 'value' | 'raw'): Wide {
     const size = t.storage.size;
     const buffer = t.storage.buffer;
     if (!buffer) throw new Error('WebGPU: a kernel input was already freed');
-    switch (t.dtype) {
-      case 'f32':
-      case 'i32':
-        return { buffer, type: t.dtype, shape: t.shape, size };
-      case 'f16': {
-        const out = this.gpu.temp(size * 4);
-        this.#convert('unpack16', buffer, out, size, size, mode === 'value');
-        return { buffer: out, type: mode === 'value' ? 'f32' : 'u32', shape: t.shape, size };
-      }
-      case 'u8': {
-        const out = this.gpu.temp(size * 4);
-        this.#convert('unpack8', buffer, out, size, size, false);
-        return { buffer: out, type: 'i32', shape: t.shape, size };
-      }
-      case 'f64':
-        throw new NeedsHost('f64 runs on the host');
-    }
+    const narrow = NARROW[t.dtype];
+    if (narrow === null) throw new NeedsHost('f64 runs on the host');
+    if (narrow === undefined) return { buffer, type: t.dtype as WideType, shape: t.shape, size };
+    const out = this.gpu.temp(size * 4);
+    const convert = narrow.bits === 8 || mode === 'value';
+    this.#convert(narrow.unpack, buffer, out, size, size, convert ? narrow.mode : 0);
+    const type: WideType = narrow.bits === 8 ? 'i32' : convert ? 'f32' : 'u32';
+    return { buffer: out, type, shape: t.shape, size };
   }
 
   /** Where a kernel writes output `info` in wide form; finish() gives the storage. */
   output(info: TensorInfo, mode: 'value' | 'raw'): WideOutput {
     const size = sizeOf(info.shape);
-    switch (info.dtype) {
-      case 'f32':
-      case 'i32': {
-        const s = this.gpu.alloc(info);
-        return { buffer: s.buffer!, type: info.dtype, shape: info.shape, size, finish: () => s };
-      }
-      case 'f16':
-      case 'u8': {
-        const buffer = this.gpu.temp(size * 4);
-        const half = info.dtype === 'f16';
-        const type: WideType = half ? (mode === 'value' ? 'f32' : 'u32') : 'i32';
-        return {
-          buffer,
-          type,
-          shape: info.shape,
-          size,
-          finish: () => {
-            const s = this.gpu.alloc(info);
-            const perWord = half ? 2 : 4;
-            const words = Math.ceil(size / perWord);
-            this.#convert(half ? 'pack16' : 'pack8', buffer, s.buffer!, words, size, half && mode === 'value');
-            return s;
-          },
-        };
-      }
-      case 'f64':
-        throw new NeedsHost('f64 runs on the host');
+    const narrow = NARROW[info.dtype];
+    if (narrow === null) throw new NeedsHost('f64 runs on the host');
+    if (narrow === undefined) {
+      const s = this.gpu.alloc(info);
+      return { buffer: s.buffer!, type: info.dtype as WideType, shape: info.shape, size, finish: () => s };
     }
+    const buffer = this.gpu.temp(size * 4);
+    const convert = narrow.bits === 16 && mode === 'value';
+    return {
+      buffer,
+      type: narrow.bits === 8 ? 'i32' : convert ? 'f32' : 'u32',
+      shape: info.shape,
+      size,
+      finish: () => {
+        const s = this.gpu.alloc(info);
+        const words = Math.ceil(size / (32 / narrow.bits));
+        this.#convert(narrow.pack, buffer, s.buffer!, words, size, convert ? narrow.mode : 0);
+        return s;
+      },
+    };
   }
 }

@@ -100,6 +100,24 @@ export function htmlReport(report: BenchReport): string {
     `<ul>${items.map((i) => `<li>${escapeHtml(i)}</li>`).join('')}</ul>`;
   const title = `bench:${report.suite} — ${report.machine.date}`;
   const adapters = [...new Set(report.records.flatMap((r) => (r.adapter ? [r.adapter.description] : [])))];
+  return htmlPage(
+    title,
+    `<p class="meta">Machine: ${escapeHtml(describeMachine(report.machine))}<br>Command: <code>${escapeHtml(report.command)}</code>${adapters.length > 0 ? `<br>WebGPU adapter: ${escapeHtml(adapters.join('; '))}` : ''}</p>
+${emulated ? `<p class="warn">WebGPU ran on a CPU-emulated adapter: ${escapeHtml(EMULATED_LABEL)}.</p>` : ''}
+<h2>Charts</h2>
+<div class="charts">
+${charts || '<p>No results.</p>'}
+</div>
+<h2>Results</h2>
+${report.records.length > 0 ? tableHtml(report.records) : '<p>No results: no backend could run.</p>'}
+${report.targets && report.targets.length > 0 ? `<h2>Targets</h2>\n${list(report.targets.map((t) => `${t.target}: ${t.met === null ? `not judged (${t.reason ?? 'a side is missing'})` : `${t.runtime} at ${fmt(t.timeRatio)}× ${t.peer}'s time, ${t.met ? 'met' : 'NOT met'}`}`))}` : ''}
+${report.unavailable.length > 0 ? `<h2>Unavailable (not measured)</h2>\n${list(report.unavailable.map((u) => `${u.backend}: ${u.reason}`))}` : ''}
+${report.notes.length > 0 ? `<h2>Notes</h2>\n${list(report.notes)}` : ''}`,
+  );
+}
+
+/** A whole self-contained page: the shared style, `title` as the heading, then `body` (HTML). */
+export function htmlPage(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -110,17 +128,7 @@ export function htmlReport(report: BenchReport): string {
 </head>
 <body>
 <h1>${escapeHtml(title)}</h1>
-<p class="meta">Machine: ${escapeHtml(describeMachine(report.machine))}<br>Command: <code>${escapeHtml(report.command)}</code>${adapters.length > 0 ? `<br>WebGPU adapter: ${escapeHtml(adapters.join('; '))}` : ''}</p>
-${emulated ? `<p class="warn">WebGPU ran on a CPU-emulated adapter: ${escapeHtml(EMULATED_LABEL)}.</p>` : ''}
-<h2>Charts</h2>
-<div class="charts">
-${charts || '<p>No results.</p>'}
-</div>
-<h2>Results</h2>
-${report.records.length > 0 ? tableHtml(report.records) : '<p>No results: no backend could run.</p>'}
-${report.targets && report.targets.length > 0 ? `<h2>Targets</h2>\n${list(report.targets.map((t) => `${t.target}: ${t.met === null ? `not judged (${t.reason ?? 'a side is missing'})` : `${t.runtime} at ${fmt(t.timeRatio)}× ${t.peer}'s time, ${t.met ? 'met' : 'NOT met'}`}`))}` : ''}
-${report.unavailable.length > 0 ? `<h2>Unavailable (not measured)</h2>\n${list(report.unavailable.map((u) => `${u.backend}: ${u.reason}`))}` : ''}
-${report.notes.length > 0 ? `<h2>Notes</h2>\n${list(report.notes)}` : ''}
+${body}
 </body>
 </html>
 `;

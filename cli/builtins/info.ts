@@ -15,7 +15,8 @@ export const infoHelp: BuiltinHelp = {
   description:
     'Reports the OS, CPU model and SIMD features, cores and memory, whether this is Apple Silicon, the Node version, ' +
     'and for each backend whether it is available (and why not), what its plug-in reports (adapter, threads, addon), ' +
-    'and how many kernels it has. With --backend the named backend is made current first. ' +
+    'and how many kernels it has. The current backend is the one every command uses: --backend, else the config ' +
+    "file's, else auto. " +
     'With --json one JSON object is printed on stdout.',
   examples: ['efficientai-toolkit info', 'efficientai-toolkit info --json', 'efficientai-toolkit info --backend wasm'],
 };

@@ -18,7 +18,7 @@
  * asked for, so nothing is read twice and untouched tensors are never read at all.
  * @module
  */
-import type { DType, TypedArray } from '../dtype.js';
+import { type DType, isHalf, type TypedArray, widenHalf } from '../dtype.js';
 import { UsageError } from '../errors.js';
 import type { ByteSource } from './bytes.js';
 
@@ -72,6 +72,17 @@ export interface CoreTensorData {
   data: TypedArray;
   /** The dtype in the file, before conversion. */
   fileDType: FileDType;
+}
+
+/**
+ * A float tensor's values as f32: F32 as it is, F16 and BF16 widened, F64 rounded; null when the
+ * tensor is not a float one (the caller names the file and the tensor in its error).
+ */
+export function floatValues(t: CoreTensorData): Float32Array | null {
+  if (t.dtype === 'f32') return t.data as Float32Array;
+  if (isHalf(t.dtype)) return widenHalf(t.data as Uint16Array, t.dtype);
+  if (t.dtype === 'f64') return Float32Array.from(t.data);
+  return null;
 }
 
 /** One tensor's header entry. `begin`/`end` are absolute byte offsets in the file (end exclusive). */
@@ -474,9 +485,10 @@ export class SafetensorsReader {
   }
 
   /**
-   * One tensor converted to a core dtype: F32/F64/F16 stay as they are (F16 as bits), BF16 widens to f32,
-   * I32 and U8 stay, BOOL becomes u8 0/1 (any nonzero byte reads as 1), and the other integer types become
-   * i32 when every value fits (else a SafetensorsError names the tensor, the element and the value).
+   * One tensor in a core dtype: F32, F64, F16, BF16 (as bits), I32, U8, I8 and U32 (MLX's packed
+   * quantized words) stay as they are; BOOL becomes u8 0/1 (any nonzero byte reads as 1); I16 and
+   * U16 widen to i32; I64 and U64 become i32 when every value fits (else a SafetensorsError names
+   * the tensor, the element and the value).
    */
   async readAsCore(name: string): Promise<CoreTensorData> {
     const t = await this.read(name);
@@ -488,28 +500,24 @@ export class SafetensorsReader {
         return { ...base, dtype: 'f64', data: t.data };
       case 'F16':
         return { ...base, dtype: 'f16', data: t.data };
-      case 'BF16': {
-        // bf16 is the top half of an f32 (what bf16BitsToF32 computes); shifting the bits directly keeps NaN
-        // payloads exact, which a round trip through a JS number may not (V8 can canonicalize them).
-        const out = new Float32Array(t.data.length);
-        const outBits = new Uint32Array(out.buffer);
-        for (let i = 0; i < out.length; i++) outBits[i] = t.data[i] << 16;
-        return { ...base, dtype: 'f32', data: out };
-      }
+      case 'BF16':
+        return { ...base, dtype: 'bf16', data: t.data };
       case 'I32':
         return { ...base, dtype: 'i32', data: t.data };
       case 'U8':
         return { ...base, dtype: 'u8', data: t.data };
+      case 'I8':
+        return { ...base, dtype: 'i8', data: t.data };
+      case 'U32':
+        return { ...base, dtype: 'u32', data: t.data };
       case 'BOOL': {
         const d = t.data;
         for (let i = 0; i < d.length; i++) if (d[i] > 1) d[i] = 1;
         return { ...base, dtype: 'u8', data: d };
       }
-      case 'I8':
       case 'I16':
       case 'U16':
         return { ...base, dtype: 'i32', data: Int32Array.from(t.data) };
-      case 'U32':
       case 'I64':
       case 'U64': {
         const src = t.data;

@@ -401,10 +401,10 @@ template <class From, class To>
 void castLoop(const From* x, To* y, size_t n) {
   if constexpr (std::is_same_v<To, float>) {
     for (size_t i = 0; i < n; i++) y[i] = static_cast<float>(x[i]);
-  } else if constexpr (std::is_same_v<To, int32_t>) {
-    for (size_t i = 0; i < n; i++) y[i] = toInt<int32_t>(static_cast<double>(x[i]), -2147483648.0, 2147483647.0);
   } else {
-    for (size_t i = 0; i < n; i++) y[i] = toInt<uint8_t>(static_cast<double>(x[i]), 0.0, 255.0);
+    constexpr double lo = static_cast<double>(std::numeric_limits<To>::lowest());
+    constexpr double hi = static_cast<double>(std::numeric_limits<To>::max());
+    for (size_t i = 0; i < n; i++) y[i] = toInt<To>(static_cast<double>(x[i]), lo, hi);
   }
 }
 
@@ -418,7 +418,9 @@ void castFrom(const Napi::Env& env, const From* x, Napi::TypedArray yArr, size_t
     case napi_float32_array: run(static_cast<float*>(yp)); break;
     case napi_int32_array: run(static_cast<int32_t*>(yp)); break;
     case napi_uint8_array: run(static_cast<uint8_t*>(yp)); break;
-    default: Fail(env, "cast: y must be a Float32Array, Int32Array or Uint8Array");
+    case napi_int8_array: run(static_cast<int8_t*>(yp)); break;
+    case napi_uint32_array: run(static_cast<uint32_t*>(yp)); break;
+    default: Fail(env, "cast: y must be a Float32Array, Int32Array, Uint8Array, Int8Array or Uint32Array");
   }
 }
 
@@ -434,7 +436,9 @@ Napi::Value Cast(const Napi::CallbackInfo& info) {
     case napi_float32_array: castFrom(env, static_cast<const float*>(xp), yArr, n); break;
     case napi_int32_array: castFrom(env, static_cast<const int32_t*>(xp), yArr, n); break;
     case napi_uint8_array: castFrom(env, static_cast<const uint8_t*>(xp), yArr, n); break;
-    default: Fail(env, "cast: x must be a Float32Array, Int32Array or Uint8Array");
+    case napi_int8_array: castFrom(env, static_cast<const int8_t*>(xp), yArr, n); break;
+    case napi_uint32_array: castFrom(env, static_cast<const uint32_t*>(xp), yArr, n); break;
+    default: Fail(env, "cast: x must be a Float32Array, Int32Array, Uint8Array, Int8Array or Uint32Array");
   }
   return env.Undefined();
 }

@@ -25,9 +25,11 @@ export interface NativeFunctions {
     outShape: number[],
   ): void;
   clamp(x: F32, y: F32, min: number, max: number): void;
-  /** Between Float32Array, Int32Array and Uint8Array: floats truncate toward zero and saturate. */
-  cast(x: F32 | Int32Array | Uint8Array, y: F32 | Int32Array | Uint8Array): void;
+  /** Between the f32, i32, u8, i8 and u32 arrays: floats truncate toward zero, integers saturate. */
+  cast(x: CastArray, y: CastArray): void;
 }
+
+type CastArray = F32 | Int32Array | Uint8Array | Int8Array | Uint32Array;
 
 type NoAttrs = Record<string, never>;
 
@@ -90,15 +92,15 @@ const clamp = nativeKernel<ClampAttrs>({
   },
 });
 
-/** f16 sources arrive widened and f16 targets are narrowed by nativeKernel, so the addon sees f32/i32/u8. */
+/** f16/bf16 sources arrive widened and such targets are narrowed by nativeKernel: the addon sees f32 and integers. */
 const cast = nativeKernel<CastAttrs>({
   op: 'cast',
   attrs: ['dtype'],
   ref: refKernels.cast,
   accepts: ([x], { dtype }) => x.dtype !== 'f64' && dtype !== 'f64',
   run(addon, [x], _attrs, [out]) {
-    const y = allocHost(out.dtype, x.data.length) as Float32Array | Int32Array | Uint8Array;
-    addon.cast(x.data as Float32Array | Int32Array | Uint8Array, y);
+    const y = allocHost(out.dtype, x.data.length) as CastArray;
+    addon.cast(x.data as CastArray, y);
     return [y];
   },
 });

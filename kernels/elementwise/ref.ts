@@ -1,4 +1,5 @@
 /** Reference kernels for the elementwise family: broadcasting loops over the scalar tables in math.ts. */
+import type { DType } from '../../core/dtype.js';
 import { broadcastStrides, sizeOf } from '../../core/shape.js';
 import { allocOutput, type HostData, type HostTensor, type RefKernel, type RefKernelTable } from '../host.js';
 import type { CastAttrs, ClampAttrs } from './elementwise.js';
@@ -65,14 +66,26 @@ const clamp: RefKernel<ClampAttrs> = ([x], { min, max }, [out]) => {
   return [y];
 };
 
-/** Float → int casts truncate toward zero and saturate to the target range (as WGSL does). */
+/** The range an integer dtype saturates to; null for floats. */
+export const INT_RANGES: Readonly<Partial<Record<DType, readonly [number, number]>>> = {
+  i32: [-2147483648, 2147483647],
+  u32: [0, 4294967295],
+  u8: [0, 255],
+  i8: [-128, 127],
+};
+
+/** Casts to an integer dtype truncate toward zero and saturate to its range (as WGSL does); NaN becomes 0. */
 const cast: RefKernel<CastAttrs> = ([x], { dtype }, [out]) => {
   const y: HostData = allocOutput(out);
-  const [lo, hi] = dtype === 'i32' ? [-2147483648, 2147483647] : dtype === 'u8' ? [0, 255] : [-Infinity, Infinity];
-  const toInt = dtype === 'i32' || dtype === 'u8';
+  const range = INT_RANGES[dtype];
+  if (!range) {
+    y.set(x.data);
+    return [y];
+  }
+  const [lo, hi] = range;
   for (let i = 0; i < y.length; i++) {
     const v = x.data[i];
-    y[i] = toInt ? (Number.isNaN(v) ? 0 : Math.min(hi, Math.max(lo, Math.trunc(v)))) : v;
+    y[i] = Number.isNaN(v) ? 0 : Math.min(hi, Math.max(lo, Math.trunc(v)));
   }
   return [y];
 };

@@ -399,20 +399,32 @@ export function where_any(c: usize, a: usize, b: usize, y: usize, elemBytes: i32
 const T_F32: i32 = 0;
 const T_I32: i32 = 1;
 const T_U8: i32 = 2;
+const T_I8: i32 = 3;
+const T_U32: i32 = 4;
+
+/** Saturate a truncated value to an integer dtype's range (NaN → 0), as the reference. */
+@inline function saturate(v: f64, lo: f64, hi: f64): f64 {
+  if (v != v) return 0;
+  return min(max(trunc(v), lo), hi);
+}
 
 /**
- * Casts between f32, i32 and u8: float → int truncates toward zero and saturates (NaN → 0),
- * i32 → u8 saturates to [0, 255], as the reference.
+ * Casts between f32, i32, u8, i8 and u32: float → int truncates toward zero and saturates
+ * (NaN → 0), int → narrower int saturates to its range, as the reference.
  */
 export function cast_32(from: i32, to: i32, x: usize, y: usize, u0: i32, u1: i32, tid: i32): void {
   for (let i = u0; i < u1; i++) {
     let v: f64;
     if (from == T_F32) v = <f64>load<f32>(x + (<usize>i << 2));
     else if (from == T_I32) v = <f64>load<i32>(x + (<usize>i << 2));
+    else if (from == T_U32) v = <f64>load<u32>(x + (<usize>i << 2));
+    else if (from == T_I8) v = <f64>load<i8>(x + <usize>i);
     else v = <f64>load<u8>(x + <usize>i);
     if (to == T_F32) store<f32>(y + (<usize>i << 2), <f32>v);
-    else if (to == T_I32) store<i32>(y + (<usize>i << 2), <i32>v);
-    else store<u8>(y + <usize>i, <u8>min(max(<i32>v, 0), 255));
+    else if (to == T_I32) store<i32>(y + (<usize>i << 2), <i32>saturate(v, -2147483648, 2147483647));
+    else if (to == T_U32) store<u32>(y + (<usize>i << 2), <u32>saturate(v, 0, 4294967295));
+    else if (to == T_I8) store<i8>(y + <usize>i, <i8>saturate(v, -128, 127));
+    else store<u8>(y + <usize>i, <u8>saturate(v, 0, 255));
   }
 }
 

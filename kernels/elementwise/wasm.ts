@@ -9,7 +9,7 @@ import type { WasmStorage } from '../../backends/wasm/backend.js';
 import { kernelTable, type WasmKernelTable, type WasmTensor, wasmKernel } from '../../backends/wasm/kernel.js';
 import type { WasmRuntime } from '../../backends/wasm/runtime.js';
 import type { Kernel, TensorInfo } from '../../core/backend.js';
-import type { DType } from '../../core/dtype.js';
+import { type DType, isHalf } from '../../core/dtype.js';
 import { broadcastStrides, sizeOf } from '../../core/shape.js';
 import type { CastAttrs, ClampAttrs } from './elementwise.js';
 import { BINARY, COMPARE, UNARY } from './math.js';
@@ -144,13 +144,13 @@ const clamp = wasmKernel<ClampAttrs>({
   },
 });
 
-const CAST_CODES: Partial<Record<DType, number>> = { f32: 0, i32: 1, u8: 2 };
+const CAST_CODES: Partial<Record<DType, number>> = { f32: 0, i32: 1, u8: 2, i8: 3, u32: 4 };
 
 const cast = wasmKernel<CastAttrs>({
   op: 'cast',
   ref: refKernels.cast,
-  // f16 arrives widened and leaves narrowed, so only the compute dtypes matter here.
-  accepts: ([x], { dtype }) => x.dtype in CAST_CODES && (dtype === 'f16' || dtype in CAST_CODES),
+  // f16/bf16 arrive widened and leave narrowed, so only the compute dtypes matter here.
+  accepts: ([x], { dtype }) => x.dtype in CAST_CODES && (isHalf(dtype) || dtype in CAST_CODES),
   run(rt, [x], _attrs, [y]) {
     rt.run('cast_32', [CAST_CODES[x.dtype]!, CAST_CODES[y.dtype]!, x.ptr, y.ptr], y.size, 1);
   },

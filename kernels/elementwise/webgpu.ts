@@ -1,7 +1,7 @@
 /**
  * WebGPU kernels for the elementwise family: three WGSL templates (unary.wgsl,
  * binary.wgsl, where.wgsl) specialised with one WGSL expression per op. Kernels
- * compute on 32-bit elements; f16 and u8 are widened and narrowed around them.
+ * compute on 32-bit elements; f16/bf16 and u8/i8 are widened and narrowed around them.
  */
 import type { GpuKernel, GpuKernelTable, WebGPUBackend, Wide, WideType } from '../../backends/webgpu/backend.js';
 import { type ShaderVariant, wgsl } from '../../backends/webgpu/shaders.js';
@@ -152,22 +152,47 @@ const clamp: GpuKernel<ClampAttrs> = ([x], { min, max }, [out], gpu) => {
   return [y.finish()];
 };
 
-/** Body converting a wide value of `from` to the wide form of dtype `to`. */
+/** The saturating range of each integer dtype, and the wide type it is stored in. */
+const INT_FORMS: Partial<Record<DType, { lo: number; hi: number; wide: WideType }>> = {
+  i32: { lo: -2147483648, hi: 2147483647, wide: 'i32' },
+  u8: { lo: 0, hi: 255, wide: 'i32' },
+  i8: { lo: -128, hi: 127, wide: 'i32' },
+  u32: { lo: 0, hi: 4294967295, wide: 'u32' },
+};
+
+/** A WGSL literal of an integer in the wide type `type`. */
+function literal(value: number, type: WideType): string {
+  return type === 'u32' ? `${value}u` : type === 'i32' ? `${value}` : `${value.toFixed(1)}`;
+}
+
+/**
+ * Body converting a wide value of `from` to the wide form of dtype `to`: to a float, a plain
+ * conversion; to an integer, truncation toward zero saturated to its range (NaN → 0), as the
+ * reference does.
+ */
 function castBody(from: WideType, to: DType): string {
-  const float = from === 'f32';
-  switch (to) {
-    case 'f32':
-    case 'f16':
-      return float ? 'return v;' : 'return f32(v);';
-    case 'i32':
-      return float
-        ? 'if (v != v) { return 0; } if (v >= 2147483647.0) { return 2147483647; } return i32(max(trunc(v), -2147483648.0));'
-        : 'return v;';
-    case 'u8':
-      return float ? 'if (v != v) { return 0; } return i32(clamp(trunc(v), 0.0, 255.0));' : 'return clamp(v, 0, 255);';
-    default:
-      throw new Error(`webgpu cast: no WGSL form for ${to}`);
+  const form = INT_FORMS[to];
+  if (!form) {
+    if (to === 'f64') throw new Error('webgpu cast: f64 runs on the host');
+    return from === 'f32' ? 'return v;' : 'return f32(v);';
   }
+  const { lo, hi, wide } = form;
+  if (from === 'f32') {
+    // Compare in f32 before converting: hi may not be representable (2^31 - 1, 2^32 - 1 round up).
+    return (
+      `if (v != v) { return ${literal(0, wide)}; } if (v >= ${literal(hi, 'f32')}) { return ${literal(hi, wide)}; } ` +
+      `return ${wide}(max(trunc(v), ${literal(lo, 'f32')}));`
+    );
+  }
+  if (from === wide) {
+    const lower = from === 'u32' || lo === -2147483648 ? 'v' : `max(v, ${literal(lo, from)})`;
+    return hi === (from === 'u32' ? 4294967295 : 2147483647)
+      ? `return ${lower};`
+      : `return min(${lower}, ${literal(hi, from)});`;
+  }
+  // i32 → u32: negatives become 0; u32 → i32 (for i32, u8, i8): saturate at the top, nothing below 0.
+  if (from === 'i32') return 'return u32(max(v, 0));';
+  return `return i32(min(v, ${literal(Math.min(hi, 2147483647), 'u32')}));`;
 }
 
 const cast: GpuKernel<CastAttrs> = ([x], { dtype }, [out], gpu) => {
@@ -197,7 +222,7 @@ export const gpuKernels: GpuKernelTable = {
 
 /** Every shader variant these kernels can dispatch (the WGSL validation test compiles each). */
 export function gpuVariants(): ShaderVariant[] {
-  const types: WideType[] = ['f32', 'i32'];
+  const types: WideType[] = ['f32', 'i32', 'u32'];
   const out: ShaderVariant[] = [];
   for (const n of unaryNames) {
     out.push(unaryVariant('f32', 'f32', UNARY_F32[n]));
@@ -206,10 +231,11 @@ export function gpuVariants(): ShaderVariant[] {
   }
   const clampBody = 'return select(clamp(v, bitcast<TI>(p.a), bitcast<TI>(p.b)), v, v != v);';
   for (const t of types) {
-    out.push(unaryVariant(t, t, clampBody));
-    for (const to of ['f32', 'i32', 'u8'] as const) {
-      out.push(unaryVariant(t, to === 'f32' ? 'f32' : 'i32', castBody(t, to)));
+    for (const to of ['f32', 'i32', 'u8', 'i8', 'u32'] as const) {
+      out.push(unaryVariant(t, INT_FORMS[to]?.wide ?? 'f32', castBody(t, to)));
     }
+    if (t === 'u32') continue;
+    out.push(unaryVariant(t, t, clampBody));
     out.push(whereVariant(t));
     for (const n of compareNames) out.push(binaryVariant(t, 'i32', COMPARE_OPS[n]));
   }

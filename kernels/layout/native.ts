@@ -9,7 +9,8 @@ import { checkAttrs, f32, kernelTable, nativeKernel, outputF32, runReference } f
 import { nativeAddon } from '../../backends/native/loader.js';
 import { type NativeStorage, nativeStorage } from '../../backends/native/storage.js';
 import type { Kernel } from '../../core/backend.js';
-import { allocHost, f32ToF16Bits, type TypedArray } from '../../core/dtype.js';
+import { toHost } from '../../core/creation.js';
+import { allocHost, isHalf, type TypedArray } from '../../core/dtype.js';
 import { contiguousStrides, sizeOf } from '../../core/shape.js';
 import type { ConcatAttrs, GatherAttrs, PadAttrs, SliceAttrs } from './layout.js';
 import { refKernels } from './ref.js';
@@ -93,7 +94,7 @@ const scatterAdd = nativeKernel<Scatter<GatherAttrs>>({
   attrs: ['axis', 'inputShape'],
   ref: refKernels.scatterAdd,
   accepts: ([g, indices], { axis, inputShape }) =>
-    (g.dtype === 'f32' || g.dtype === 'f16') &&
+    (g.dtype === 'f32' || isHalf(g.dtype)) &&
     indices.dtype === 'i32' &&
     indicesInRange(indices.storage.data, inputShape[axis]),
   run(addon, [g, indices], { axis, inputShape }, [out]) {
@@ -137,8 +138,7 @@ const pad: Kernel<PadAttrs, NativeStorage> = ([x], attrs, [out]) => {
   if (!MODES.includes(attrs.mode))
     throw new Error(`native pad: unsupported mode '${attrs.mode}' (constant, reflect, edge)`);
   const y = allocHost(out.dtype, sizeOf(out.shape));
-  const fill = allocHost(x.dtype, 1);
-  fill[0] = x.dtype === 'f16' ? f32ToF16Bits(attrs.value) : attrs.value;
+  const fill = toHost([attrs.value], x.dtype);
   nativeAddon().pad(x.storage.data, y, [...x.shape], flatPads(attrs.pads), attrs.mode, fill);
   return [nativeStorage(y)];
 };

@@ -1,12 +1,12 @@
 /**
  * wasm layout kernels (kernels/layout/wasm.as). Copies move raw elements, so copy, concat,
- * gather, pad and sliceScatter serve every stored dtype (f16 bits untouched); scatterAdd and
- * padGrad add, in f32 (f16 widened), other dtypes running the reference.
+ * gather, pad and sliceScatter serve every stored dtype (half bits untouched); scatterAdd and
+ * padGrad add, in f32 (halves widened), other dtypes running the reference.
  */
 import { viewOf } from '../../backends/wasm/backend.js';
 import { kernelTable, type WasmTensor, wasmKernel } from '../../backends/wasm/kernel.js';
 import { NS_PER_BYTE, type WasmRuntime } from '../../backends/wasm/runtime.js';
-import { bytesPerElement, type DType, f32ToF16Bits } from '../../core/dtype.js';
+import { bytesPerElement, type DType, elementBits } from '../../core/dtype.js';
 import { ShapeError } from '../../core/errors.js';
 import { contiguousStrides, sizeOf } from '../../core/shape.js';
 import type { ConcatAttrs, GatherAttrs, PadAttrs, SliceAttrs } from './layout.js';
@@ -18,7 +18,7 @@ const SCATTER_CHUNK = 256;
 const PAD_MODES: Record<PadAttrs['mode'], number> = { constant: 0, reflect: 1, edge: 2 };
 
 /** Dtypes whose elements the copy kernels move (f64 stays on the reference: 8-byte pad values). */
-const RAW: readonly DType[] = ['f32', 'f16', 'i32', 'u8'];
+const RAW: readonly DType[] = ['f32', 'f16', 'bf16', 'i32', 'u8', 'i8', 'u32'];
 
 function copyBytes(rt: WasmRuntime, src: number, dst: number, bytes: number): void {
   rt.run('copy_bytes', [src, dst, bytes, COPY_CHUNK], Math.ceil(bytes / COPY_CHUNK), COPY_CHUNK * NS_PER_BYTE);
@@ -147,25 +147,11 @@ const sliceScatter = wasmKernel<SliceAttrs & { inputShape: readonly number[] }>(
   },
 });
 
-/** The pad value as the element's bits, rounded as the reference stores it (f16 via f32). */
-function valueBits(value: number, dtype: DType): number {
-  switch (dtype) {
-    case 'f32':
-      return new Int32Array(Float32Array.of(value).buffer)[0];
-    case 'f16':
-      return f32ToF16Bits(value);
-    case 'i32':
-      return Int32Array.of(value)[0];
-    default:
-      return Uint8Array.of(value)[0];
-  }
-}
-
 function padMeta(rt: WasmRuntime, shape: readonly number[], attrs: PadAttrs, dtype: DType): number {
   return rt.record([
     shape.length,
     PAD_MODES[attrs.mode],
-    valueBits(attrs.value, dtype),
+    elementBits(attrs.value, dtype),
     ...shape,
     ...attrs.pads.map((p) => p[0]),
     ...attrs.pads.map((p) => p[1]),

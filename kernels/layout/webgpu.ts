@@ -1,6 +1,6 @@
 /**
- * WebGPU kernels for the layout family. Copies move raw 32-bit elements (f16 and u8 are
- * widened to their bits and packed again); the two gradient kernels that add values
+ * WebGPU kernels for the layout family. Copies move raw 32-bit elements (16- and 8-bit
+ * dtypes are widened to their bits and packed again); the two gradient kernels that add values
  * (scatterAdd, padGrad) compute in f32 or i32.
  */
 import {
@@ -14,7 +14,7 @@ import {
 import { type ShaderVariant, wgsl } from '../../backends/webgpu/shaders.js';
 import { MAX_RANK, Uniforms } from '../../backends/webgpu/uniforms.js';
 import type { KernelTensor } from '../../core/backend.js';
-import { type DType, f32ToF16Bits } from '../../core/dtype.js';
+import { elementBits } from '../../core/dtype.js';
 import { ShapeError } from '../../core/errors.js';
 import { sizeOf } from '../../core/shape.js';
 import type { ConcatAttrs, GatherAttrs, PadAttrs, SliceAttrs } from './layout.js';
@@ -45,22 +45,6 @@ const PAD_MODES = { constant: 0, reflect: 1, edge: 2 } as const;
 
 function rankCheck(op: string, rank: number): void {
   if (rank > MAX_RANK) throw new NeedsHost(`${op} of rank ${rank} exceeds ${MAX_RANK}`);
-}
-
-/** The bits of `value` as stored by a raw 32-bit element of dtype. */
-function rawBits(value: number, dtype: DType): number {
-  switch (dtype) {
-    case 'f32':
-      return new Uint32Array(new Float32Array([value]).buffer)[0];
-    case 'f16':
-      return f32ToF16Bits(value);
-    case 'i32':
-      return value | 0;
-    case 'u8':
-      return value & 255;
-    default:
-      throw new NeedsHost(`pad of ${dtype}`);
-  }
 }
 
 const copy: GpuKernel<unknown> = ([x], _attrs, [out], gpu) => {
@@ -198,7 +182,8 @@ function padUniforms(
 
 const pad: GpuKernel<PadAttrs> = ([x], attrs, [out], gpu) => {
   rankCheck('pad', x.shape.length);
-  const value = rawBits(attrs.value, x.dtype);
+  if (x.dtype === 'f64') throw new NeedsHost('pad of f64');
+  const value = elementBits(attrs.value, x.dtype);
   const src = gpu.wide(x, 'raw');
   const y = gpu.output(out, 'raw');
   gpu.dispatch({

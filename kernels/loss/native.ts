@@ -6,6 +6,7 @@ import type { F32 } from '../../backends/native/addon.js';
 import { f32, kernelTable, nativeKernel, outputF32 } from '../../backends/native/kernel.js';
 import type { NativeStorage } from '../../backends/native/storage.js';
 import type { KernelTensor } from '../../core/backend.js';
+import { isHalf } from '../../core/dtype.js';
 import type { CrossEntropyAttrs } from './loss.js';
 import { refKernels } from './ref.js';
 
@@ -36,7 +37,7 @@ function targetsValid(
   [logits, targets]: readonly KernelTensor<NativeStorage>[],
   { ignoreIndex }: CrossEntropyAttrs,
 ): boolean {
-  if (logits.dtype !== 'f32' && logits.dtype !== 'f16') return false;
+  if (logits.dtype !== 'f32' && !isHalf(logits.dtype)) return false;
   const classes = logits.shape[logits.shape.length - 1];
   const t = targets.storage.data as Int32Array;
   for (let i = 0; i < t.length; i++) if (t[i] !== ignoreIndex && (t[i] < 0 || t[i] >= classes)) return false;

@@ -9,9 +9,11 @@
  *   head      conv 9×9/1 → 3 (no norm, no activation, not clamped)
  *
  * Weights come from an ONNX file (ONNX Model Zoo layout: 16 Conv + 15 InstanceNormalization
- * nodes in this order); loading checks every layer's kernel, stride and channels against
+ * nodes in this order) or a PyTorch state dict of pytorch/examples' TransformerNet (`.pth` or
+ * safetensors, key names below); loading checks every layer's kernel, stride and channels against
  * the architecture, so a different network is rejected at load, not run.
  */
+import { f16ArrayToF32, type TypedArray } from '../../core/dtype.js';
 import { UsageError } from '../../core/errors.js';
 import { nodeAttr, type OnnxModel, type OnnxNode, type OnnxTensor } from '../../core/io/onnx.js';
 import * as T from '../../index.js';
@@ -34,6 +36,56 @@ const CONVS: readonly ConvSpec[] = [
   { inC: 64, outC: 32, kernel: 3, stride: 1 },
   { inC: 32, outC: 3, kernel: 9, stride: 1 },
 ];
+
+/**
+ * Floating-point operations of one forward pass at height × width: the convolutions only (a multiply-add
+ * counts 2; instance norm, relu, padding and upsampling are a few percent more). 80.6 GFLOP at 512².
+ */
+export function transformerNetFlops(height: number, width: number): number {
+  let h = height;
+  let w = width;
+  let flops = 0;
+  for (const [i, { inC, outC, kernel, stride }] of CONVS.entries()) {
+    // Convolutions 13 and 14 follow a nearest ×2 upsample.
+    if (i === 13 || i === 14) {
+      h *= 2;
+      w *= 2;
+    }
+    // Reflect padding of kernel/2 keeps the size at stride 1 and gives ceil(h/2) at stride 2.
+    h = Math.ceil(h / stride);
+    w = Math.ceil(w / stride);
+    flops += 2 * kernel * kernel * inC * outC * h * w;
+  }
+  return flops;
+}
+
+/** pytorch/examples' module names of the 16 convolutions and 15 instance norms, in graph order. */
+const CONV_KEYS: readonly string[] = [
+  'conv1',
+  'conv2',
+  'conv3',
+  ...Array.from({ length: 5 }, (_, r) => [`res${r + 1}.conv1`, `res${r + 1}.conv2`]).flat(),
+  'deconv1',
+  'deconv2',
+  'deconv3',
+];
+const NORM_KEYS: readonly string[] = [
+  'in1',
+  'in2',
+  'in3',
+  ...Array.from({ length: 5 }, (_, r) => [`res${r + 1}.in1`, `res${r + 1}.in2`]).flat(),
+  'in4',
+  'in5',
+];
+/** torch.nn.InstanceNorm2d's default ε, which pytorch/examples keeps. */
+const TORCH_INSTANCE_NORM_EPS = 1e-5;
+
+/** One tensor of a state dict (a .pth or safetensors file) as the readers give it. */
+export interface StateDictTensor {
+  readonly dtype: T.DType;
+  readonly shape: readonly number[];
+  readonly data: TypedArray;
+}
 
 /** Operators the TransformerNet graph may contain (zoo opset 9 uses Upsample; opset ≥ 10 Resize). */
 const KNOWN_OPS = new Set(['Pad', 'Conv', 'InstanceNormalization', 'Relu', 'Add', 'Resize', 'Upsample', 'Constant']);
@@ -120,6 +172,60 @@ export class TransformerNet {
           eps: nodeAttr(model, node, 'epsilon', 'float', 1e-5),
         };
       });
+      return new TransformerNet(convs, norms);
+    } catch (err) {
+      T.dispose(created);
+      throw err;
+    }
+  }
+
+  /**
+   * Build from a state dict of pytorch/examples' TransformerNet (`conv1.conv2d.weight`, `in1.weight`,
+   * `res1.conv1.conv2d.weight`, …, `deconv3.conv2d.bias`). InstanceNorm running statistics, which old
+   * files carry and pytorch/examples deletes before loading, are ignored; any other extra or missing key,
+   * and any shape that does not fit, is a UsageError naming the file and the key.
+   */
+  static fromStateDict(file: string, tensors: ReadonlyMap<string, StateDictTensor>): TransformerNet {
+    const used = new Set<string>();
+    const created: T.Tensor[] = [];
+    const take = (key: string, shape: readonly number[]): T.Tensor => {
+      const t = tensors.get(key);
+      if (!t) {
+        throw new UsageError(
+          `${file}: no tensor "${key}"; a pytorch/examples TransformerNet state dict has conv1.conv2d.weight … deconv3.conv2d.bias`,
+        );
+      }
+      if (t.shape.join() !== shape.join()) {
+        throw new UsageError(`${file}: "${key}" has shape [${t.shape}]; TransformerNet needs [${shape}]`);
+      }
+      let data: Float32Array;
+      if (t.dtype === 'f32') data = t.data as Float32Array;
+      else if (t.dtype === 'f16') data = f16ArrayToF32(t.data as Uint16Array);
+      else throw new UsageError(`${file}: "${key}" is ${t.dtype}; TransformerNet weights must be float`);
+      used.add(key);
+      const tensor = T.tensor(data, [...shape], 'f32');
+      created.push(tensor);
+      return tensor;
+    };
+    try {
+      const convs = CONVS.map((spec, i) => ({
+        weight: take(`${CONV_KEYS[i]}.conv2d.weight`, [spec.outC, spec.inC, spec.kernel, spec.kernel]),
+        bias: take(`${CONV_KEYS[i]}.conv2d.bias`, [spec.outC]),
+        spec,
+      }));
+      const norms = NORM_KEYS.map((key, i) => ({
+        scale: take(`${key}.weight`, [CONVS[i].outC]),
+        shift: take(`${key}.bias`, [CONVS[i].outC]),
+        eps: TORCH_INSTANCE_NORM_EPS,
+      }));
+      const extra = [...tensors.keys()].filter(
+        (k) => !used.has(k) && !/^(?:res\d\.)?in\d\.(?:running_mean|running_var|num_batches_tracked)$/.test(k),
+      );
+      if (extra.length > 0) {
+        throw new UsageError(
+          `${file}: ${extra.length} tensors are not part of the fast-style TransformerNet: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}`,
+        );
+      }
       return new TransformerNet(convs, norms);
     } catch (err) {
       T.dispose(created);

@@ -5,9 +5,13 @@
  * @module
  */
 
-import { f16ArrayToF32 } from '../../core/dtype.js';
 import type { Llama2cCheckpoint, Llama2cTensorName } from '../../core/io/llama2c.js';
-import { type CoreTensorData, SafetensorsError, type SafetensorsReader } from '../../core/io/safetensors.js';
+import {
+  type CoreTensorData,
+  floatValues,
+  SafetensorsError,
+  type SafetensorsReader,
+} from '../../core/io/safetensors.js';
 import { configFromLlama2c, type LlamaConfig } from './config.js';
 import { LlamaModel } from './model.js';
 import { type HostWeight, loadLlamaWeights, type WeightSource } from './weights.js';
@@ -59,11 +63,10 @@ export async function llamaFromLlama2c(file: string, checkpoint: Llama2cCheckpoi
   return new LlamaModel(config, weights);
 }
 
-/** Float32 values of a tensor as readAsCore returns it (f32, or f16 bits widened; bf16 is widened already). */
+/** Float32 values of a tensor as readAsCore returns it (f32, or f16/bf16 bits widened). */
 function toFloat32(file: string, name: string, t: CoreTensorData): Float32Array {
-  if (t.dtype === 'f32') return t.data as Float32Array;
-  if (t.dtype === 'f16') return f16ArrayToF32(t.data as Uint16Array);
-  if (t.dtype === 'f64') return Float32Array.from(t.data);
+  const values = floatValues(t);
+  if (values) return values;
   throw new SafetensorsError(`${file}: tensor "${name}" is ${t.fileDType}; model weights must be F32, F16 or BF16`);
 }
 

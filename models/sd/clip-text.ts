@@ -77,8 +77,20 @@ export class ClipTextEncoder {
     weights.checkAllRead();
   }
 
-  /** Token ids (each row one prompt, all the same length ≤ max positions) → last_hidden_state [B, L, hidden]. */
-  forward(ids: readonly (readonly number[])[]): T.Tensor {
+  /**
+   * Token ids (each row one prompt, all the same length ≤ max positions) → last_hidden_state [B, L, hidden].
+   * The ids may also be an i32 tensor [B, L] (how an exported encoder takes them; values are not checked).
+   */
+  forward(ids: readonly (readonly number[])[] | T.Tensor): T.Tensor {
+    if (ids instanceof T.Tensor) {
+      const L = ids.shape[1];
+      if (ids.rank !== 2 || ids.dtype !== 'i32' || L > this.config.maxPositions) {
+        throw new T.ShapeError(
+          `text encoder: id tensor must be i32 [B, L ≤ ${this.config.maxPositions}], got ${ids.dtype} [${ids.shape.join(', ')}]`,
+        );
+      }
+      return this.#encode(ids, L);
+    }
     const B = ids.length;
     const L = ids[0]?.length ?? 0;
     if (B === 0 || L === 0 || L > this.config.maxPositions || ids.some((r) => r.length !== L)) {
@@ -90,8 +102,12 @@ export class ClipTextEncoder {
     const bad = flat.find((id) => !Number.isInteger(id) || id < 0 || id >= this.config.vocabSize);
     if (bad !== undefined)
       throw new T.UsageError(`text encoder: token id ${bad} is outside the vocabulary 0..${this.config.vocabSize - 1}`);
+    return T.tidy(() => this.#encode(T.tensor(Int32Array.from(flat), [B, L], 'i32'), L));
+  }
+
+  #encode(ids: T.Tensor, L: number): T.Tensor {
     return T.tidy(() => {
-      const tok = T.embedding(this.#tokens, T.tensor(Int32Array.from(flat), [B, L], 'i32'));
+      const tok = T.embedding(this.#tokens, ids);
       const pos = T.slice(this.#positions, [{ start: 0, end: L }]);
       let h = T.add(tok, pos);
       for (const layer of this.#layers) {

@@ -13,9 +13,8 @@
  * Linear modules and convolutions (LoCon: down [r, in, kh, kw], up [out, r, 1, 1]) are both merged.
  * @module
  */
-import { f16ArrayToF32 } from '../../core/dtype.js';
 import { UsageError } from '../../core/errors.js';
-import type { SafetensorsReader } from '../../core/io/safetensors.js';
+import { floatValues, type SafetensorsReader } from '../../core/io/safetensors.js';
 import * as T from '../../index.js';
 import type { Weights } from './weights.js';
 
@@ -73,9 +72,8 @@ export function parseLoraKey(
 
 async function readF32(reader: SafetensorsReader, name: string): Promise<{ data: Float32Array; shape: number[] }> {
   const t = await reader.readAsCore(name);
-  if (t.dtype === 'f32') return { data: t.data as Float32Array, shape: t.shape };
-  if (t.dtype === 'f16') return { data: f16ArrayToF32(t.data as Uint16Array), shape: t.shape };
-  if (t.dtype === 'f64') return { data: Float32Array.from(t.data), shape: t.shape };
+  const data = floatValues(t);
+  if (data) return { data, shape: t.shape };
   throw new UsageError(`${reader.source.name}: LoRA tensor "${name}" is ${t.fileDType}; expected F32, F16 or BF16`);
 }
 

@@ -39,6 +39,22 @@ export function timestepEmbedding(t: number, dim: number, flipSinToCos: boolean,
   return out;
 }
 
+/**
+ * The same embedding as {@link timestepEmbedding}, computed with core ops for timesteps [B] given as a
+ * tensor, so an exported UNet takes the timestep as an input (rounding differs from the host version by f32 ulps).
+ */
+export function timestepEmbeddingOf(t: T.Tensor, dim: number, flipSinToCos: boolean, freqShift: number): T.Tensor {
+  const half = Math.floor(dim / 2);
+  const freqs = Float32Array.from({ length: half }, (_, i) =>
+    Math.exp(f32(f32(-Math.log(10000) * i) / (half - freqShift))),
+  );
+  return T.tidy(() => {
+    const arg = T.mul(T.reshape(t, [t.shape[0], 1]), T.tensor(freqs, [1, half]));
+    const [first, second] = flipSinToCos ? [T.cos(arg), T.sin(arg)] : [T.sin(arg), T.cos(arg)];
+    return T.concat([first, second], 1);
+  });
+}
+
 interface Stage {
   readonly resnets: ResnetBlock[];
   readonly attentions: SpatialTransformer[];
@@ -148,10 +164,11 @@ export class UNet {
   }
 
   /**
-   * The model output (ε or v) for latents `sample` [B, C, h, w] at timestep `t`, conditioned on `context`
-   * [B, L, cross_attention_dim] (the text encoder's last_hidden_state).
+   * The model output (ε or v) for latents `sample` [B, C, h, w] at timestep `t` (a number, or a tensor [B] or
+   * [1] of float timesteps: how an exported UNet takes it), conditioned on `context` [B, L, cross_attention_dim]
+   * (the text encoder's last_hidden_state).
    */
-  forward(sample: T.Tensor, t: number, context: T.Tensor, options: UNetOptions = {}): T.Tensor {
+  forward(sample: T.Tensor, t: number | T.Tensor, context: T.Tensor, options: UNetOptions = {}): T.Tensor {
     const c = this.config;
     const [B, C, h, w] = sample.shape;
     const m = this.latentMultiple;
@@ -167,9 +184,12 @@ export class UNet {
     }
     const slice = options.sliceSize;
     return T.tidy(() => {
-      const emb = timestepEmbedding(t, c.blockOutChannels[0], c.flipSinToCos, c.freqShift);
-      const tIn = T.tensor(emb, [1, emb.length]);
-      const temb = T.silu(T.expand(this.#timeOut.forward(T.silu(this.#timeIn.forward(tIn))), [B, emb.length * 4]));
+      const dim = c.blockOutChannels[0];
+      const tIn =
+        typeof t === 'number'
+          ? T.tensor(timestepEmbedding(t, dim, c.flipSinToCos, c.freqShift), [1, dim])
+          : timestepEmbeddingOf(t, dim, c.flipSinToCos, c.freqShift);
+      const temb = T.silu(T.expand(this.#timeOut.forward(T.silu(this.#timeIn.forward(tIn))), [B, dim * 4]));
 
       let x = this.#convIn.forward(sample);
       const skips: T.Tensor[] = [x];

@@ -175,12 +175,23 @@ export class Vae {
     return tiled(x, { tile, scale: 1 / this.factor }, (t) => this.moments(t, options.sliceSize), options.signal);
   }
 
+  /** scaling_factor·(mean − shift) of the moments: the deterministic latents. */
+  latentMean(moments: T.Tensor): T.Tensor {
+    const L = this.config.latentChannels;
+    const { scalingFactor, shiftFactor } = this.config;
+    return T.tidy(() => T.mul(T.sub(T.slice(moments, [null, { start: 0, end: L }]), shiftFactor), scalingFactor));
+  }
+
+  /** latents / scaling_factor + shift: the decoder's input. */
+  unscale(latents: T.Tensor): T.Tensor {
+    const { scalingFactor, shiftFactor } = this.config;
+    return T.tidy(() => T.add(T.div(latents, scalingFactor), shiftFactor));
+  }
+
   /** scaling_factor·(mean − shift): deterministic latents [B, latent, H/f, W/f] of images in [−1, 1]. */
   async encode(x: T.Tensor, options: VaeRunOptions = {}): Promise<T.Tensor> {
     const m = await this.#momentsOf(x, options);
-    const L = this.config.latentChannels;
-    const { scalingFactor, shiftFactor } = this.config;
-    const z = T.tidy(() => T.mul(T.sub(T.slice(m, [null, { start: 0, end: L }]), shiftFactor), scalingFactor));
+    const z = this.latentMean(m);
     m.dispose();
     return z;
   }
@@ -202,11 +213,11 @@ export class Vae {
 
   /** Images [B, 3, H, W] (about [−1, 1]) from scaled latents; tiled when larger than the tile size (batch 1). */
   async decode(latents: T.Tensor, options: VaeRunOptions = {}): Promise<T.Tensor> {
-    const { scalingFactor, shiftFactor, latentChannels } = this.config;
+    const { latentChannels } = this.config;
     if (latents.rank !== 4 || latents.shape[1] !== latentChannels) {
       throw new T.ShapeError(`VAE: latents must be [B, ${latentChannels}, h, w], got [${latents.shape.join(', ')}]`);
     }
-    const z = T.tidy(() => T.add(T.div(latents, scalingFactor), shiftFactor));
+    const z = this.unscale(latents);
     try {
       const tile = Math.floor((options.tileSize ?? this.config.sampleSize) / this.factor);
       if (z.shape[0] !== 1 || (z.shape[2] <= tile && z.shape[3] <= tile)) return this.decodeRaw(z, options.sliceSize);

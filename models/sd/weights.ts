@@ -6,9 +6,8 @@
  * another architecture fails at load instead of running with half its weights.
  * @module
  */
-import { f16ArrayToF32 } from '../../core/dtype.js';
 import { UsageError } from '../../core/errors.js';
-import type { SafetensorsReader } from '../../core/io/safetensors.js';
+import { floatValues, type SafetensorsReader } from '../../core/io/safetensors.js';
 import * as T from '../../index.js';
 
 export class Weights {
@@ -109,11 +108,8 @@ export async function loadWeights(reader: SafetensorsReader, options: LoadWeight
     for (const entry of reader.entries) {
       if (options.skip?.(entry.name)) continue;
       const raw = await reader.readAsCore(entry.name);
-      let data: Float32Array;
-      if (raw.dtype === 'f32') data = raw.data as Float32Array;
-      else if (raw.dtype === 'f16') data = f16ArrayToF32(raw.data as Uint16Array);
-      else if (raw.dtype === 'f64') data = Float32Array.from(raw.data);
-      else {
+      const data = floatValues(raw);
+      if (!data) {
         throw new UsageError(
           `${file}: tensor "${entry.name}" is ${raw.fileDType}; model weights must be F32, F16 or BF16`,
         );

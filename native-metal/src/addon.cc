@@ -5,7 +5,7 @@
 namespace eai {
 
 // Bumped whenever a function's arguments change, so an old build is reported, not misused.
-constexpr int kAbiVersion = 2;
+constexpr int kAbiVersion = 3;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));

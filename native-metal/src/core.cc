@@ -117,6 +117,9 @@ View<int32_t> I32(const Napi::CallbackInfo& info, size_t i, const char* what) {
 View<uint8_t> U8(const Napi::CallbackInfo& info, size_t i, const char* what) {
   return typed<uint8_t>(info, i, what, napi_uint8_array, "Uint8Array");
 }
+View<uint32_t> U32(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  return typed<uint32_t>(info, i, what, napi_uint32_array, "Uint32Array");
+}
 
 View<uint8_t> Bytes(const Napi::CallbackInfo& info, size_t i, const char* what, size_t* elementSize) {
   Napi::Env env = info.Env();
@@ -281,6 +284,30 @@ void f32ToF16(const float* src, uint16_t* dst, size_t n) {
   });
 }
 
+// ---------------------------------------------------------------- bf16
+
+// bf16 is the upper half of an f32: widening is a shift; narrowing rounds to nearest even
+// (as core/dtype.ts's f32ToBf16Bits), and a NaN stays a quiet NaN.
+static inline uint16_t toBf16(float value) {
+  uint32_t x;
+  std::memcpy(&x, &value, 4);
+  if ((x & 0x7f800000u) == 0x7f800000u && (x & 0x7fffffu)) return static_cast<uint16_t>((x >> 16) | 0x40);
+  return static_cast<uint16_t>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+
+void bf16ToF32(const uint16_t* src, float* dst, size_t n) {
+  parallelRange(n, 1 << 16, [&](size_t b, size_t e) {
+    uint32_t* out = reinterpret_cast<uint32_t*>(dst);
+    for (size_t i = b; i < e; i++) out[i] = static_cast<uint32_t>(src[i]) << 16;
+  });
+}
+
+void f32ToBf16(const float* src, uint16_t* dst, size_t n) {
+  parallelRange(n, 1 << 16, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; i++) dst[i] = toBf16(src[i]);
+  });
+}
+
 // ---------------------------------------------------------------- strided copy
 
 template <class T>
@@ -363,19 +390,24 @@ static Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-static Napi::Value F16ToF32(const Napi::CallbackInfo& info) {
-  View<uint16_t> src = U16(info, 0, "f16ToF32");
-  View<float> dst = F32(info, 1, "f16ToF32");
-  Require(info.Env(), src.length == dst.length, "f16ToF32: lengths differ");
-  f16ToF32(src.data, dst.data, src.length);
+// widen(src: Uint16Array, dst: Float32Array) and narrow(src: Float32Array, dst: Uint16Array) for a
+// half-precision format (f16, bf16): one binding shape for both formats.
+using WidenFn = void (*)(const uint16_t*, float*, size_t);
+using NarrowFn = void (*)(const float*, uint16_t*, size_t);
+
+static Napi::Value Widen(const Napi::CallbackInfo& info, const char* fn, WidenFn widen) {
+  View<uint16_t> src = U16(info, 0, fn);
+  View<float> dst = F32(info, 1, fn);
+  Require(info.Env(), src.length == dst.length, std::string(fn) + ": lengths differ");
+  widen(src.data, dst.data, src.length);
   return info.Env().Undefined();
 }
 
-static Napi::Value F32ToF16(const Napi::CallbackInfo& info) {
-  View<float> src = F32(info, 0, "f32ToF16");
-  View<uint16_t> dst = U16(info, 1, "f32ToF16");
-  Require(info.Env(), src.length == dst.length, "f32ToF16: lengths differ");
-  f32ToF16(src.data, dst.data, src.length);
+static Napi::Value Narrow(const Napi::CallbackInfo& info, const char* fn, NarrowFn narrow) {
+  View<float> src = F32(info, 0, fn);
+  View<uint16_t> dst = U16(info, 1, fn);
+  Require(info.Env(), src.length == dst.length, std::string(fn) + ": lengths differ");
+  narrow(src.data, dst.data, src.length);
   return info.Env().Undefined();
 }
 
@@ -449,8 +481,16 @@ void InitCore(Napi::Env env, Napi::Object exports) {
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy, "stridedCopy"));
-  exports.Set("f16ToF32", Napi::Function::New(env, F16ToF32, "f16ToF32"));
-  exports.Set("f32ToF16", Napi::Function::New(env, F32ToF16, "f32ToF16"));
+  exports.Set("f16ToF32", Napi::Function::New(
+                              env, [](const Napi::CallbackInfo& i) { return Widen(i, "f16ToF32", f16ToF32); }, "f16ToF32"));
+  exports.Set("f32ToF16", Napi::Function::New(
+                              env, [](const Napi::CallbackInfo& i) { return Narrow(i, "f32ToF16", f32ToF16); }, "f32ToF16"));
+  exports.Set("bf16ToF32",
+              Napi::Function::New(
+                  env, [](const Napi::CallbackInfo& i) { return Widen(i, "bf16ToF32", bf16ToF32); }, "bf16ToF32"));
+  exports.Set("f32ToBf16",
+              Napi::Function::New(
+                  env, [](const Napi::CallbackInfo& i) { return Narrow(i, "f32ToBf16", f32ToBf16); }, "f32ToBf16"));
 }
 
 }  // namespace eai

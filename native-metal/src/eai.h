@@ -127,6 +127,7 @@ View<float> F32(const Napi::CallbackInfo& info, size_t i, const char* what);
 View<uint16_t> U16(const Napi::CallbackInfo& info, size_t i, const char* what);
 View<int32_t> I32(const Napi::CallbackInfo& info, size_t i, const char* what);
 View<uint8_t> U8(const Napi::CallbackInfo& info, size_t i, const char* what);
+View<uint32_t> U32(const Napi::CallbackInfo& info, size_t i, const char* what);
 // Any typed array as raw bytes, with its element size.
 View<uint8_t> Bytes(const Napi::CallbackInfo& info, size_t i, const char* what, size_t* elementSize);
 size_t Size(const Napi::CallbackInfo& info, size_t i, const char* what);
@@ -157,10 +158,12 @@ size_t ProductOf(std::initializer_list<size_t> dims, const char* what);
 void RequireView(const Napi::Env& env, int64_t offset, const std::vector<size_t>& shape,
                  const std::vector<int64_t>& strides, size_t length, const std::string& what);
 
-// ---------------------------------------------------------------- f16
+// ---------------------------------------------------------------- f16 and bf16
 
 void f16ToF32(const uint16_t* src, float* dst, size_t n);
 void f32ToF16(const float* src, uint16_t* dst, size_t n);
+void bf16ToF32(const uint16_t* src, float* dst, size_t n);
+void f32ToBf16(const float* src, uint16_t* dst, size_t n);
 
 // ---------------------------------------------------------------- GEMM
 

@@ -12,10 +12,14 @@
 #include <cstdlib>
 #include <exception>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 #if defined(__linux__)
 #include <sched.h>
+#endif
+#if !defined(_WIN32)
+#include <csignal>
 #endif
 
 #include "eai.h"
@@ -25,6 +29,70 @@ namespace eai {
 namespace {
 
 thread_local bool insideTask = false;
+
+// Ctrl-C in the middle of a kernel. While the main thread is inside a synchronous call, Node can neither run
+// its SIGINT handler nor stop JavaScript, so a kernel that runs for seconds (a 9×9 conv over a 2048² image)
+// would hold a Ctrl-C until it ended. While the thread that loaded the addon (Node's main thread) runs a job,
+// SIGINT goes to a handler of ours: it sets `interrupted`, so the job's remaining tasks are skipped and the
+// call throws, and passes the signal on to the handler it replaced (Node's, which then stops JavaScript).
+// Jobs from other threads (async ops) leave the handlers alone.
+std::atomic<bool> interrupted{false};
+// Initialised when the addon is loaded, on the thread that loads it.
+const std::thread::id loaderThread = std::this_thread::get_id();
+
+#if !defined(_WIN32)
+struct sigaction replaced;
+
+extern "C" void onSigint(int sig, siginfo_t* info, void* uctx) {
+  // An ignored SIGINT stays ignored: the job carries on.
+  if (!(replaced.sa_flags & SA_SIGINFO) && replaced.sa_handler == SIG_IGN) return;
+  interrupted.store(true, std::memory_order_relaxed);
+  if (replaced.sa_flags & SA_SIGINFO) {
+    if (replaced.sa_sigaction) replaced.sa_sigaction(sig, info, uctx);
+  } else if (replaced.sa_handler == SIG_DFL) {
+    // What would have happened without us: the default action, once this handler returns.
+    signal(sig, SIG_DFL);
+    raise(sig);
+  } else {
+    replaced.sa_handler(sig);
+  }
+}
+#endif
+
+// Watches for SIGINT for the length of one job on the loader thread (no-op elsewhere and on Windows).
+class SigintWatch {
+ public:
+  SigintWatch() : active_(std::this_thread::get_id() == loaderThread && !insideTask) {
+    if (!active_) return;
+    interrupted.store(false, std::memory_order_relaxed);
+#if !defined(_WIN32)
+    struct sigaction sa {};
+    sa.sa_sigaction = onSigint;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &replaced);
+#endif
+  }
+  ~SigintWatch() {
+    if (!active_) return;
+#if !defined(_WIN32)
+    sigaction(SIGINT, &replaced, nullptr);
+#endif
+    interrupted.store(false, std::memory_order_relaxed);
+  }
+  SigintWatch(const SigintWatch&) = delete;
+  SigintWatch& operator=(const SigintWatch&) = delete;
+
+  bool active() const { return active_; }
+
+  // Throw when a SIGINT cut the job short: its output is incomplete.
+  void check() const {
+    if (active_ && interrupted.load(std::memory_order_relaxed)) throw std::runtime_error("interrupted (SIGINT)");
+  }
+
+ private:
+  bool active_;
+};
 
 inline void cpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -68,9 +136,11 @@ class Pool {
   }
 
   void run(size_t n, void (*task)(void*, size_t), void* ctx) {
+    SigintWatch watch;
     std::unique_lock<std::mutex> submit(submit_, std::try_to_lock);
     if (insideTask || !submit.owns_lock() || workers_.empty()) {
-      runInline(n, task, ctx);
+      runInline(n, task, ctx, watch.active());
+      watch.check();
       return;
     }
     {
@@ -82,6 +152,7 @@ class Pool {
       n_ = n;
       next_.store(0, std::memory_order_relaxed);
       error_ = nullptr;
+      watched_ = watch.active();
       ++generation_;
     }
     work_.notify_all();
@@ -89,14 +160,16 @@ class Pool {
     std::unique_lock<std::mutex> lk(m_);
     done_.wait(lk, [&] { return active_ == 0; });
     if (error_) std::rethrow_exception(error_);
+    watch.check();
   }
 
  private:
-  static void runInline(size_t n, void (*task)(void*, size_t), void* ctx) {
+  // Only a watched job stops early: another thread's job running meanwhile must not skip its tasks.
+  static void runInline(size_t n, void (*task)(void*, size_t), void* ctx, bool watched) {
     bool was = insideTask;
     insideTask = true;
     try {
-      for (size_t i = 0; i < n; i++) task(ctx, i);
+      for (size_t i = 0; i < n && !(watched && interrupted.load(std::memory_order_relaxed)); i++) task(ctx, i);
     } catch (...) {
       insideTask = was;
       throw;
@@ -110,7 +183,7 @@ class Pool {
     insideTask = true;
     for (;;) {
       size_t i = next_.fetch_add(1, std::memory_order_relaxed);
-      if (i >= n_) break;
+      if (i >= n_ || (watched_ && interrupted.load(std::memory_order_relaxed))) break;
       try {
         task_(ctx_, i);
       } catch (...) {
@@ -181,6 +254,7 @@ class Pool {
   void (*task_)(void*, size_t) = nullptr;
   void* ctx_ = nullptr;
   size_t n_ = 0;
+  bool watched_ = false;
   std::atomic<size_t> next_{0};
   std::exception_ptr error_;
 };

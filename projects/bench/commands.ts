@@ -2,24 +2,12 @@
  * Benchmarks as CLI commands: `bench:ops` (op × size × backend against js in the same run),
  * `bench:peers` (native and wasm against onnxruntime-node and onnxruntime-web) and
  * `bench:style` (the style-transfer network on every backend against the same peers).
- * The measuring lives in bench/; these commands parse options and choose the writers.
+ * The measuring lives in bench/; run.ts (loaded when a command runs) parses options and chooses the writers.
+ * This file stays light for `--help`: option specs only.
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { OP_BENCHES, OP_NAMES } from '../../bench/ops.js';
-import { checkOpsOptions, runOpsSuite } from '../../bench/ops-suite.js';
-import { runPeersSuite } from '../../bench/peers-suite.js';
-import type { BenchReport } from '../../bench/record.js';
-import { checkSectionId, opsSection, peersSection, styleSection, writeResultsSection } from '../../bench/results-md.js';
-import { STYLE_TOLERANCE, TARGET_SIZE } from '../../bench/style.js';
-import { checkStyleOptions, runStyleSuite } from '../../bench/style-suite.js';
-import { parseBackendList } from '../../bench/toolkit.js';
-import { writeReportFiles } from '../../bench/writers/json.js';
-import { markdownReport } from '../../bench/writers/markdown.js';
-import { type CommandContext, defineCommand, EXIT, type OptionSpec, type ProjectSpec } from '../../cli/command.js';
-import { UsageError } from '../../core/errors.js';
-import { DEFAULT_STYLE, findStyle, NAMED_STYLES } from '../../models/styles.js';
-import { defaultImagesDir, repoRoot } from '../../node/paths.js';
+import { OP_NAMES, OP_SIZE_MEANINGS, STYLE_TOLERANCE, TARGET_SIZE } from '../../bench/catalog.js';
+import { type ArgsOf, defineCommand, type OptionSpec, type ProjectSpec } from '../../cli/command.js';
+import { DEFAULT_STYLE } from '../../models/styles.js';
 
 /** --write-results and --results-file: every command that rewrites its section of bench/RESULTS.md. */
 const RESULTS_OPTIONS = [
@@ -36,6 +24,15 @@ const RESULTS_OPTIONS = [
   },
 ] as const satisfies readonly OptionSpec[];
 
+/** --history: every measuring command can append its run to a history file for bench:compare. */
+const HISTORY_OPTION = {
+  name: 'history',
+  type: 'path',
+  valueName: 'file.jsonl',
+  description:
+    'Append this run (suite, git commit, machine, each case’s median) to a JSON-lines history for bench:compare',
+} as const satisfies OptionSpec;
+
 /** --results-section, for commands whose results go to more than one section (CPU and real-GPU runs). */
 function resultsSection(section: string, example: string) {
   return {
@@ -49,99 +46,159 @@ function resultsSection(section: string, example: string) {
 
 const BIN = 'efficientai-toolkit';
 
-/** `256,512` → [256, 512]. @throws UsageError naming the option and the bad entry. */
-export function parseIntList(text: string, option: string, min = 1): number[] {
-  const out = text
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map((s) => {
-      const n = Number(s);
-      if (!Number.isInteger(n) || n < min) {
-        throw new UsageError(
-          `--${option}: '${s}' is not an integer ≥ ${min} (give a comma list, e.g. --${option} 256,512)`,
-        );
-      }
-      return n;
-    });
-  if (out.length === 0) throw new UsageError(`--${option}: give at least one value, e.g. --${option} 256,512`);
-  return out;
-}
+const OPS_OPTIONS = [
+  {
+    name: 'backends',
+    type: 'string',
+    valueName: 'list',
+    default: 'all',
+    description: 'Comma list of js, wasm, webgpu, native, or all',
+  },
+  {
+    name: 'ops',
+    type: 'string',
+    valueName: 'list',
+    default: 'matmul,conv2d',
+    description: `Comma list of ${OP_NAMES.join(', ')}`,
+  },
+  { name: 'sizes', type: 'string', valueName: 'list', default: '256,512,1024', description: 'Comma list of sizes' },
+  { name: 'runs', type: 'integer', default: 10, min: 1, description: 'Timed runs per measurement' },
+  { name: 'warmup', type: 'integer', default: 2, min: 0, description: 'Untimed runs first' },
+  { name: 'threads', type: 'integer', min: 1, description: 'Threads for native and wasm (default: theirs)' },
+  { name: 'dtype', type: 'enum', choices: ['f32', 'f16'], default: 'f32', description: 'Element type' },
+  { name: 'seed', type: 'integer', default: 42, min: 0, description: 'Seed of the random inputs' },
+  {
+    name: 'js-max-gflop',
+    type: 'number',
+    default: 5,
+    min: 0,
+    description: 'Skip the js baseline for cases over this many GFLOP per run',
+  },
+  {
+    name: 'budget-s',
+    type: 'number',
+    default: 60,
+    min: 0.001,
+    description: 'Seconds one measurement may take; later runs are dropped (and the record says so)',
+  },
+  {
+    name: 'out',
+    type: 'path',
+    valueName: 'dir',
+    description: 'Also write bench-ops-<date>.json, .md and .html here',
+  },
+  HISTORY_OPTION,
+  ...RESULTS_OPTIONS,
+  resultsSection('ops', 'webgpu-ops'),
+] as const satisfies readonly OptionSpec[];
+export type OpsArgs = ArgsOf<typeof OPS_OPTIONS>;
 
-function parseOps(text: string): string[] {
-  const ops = [
-    ...new Set(
-      text
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    ),
-  ];
-  const bad = ops.find((o) => !OP_BENCHES[o]);
-  if (bad !== undefined || ops.length === 0) {
-    throw new UsageError(`--ops: unknown op '${bad ?? text}'; choose from ${OP_NAMES.join(', ')}`);
-  }
-  return ops;
-}
+const PEERS_OPTIONS = [
+  {
+    name: 'sizes',
+    type: 'string',
+    valueName: 'list',
+    default: '256,512,1024',
+    description: 'matmul sides (comma list)',
+  },
+  { name: 'threads', type: 'string', valueName: 'list', default: '1,2', description: 'Thread counts (comma list)' },
+  {
+    name: 'conv-size',
+    type: 'integer',
+    default: 256,
+    min: 0,
+    description: 'Image side of the conv2d case; 0 skips it',
+  },
+  { name: 'runs', type: 'integer', default: 10, min: 1, description: 'Timed runs per runtime' },
+  {
+    name: 'rounds',
+    type: 'integer',
+    default: 5,
+    min: 1,
+    description: 'Split the runs into round-robin rounds over all runtimes (noise hits all alike)',
+  },
+  { name: 'warmup', type: 'integer', default: 2, min: 0, description: 'Untimed runs first' },
+  { name: 'seed', type: 'integer', default: 42, min: 0, description: 'Seed of the random inputs' },
+  { name: 'js', type: 'boolean', default: true, description: 'Also measure the js reference backend' },
+  {
+    name: 'js-max-gflop',
+    type: 'number',
+    default: 5,
+    min: 0,
+    description: 'Skip js for cases over this many GFLOP per run',
+  },
+  {
+    name: 'out',
+    type: 'path',
+    valueName: 'dir',
+    description: 'Also write bench-peers-<date>.json, .md and .html here',
+  },
+  HISTORY_OPTION,
+  ...RESULTS_OPTIONS,
+] as const satisfies readonly OptionSpec[];
+export type PeersArgs = ArgsOf<typeof PEERS_OPTIONS>;
 
-function usage<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof RangeError) throw new UsageError(err.message);
-    throw err;
-  }
-}
-
-/** The measured-report tail shared by the commands: files, stdout (`human`, default the full table), exit code. */
-async function finish(
-  report: BenchReport,
-  ctx: CommandContext,
-  out: string | undefined,
-  human = markdownReport(report),
-): Promise<number> {
-  if (out !== undefined) {
-    const files = await writeReportFiles(report, out);
-    ctx.log.info(`wrote ${files.json}, ${files.markdown} and ${files.html}`);
-  }
-  ctx.output(report, human);
-  if (report.records.length === 0) {
-    ctx.log.error('nothing was measured: every backend asked for is unavailable (see the list above)');
-    return EXIT.failure;
-  }
-  return EXIT.ok;
-}
-
-/** Progress callbacks for a suite: it announces its total once probing is done, then ticks per measurement. */
-function progressFor(ctx: CommandContext, label: string) {
-  const p = ctx.progress('measurements');
-  return {
-    onPlan: (total: number) => p.start(total, label),
-    onMeasured: (what: string) => {
-      ctx.log.debug(`measured ${what}`);
-      p.tick();
-    },
-    done: () => p.done(),
-    abort: () => p.abort(),
-  };
-}
-
-/** Run a suite with a progress reporter that is finished (or cleared on error) afterwards. */
-async function withProgress<T>(
-  ctx: CommandContext,
-  label: string,
-  run: (hooks: { onPlan(total: number): void; onMeasured(what: string): void }) => Promise<T>,
-): Promise<T> {
-  const p = progressFor(ctx, label);
-  try {
-    const result = await run(p);
-    p.done();
-    return result;
-  } catch (err) {
-    p.abort();
-    throw err;
-  }
-}
+const STYLE_OPTIONS = [
+  { name: 'style', type: 'string', default: DEFAULT_STYLE, description: 'Named style (see style-transfer:styles)' },
+  { name: 'sizes', type: 'string', valueName: 'list', default: '256,512', description: 'Image sides (comma list)' },
+  {
+    name: 'backends',
+    type: 'string',
+    valueName: 'list',
+    default: 'all',
+    description: 'Comma list of js, wasm, webgpu, native, or all',
+  },
+  { name: 'threads', type: 'string', valueName: 'list', default: '1,2', description: 'Thread counts (comma list)' },
+  { name: 'runs', type: 'integer', default: 8, min: 1, description: 'Timed runs per runtime and size' },
+  {
+    name: 'rounds',
+    type: 'integer',
+    default: 4,
+    min: 1,
+    description: 'Split the runs into round-robin rounds over all runtimes (noise hits all alike)',
+  },
+  { name: 'warmup', type: 'integer', default: 1, min: 0, description: 'Untimed runs first' },
+  {
+    name: 'content',
+    type: 'string',
+    valueName: 'path',
+    description:
+      "Content image (its central square is scaled to each size), or 'seeded' for seeded pixel values (default: the astronaut sample, else seeded)",
+  },
+  { name: 'seed', type: 'integer', default: 42, min: 0, description: 'Seed of the seeded pixel values' },
+  { name: 'peers', type: 'boolean', default: true, description: 'Run onnxruntime-node and onnxruntime-web as peers' },
+  {
+    name: 'js-max-gflop',
+    type: 'number',
+    default: 25,
+    min: 0,
+    description: 'Skip js at sizes whose forward pass is over this many GFLOP (256²: 20, 512²: 81)',
+  },
+  {
+    name: 'emulated-max-gflop',
+    type: 'number',
+    default: 25,
+    min: 0,
+    description: 'Skip a CPU-emulated WebGPU adapter at sizes over this many GFLOP (it is not GPU speed)',
+  },
+  {
+    name: 'budget-s',
+    type: 'number',
+    default: 120,
+    min: 0.001,
+    description: 'Seconds one runtime may spend on one size; its later rounds are then skipped (the record says so)',
+  },
+  {
+    name: 'out',
+    type: 'path',
+    valueName: 'dir',
+    description: 'Also write bench-style-<date>.json, .md and .html here',
+  },
+  HISTORY_OPTION,
+  ...RESULTS_OPTIONS,
+  resultsSection('style', 'webgpu-style'),
+] as const satisfies readonly OptionSpec[];
+export type StyleArgs = ArgsOf<typeof STYLE_OPTIONS>;
 
 const ops = defineCommand({
   name: 'ops',
@@ -151,94 +208,17 @@ const ops = defineCommand({
     'The js backend is always measured in the same run on the same seeded inputs and is the baseline of every ratio; ' +
     'large cases run js once (over 0.5 GFLOP) or skip it (over --js-max-gflop), and say so. Unavailable backends are listed with the reason. ' +
     'Sizes: ' +
-    OP_NAMES.map((n) => `${n} ${OP_BENCHES[n].sizeMeaning}`).join('; ') +
+    OP_NAMES.map((n) => `${n} ${OP_SIZE_MEANINGS[n]}`).join('; ') +
     '. A WebGPU adapter that is CPU-emulated (SwiftShader, a fallback adapter) is labelled "CPU-emulated — not GPU speed" everywhere. ' +
     'The global --backend only picks where other commands run; this command takes --backends.',
-  options: [
-    {
-      name: 'backends',
-      type: 'string',
-      valueName: 'list',
-      default: 'all',
-      description: 'Comma list of js, wasm, webgpu, native, or all',
-    },
-    {
-      name: 'ops',
-      type: 'string',
-      valueName: 'list',
-      default: 'matmul,conv2d',
-      description: `Comma list of ${OP_NAMES.join(', ')}`,
-    },
-    { name: 'sizes', type: 'string', valueName: 'list', default: '256,512,1024', description: 'Comma list of sizes' },
-    { name: 'runs', type: 'integer', default: 10, min: 1, description: 'Timed runs per measurement' },
-    { name: 'warmup', type: 'integer', default: 2, min: 0, description: 'Untimed runs first' },
-    { name: 'threads', type: 'integer', min: 1, description: 'Threads for native and wasm (default: theirs)' },
-    { name: 'dtype', type: 'enum', choices: ['f32', 'f16'], default: 'f32', description: 'Element type' },
-    { name: 'seed', type: 'integer', default: 42, min: 0, description: 'Seed of the random inputs' },
-    {
-      name: 'js-max-gflop',
-      type: 'number',
-      default: 5,
-      min: 0,
-      description: 'Skip the js baseline for cases over this many GFLOP per run',
-    },
-    {
-      name: 'budget-s',
-      type: 'number',
-      default: 60,
-      min: 0.001,
-      description: 'Seconds one measurement may take; later runs are dropped (and the record says so)',
-    },
-    {
-      name: 'out',
-      type: 'path',
-      valueName: 'dir',
-      description: 'Also write bench-ops-<date>.json, .md and .html here',
-    },
-    ...RESULTS_OPTIONS,
-    resultsSection('ops', 'webgpu-ops'),
-  ],
+  options: OPS_OPTIONS,
   examples: [
     `${BIN} bench:ops --backends js,native --ops matmul --sizes 256,512`,
     `${BIN} bench:ops --backends webgpu,js --ops matmul,conv2d --sizes 256,512,1024 --json --out bench/out`,
   ],
   async run(args, ctx) {
-    const backends = usage(() => parseBackendList(args.backends));
-    const opNames = parseOps(args.ops);
-    const sizes = parseIntList(args.sizes, 'sizes');
-    usage(() => checkOpsOptions({ ops: opNames, sizes }));
-    const command = [
-      `${BIN} bench:ops --backends ${backends.join(',')} --ops ${opNames.join(',')} --sizes ${sizes.join(',')}`,
-      `--runs ${args.runs} --warmup ${args.warmup}`,
-      args.threads === undefined ? '' : `--threads ${args.threads}`,
-      `--dtype ${args.dtype} --seed ${args.seed} --js-max-gflop ${args['js-max-gflop']} --budget-s ${args['budget-s']}`,
-    ]
-      .filter(Boolean)
-      .join(' ');
-    const sectionId = usage(() => checkSectionId(args['results-section']));
-    const report = await withProgress(ctx, 'bench:ops', (hooks) =>
-      runOpsSuite({
-        backends,
-        ops: opNames,
-        sizes,
-        runs: args.runs,
-        warmup: args.warmup,
-        threads: args.threads,
-        dtype: args.dtype,
-        seed: args.seed,
-        jsMaxGflop: args['js-max-gflop'],
-        budgetS: args['budget-s'],
-        command,
-        signal: ctx.signal,
-        ...hooks,
-      }),
-    );
-    if (args['write-results']) {
-      const file = args['results-file'] ?? `${repoRoot()}/bench/RESULTS.md`;
-      await writeResultsSection(file, sectionId, opsSection(report));
-      ctx.log.info(`updated the bench:${sectionId} section of ${file}`);
-    }
-    return finish(report, ctx, args.out);
+    const { runOps } = await import('./run.js');
+    return runOps(args, ctx);
   },
 });
 
@@ -250,79 +230,11 @@ const peers = defineCommand({
     'native vs onnxruntime-node (CPU EP, intraOpNumThreads), wasm vs onnxruntime-web (wasm, env.wasm.numThreads), each at every --threads count, ' +
     'plus the js reference. The peers run tiny ONNX models built in memory. Backends not built yet are listed as unavailable; ' +
     'the rest is still measured. --write-results rewrites the bench:peers section of bench/RESULTS.md.',
-  options: [
-    {
-      name: 'sizes',
-      type: 'string',
-      valueName: 'list',
-      default: '256,512,1024',
-      description: 'matmul sides (comma list)',
-    },
-    { name: 'threads', type: 'string', valueName: 'list', default: '1,2', description: 'Thread counts (comma list)' },
-    {
-      name: 'conv-size',
-      type: 'integer',
-      default: 256,
-      min: 0,
-      description: 'Image side of the conv2d case; 0 skips it',
-    },
-    { name: 'runs', type: 'integer', default: 10, min: 1, description: 'Timed runs per runtime' },
-    {
-      name: 'rounds',
-      type: 'integer',
-      default: 5,
-      min: 1,
-      description: 'Split the runs into round-robin rounds over all runtimes (noise hits all alike)',
-    },
-    { name: 'warmup', type: 'integer', default: 2, min: 0, description: 'Untimed runs first' },
-    { name: 'seed', type: 'integer', default: 42, min: 0, description: 'Seed of the random inputs' },
-    { name: 'js', type: 'boolean', default: true, description: 'Also measure the js reference backend' },
-    {
-      name: 'js-max-gflop',
-      type: 'number',
-      default: 5,
-      min: 0,
-      description: 'Skip js for cases over this many GFLOP per run',
-    },
-    {
-      name: 'out',
-      type: 'path',
-      valueName: 'dir',
-      description: 'Also write bench-peers-<date>.json, .md and .html here',
-    },
-    ...RESULTS_OPTIONS,
-  ],
+  options: PEERS_OPTIONS,
   examples: [`${BIN} bench:peers --write-results`, `${BIN} bench:peers --sizes 256 --threads 1 --conv-size 0 --json`],
   async run(args, ctx) {
-    const sizes = parseIntList(args.sizes, 'sizes');
-    const threads = parseIntList(args.threads, 'threads');
-    const command = [
-      `${BIN} bench:peers --sizes ${sizes.join(',')} --threads ${threads.join(',')} --conv-size ${args['conv-size']}`,
-      `--runs ${args.runs} --rounds ${args.rounds} --warmup ${args.warmup} --seed ${args.seed}`,
-      args.js ? `--js-max-gflop ${args['js-max-gflop']}` : '--no-js',
-    ].join(' ');
-    const report = await withProgress(ctx, 'bench:peers', (hooks) =>
-      runPeersSuite({
-        sizes,
-        threads,
-        convSize: args['conv-size'],
-        runs: args.runs,
-        rounds: args.rounds,
-        warmup: args.warmup,
-        seed: args.seed,
-        js: args.js,
-        jsMaxGflop: args['js-max-gflop'],
-        command,
-        signal: ctx.signal,
-        ...hooks,
-      }),
-    );
-    if (args['write-results']) {
-      const file = args['results-file'] ?? `${repoRoot()}/bench/RESULTS.md`;
-      await writeResultsSection(file, 'peers', peersSection(report));
-      ctx.log.info(`updated the bench:peers section of ${file}`);
-    }
-    return finish(report, ctx, args.out);
+    const { runPeers } = await import('./run.js');
+    return runPeers(args, ctx);
   },
 });
 
@@ -338,142 +250,94 @@ const style = defineCommand({
     '--js-max-gflop is not measured and one over 0.5 GFLOP runs once; a CPU-emulated WebGPU adapter is labelled and not ' +
     "measured over --emulated-max-gflop; --budget-s caps any runtime's time per size. Unavailable backends are listed with the reason. " +
     '--write-results rewrites the style-transfer section of bench/RESULTS.md.',
-  options: [
-    { name: 'style', type: 'string', default: DEFAULT_STYLE, description: 'Named style (see style-transfer:styles)' },
-    { name: 'sizes', type: 'string', valueName: 'list', default: '256,512', description: 'Image sides (comma list)' },
-    {
-      name: 'backends',
-      type: 'string',
-      valueName: 'list',
-      default: 'all',
-      description: 'Comma list of js, wasm, webgpu, native, or all',
-    },
-    { name: 'threads', type: 'string', valueName: 'list', default: '1,2', description: 'Thread counts (comma list)' },
-    { name: 'runs', type: 'integer', default: 8, min: 1, description: 'Timed runs per runtime and size' },
-    {
-      name: 'rounds',
-      type: 'integer',
-      default: 4,
-      min: 1,
-      description: 'Split the runs into round-robin rounds over all runtimes (noise hits all alike)',
-    },
-    { name: 'warmup', type: 'integer', default: 1, min: 0, description: 'Untimed runs first' },
-    {
-      name: 'content',
-      type: 'string',
-      valueName: 'path',
-      description:
-        "Content image (its central square is scaled to each size), or 'seeded' for seeded pixel values (default: the astronaut sample, else seeded)",
-    },
-    { name: 'seed', type: 'integer', default: 42, min: 0, description: 'Seed of the seeded pixel values' },
-    { name: 'peers', type: 'boolean', default: true, description: 'Run onnxruntime-node and onnxruntime-web as peers' },
-    {
-      name: 'js-max-gflop',
-      type: 'number',
-      default: 25,
-      min: 0,
-      description: 'Skip js at sizes whose forward pass is over this many GFLOP (256²: 20, 512²: 81)',
-    },
-    {
-      name: 'emulated-max-gflop',
-      type: 'number',
-      default: 25,
-      min: 0,
-      description: 'Skip a CPU-emulated WebGPU adapter at sizes over this many GFLOP (it is not GPU speed)',
-    },
-    {
-      name: 'budget-s',
-      type: 'number',
-      default: 120,
-      min: 0.001,
-      description: 'Seconds one runtime may spend on one size; its later rounds are then skipped (the record says so)',
-    },
-    {
-      name: 'out',
-      type: 'path',
-      valueName: 'dir',
-      description: 'Also write bench-style-<date>.json, .md and .html here',
-    },
-    ...RESULTS_OPTIONS,
-    resultsSection('style', 'webgpu-style'),
-  ],
+  options: STYLE_OPTIONS,
   examples: [
     `${BIN} bench:style --write-results`,
     `${BIN} bench:style --sizes 256 --threads 1 --backends native,wasm --json`,
   ],
   async run(args, ctx) {
-    const sizes = parseIntList(args.sizes, 'sizes');
-    const threads = parseIntList(args.threads, 'threads');
-    const backends = usage(() => parseBackendList(args.backends));
-    usage(() => checkStyleOptions({ sizes, threads }));
-    const sectionId = usage(() => checkSectionId(args['results-section']));
-    if (!findStyle(args.style)) {
-      throw new UsageError(
-        `--style: unknown style '${args.style}'; choose one of ${NAMED_STYLES.map((s) => s.name).join(', ')}`,
-      );
-    }
-    const content = args.content === 'seeded' ? null : (args.content ?? defaultStyleContent());
-    const command = [
-      `${BIN} bench:style --style ${args.style} --sizes ${sizes.join(',')} --backends ${backends.join(',')} --threads ${threads.join(',')}`,
-      `--runs ${args.runs} --rounds ${args.rounds} --warmup ${args.warmup}`,
-      args.content === undefined ? '' : `--content ${args.content}`,
-      content === null ? `--seed ${args.seed}` : '',
-      args.peers ? '' : '--no-peers',
-      `--js-max-gflop ${args['js-max-gflop']} --emulated-max-gflop ${args['emulated-max-gflop']} --budget-s ${args['budget-s']}`,
-    ]
-      .filter(Boolean)
-      .join(' ');
-    const report = await withProgress(ctx, 'bench:style', (hooks) =>
-      usageErrors(() =>
-        runStyleSuite({
-          style: args.style,
-          sizes,
-          backends,
-          threads,
-          runs: args.runs,
-          rounds: args.rounds,
-          warmup: args.warmup,
-          content: content === null ? null : resolve(ctx.cwd, content),
-          seed: args.seed,
-          peers: args.peers,
-          jsMaxGflop: args['js-max-gflop'],
-          emulatedMaxGflop: args['emulated-max-gflop'],
-          budgetS: args['budget-s'],
-          command,
-          signal: ctx.signal,
-          ...hooks,
-        }),
-      ),
-    );
-    if (args['write-results']) {
-      const file = args['results-file'] ?? `${repoRoot()}/bench/RESULTS.md`;
-      await writeResultsSection(file, sectionId, styleSection(report));
-      ctx.log.info(`updated the bench:${sectionId} section of ${file}`);
-    }
-    return finish(report, ctx, args.out, `## bench:style — ${report.machine.date}\n\n${styleSection(report)}\n`);
+    const { runStyle } = await import('./run.js');
+    return runStyle(args, ctx);
   },
 });
 
-/** The astronaut sample the style-transfer CLI stylises by default, when the sample images are here. */
-function defaultStyleContent(): string | null {
-  const dir = defaultImagesDir();
-  const file = dir === undefined ? undefined : join(dir, 'content', 'astronaut.png');
-  return file !== undefined && existsSync(file) ? file : null;
-}
+const COMPARE_OPTIONS = [
+  { name: 'history', type: 'path', valueName: 'file.jsonl', required: true, description: 'The history file' },
+  {
+    name: 'head',
+    type: 'string',
+    valueName: 'ref',
+    description: 'Commit (hash prefix or git ref) whose runs are compared (default: the latest run)',
+  },
+  {
+    name: 'base',
+    type: 'string',
+    valueName: 'ref',
+    description: 'Commit whose runs are the base (default: the last --last runs before the head)',
+  },
+  {
+    name: 'last',
+    type: 'integer',
+    default: 10,
+    min: 1,
+    description: 'Base = this many runs before the head, when --base is not given',
+  },
+  { name: 'suite', type: 'string', description: 'Only this suite (ops, peers, style)' },
+  {
+    name: 'machine',
+    type: 'string',
+    valueName: 'key|any',
+    description: "Compare with runs of this machine key, or any machine (default: the head run's machine)",
+  },
+  {
+    name: 'max-mads',
+    type: 'number',
+    default: 3,
+    min: 0,
+    description: 'Noise threshold in median absolute deviations',
+  },
+  { name: 'min-change', type: 'number', default: 5, min: 0, description: 'Smallest change that counts, per cent' },
+  { name: 'fail-on-regression', type: 'boolean', description: 'Exit 1 when any case regressed' },
+  {
+    name: 'out',
+    type: 'path',
+    valueName: 'dir',
+    description: 'Also write bench-compare-<date>.json, .md and .html here',
+  },
+] as const satisfies readonly OptionSpec[];
+export type CompareArgs = ArgsOf<typeof COMPARE_OPTIONS>;
 
-/** Like usage(), for an asynchronous suite. */
-async function usageErrors<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof RangeError) throw new UsageError(err.message);
-    throw err;
-  }
-}
+const compare = defineCommand({
+  name: 'compare',
+  summary: 'Flag benchmark regressions: a head run or commit against base runs in a --history file',
+  description:
+    'Reads the JSON-lines history that bench:ops, bench:peers and bench:style append to with --history (each run gives ' +
+    'a case its median time). The head is the latest run, or every run of --head REF; the base is the last --last runs ' +
+    'before it on the same machine, or every run of --base REF. A case regresses when the head is slower than the base by ' +
+    "more than --max-mads MADs of the case's noise in the history AND by more than --min-change per cent; faster by as " +
+    'much is an improvement. The noise is the MAD (scaled by 1.4826 to estimate σ, as R computes it) over the base runs ' +
+    'when there are 3 or more, else over all earlier runs of the case on that machine; with fewer, the percentage alone ' +
+    'decides (the output says so). With K head runs the fastest is compared with the 1/(K+1) quantile of the base ' +
+    '(with one, the base median): load only adds time, so repeating the head run cuts false alarms. Runs compare only with runs of ' +
+    'the same machine (CPU, cores, OS, architecture) unless --machine any. REF is a commit hash (prefix) or a git ref. ' +
+    'Prints a table per suite; --out DIR also writes JSON, Markdown and an HTML page with a trend chart per case. ' +
+    'Exit 0 even with regressions unless --fail-on-regression (then 1).',
+  options: COMPARE_OPTIONS,
+  examples: [
+    `${BIN} bench:ops --backends native,wasm --sizes 256 --history bench/history.jsonl`,
+    `${BIN} bench:compare --history bench/history.jsonl --head HEAD --fail-on-regression`,
+    `${BIN} bench:compare --history bench/history.jsonl --base main --head HEAD --out bench/out`,
+  ],
+  async run(args, ctx) {
+    const { runCompare } = await import('./run.js');
+    return runCompare(args, ctx);
+  },
+});
 
 export const project: ProjectSpec = {
   namespace: 'bench',
   aliases: [],
   summary: 'Benchmarks: ops across backends, the CPU backends and style transfer against onnxruntime peers',
-  commands: [ops, peers, style],
+  commands: [ops, peers, style, compare],
+  tests: ['test/bench'],
 };

@@ -1,23 +1,10 @@
 /**
  * `models:*`: the model registry from the command line — what is known (with official
  * URLs, checksums and licences), where each file is found, downloading into the cache
- * (progress bar, resume, checksum) and verifying local copies.
+ * (progress bar, resume, checksum) and verifying local copies. The work is in run.ts, loaded when a
+ * command runs, so that `--help` does not load the registry.
  */
 import { defineCommand, type ProjectSpec } from '../../cli/command.js';
-import { UsageError } from '../../core/errors.js';
-import { ModelNotFoundError, resolveModelFile, verifyModelFile } from '../../node/models/cache.js';
-import { downloadModel } from '../../node/models/download.js';
-import { getModel, listModels } from '../../node/models/registry.js';
-
-function where(name: string, path: string): { found: string | null; source: string } {
-  try {
-    const r = resolveModelFile(name, path);
-    return { found: r.path, source: r.source };
-  } catch (err) {
-    if (err instanceof ModelNotFoundError) return { found: null, source: 'missing' };
-    throw err;
-  }
-}
 
 const list = defineCommand({
   name: 'list',
@@ -25,20 +12,8 @@ const list = defineCommand({
   options: [],
   examples: ['efficientai-toolkit models:list', 'efficientai-toolkit models:list --json'],
   async run(_args, ctx) {
-    const rows = listModels().map((m) => ({
-      name: m.name,
-      description: m.description,
-      license: m.license,
-      files: m.files.map((f) => ({ path: f.path, url: f.url, sha256: f.sha256, ...where(m.name, f.path) })),
-    }));
-    const human = rows
-      .map(
-        (m) =>
-          `${m.name}  (${m.license})\n  ${m.description}\n` +
-          m.files.map((f) => `  ${f.path}: ${f.found ? `${f.source} ${f.found}` : 'not found'}`).join('\n'),
-      )
-      .join('\n');
-    ctx.output(rows, human);
+    const { runList } = await import('./run.js');
+    return runList(ctx);
   },
 });
 
@@ -55,22 +30,8 @@ const download = defineCommand({
   ],
   examples: ['efficientai-toolkit models:download --name fast-neural-style-mosaic'],
   async run(args, ctx) {
-    const entry = getModel(args.name);
-    if (!args.force && entry.files.every((f) => where(entry.name, f.path).source === 'models-dir')) {
-      ctx.output(
-        { name: entry.name, status: 'present' },
-        `${entry.name}: already present in EAI_MODELS_DIR (use --force to download anyway)`,
-      );
-      return;
-    }
-    const progress = ctx.progress('bytes');
-    const result = await downloadModel(args.name, { progress, logger: ctx.log, force: args.force, signal: ctx.signal });
-    ctx.output(
-      result,
-      result.files
-        .map((f) => `${f.status === 'present' ? 'Present' : 'Downloaded'} ${f.path} (verified by ${f.verifiedBy})`)
-        .join('\n'),
-    );
+    const { runDownload } = await import('./run.js');
+    return runDownload(args, ctx);
   },
 });
 
@@ -80,32 +41,8 @@ const verify = defineCommand({
   options: [{ name: 'name', type: 'string', description: 'Only this model (default: every model found locally)' }],
   examples: ['efficientai-toolkit models:verify', 'efficientai-toolkit models:verify --name stories260K --json'],
   async run(args, ctx) {
-    const models = args.name ? [getModel(args.name)] : listModels();
-    const results = [];
-    for (const m of models) {
-      for (const f of m.files) {
-        const found = where(m.name, f.path);
-        if (!found.found) {
-          if (args.name)
-            throw new UsageError(
-              `${m.name}: ${f.path} is not present locally; download it with models:download --name ${m.name}`,
-            );
-          continue;
-        }
-        // A copy from EAI_MODELS_DIR is checked against the reference copy; a cached download against the official file.
-        const r = await verifyModelFile(f, found.found, found.source === 'models-dir' ? 'local' : 'official');
-        results.push({ model: m.name, file: f.path, path: found.found, ...r });
-      }
-    }
-    ctx.output(
-      results,
-      results
-        .map(
-          (r) => `${r.ok ? 'ok  ' : 'FAIL'}  ${r.model}/${r.file}  (${r.method}${r.problem ? `: ${r.problem}` : ''})`,
-        )
-        .join('\n'),
-    );
-    return results.every((r) => r.ok) ? 0 : 1;
+    const { runVerify } = await import('./run.js');
+    return runVerify(args, ctx);
   },
 });
 
@@ -114,4 +51,5 @@ export const project: ProjectSpec = {
   aliases: [],
   summary: 'The model registry: list, download (resumable, verified) and verify model files',
   commands: [list, download, verify],
+  tests: ['test/node/models'],
 };

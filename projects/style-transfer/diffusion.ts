@@ -55,7 +55,8 @@ function registryFolder(name: string): ModelFolder {
   };
 }
 
-async function openModel(spec: string, cwd: string): Promise<ModelFolder> {
+/** A diffusers folder on disk, or a model registry entry holding one (tiny-sd, sd-1.5, …). */
+export async function openModel(spec: string, cwd: string): Promise<ModelFolder> {
   const path = resolve(cwd, spec);
   const isDir = await stat(path).then(
     (s) => s.isDirectory(),

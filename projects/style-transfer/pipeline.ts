@@ -31,6 +31,7 @@ import {
   imageToTensor,
   planesToImage,
   type RgbaImage,
+  resizedAlpha,
   resizeImage,
 } from '../../models/image-tensor.js';
 import { STYLE_IMAGE_SIZE, STYLE_VECTOR_SIZE, StylePredictor } from '../../models/magenta/style-predictor.js';
@@ -40,17 +41,18 @@ import {
   ARBITRARY_WEIGHTS,
   type ArbitraryWeights,
   DEFAULT_ARBITRARY_WEIGHTS,
+  DEFAULT_SIZE,
   findStyle,
   MAX_SIZE,
+  MAX_STYLE_SIZE,
+  MIN_NETWORK_SIDE,
   MIN_SIZE,
+  MIN_STYLE_SIZE,
   NAMED_STYLES,
   type NamedStyle,
 } from '../../models/styles.js';
 
-export const DEFAULT_SIZE = 512;
-
-export const MIN_STYLE_SIZE = 32;
-export const MAX_STYLE_SIZE = 1024;
+export { DEFAULT_SIZE, MAX_SIZE, MAX_STYLE_SIZE, MIN_NETWORK_SIDE, MIN_SIZE, MIN_STYLE_SIZE };
 
 /** Where model bytes come from: the registry and EAI_MODELS_DIR in Node, fetch + Cache API in browsers. */
 export interface ModelSource {
@@ -220,6 +222,7 @@ export class StyleTransferPipeline {
         `size ${size} is out of range: use an integer from ${MIN_SIZE} to ${MAX_SIZE} (pixels, long side)`,
       );
     }
+    const out = outputSize(content, size);
     const times: Record<Stage, number> = {
       'load-model': 0,
       preprocess: 0,
@@ -237,7 +240,7 @@ export class StyleTransferPipeline {
     };
 
     if (style.kind === 'image' || style.kind === 'blend') {
-      return this.#arbitrary(content, style, options, size, times, timed);
+      return this.#arbitrary(content, style, options, out, times, timed);
     }
     if (style.kind !== 'named') {
       throw new T.UsageError(
@@ -246,7 +249,6 @@ export class StyleTransferPipeline {
     }
 
     const net = await timed('load-model', () => this.net(style.name));
-    const out = fitSize(content.width, content.height, size);
     const input = await timed('preprocess', () =>
       T.tidy(() => resizeImage(imageToTensor(content), out.height, out.width)),
     );
@@ -270,7 +272,9 @@ export class StyleTransferPipeline {
     } finally {
       input.dispose();
     }
-    const image = await timed('postprocess', () => planesToImage(values, out.height, out.width));
+    const image = await timed('postprocess', async () =>
+      planesToImage(values, out.height, out.width, await resizedAlpha(content, out.height, out.width)),
+    );
     return {
       image,
       backend: T.getBackendName(),
@@ -285,7 +289,7 @@ export class StyleTransferPipeline {
     content: RgbaImage,
     style: Exclude<StyleChoice, { kind: 'named' }>,
     options: TransferOptions,
-    size: number,
+    out: { width: number; height: number },
     times: Record<Stage, number>,
     timed: <R>(stage: Stage, fn: () => Promise<R> | R) => Promise<R>,
   ): Promise<TransferResult> {
@@ -303,7 +307,6 @@ export class StyleTransferPipeline {
     const label = blend.map((b, i) => b.name ?? (blend.length === 1 ? 'image' : `image${i + 1}`)).join('+');
 
     const { transformer } = await timed('load-model', () => this.arbitraryNets(weights));
-    const out = fitSize(content.width, content.height, size);
     const input = await timed('preprocess', () =>
       T.tidy(() => T.mul(resizeImage(imageToTensor(content), out.height, out.width), 1 / 255)),
     );
@@ -342,7 +345,9 @@ export class StyleTransferPipeline {
     } finally {
       input.dispose();
     }
-    const image = await timed('postprocess', () => planesToImage(values, out.height, out.width));
+    const image = await timed('postprocess', async () =>
+      planesToImage(values, out.height, out.width, await resizedAlpha(content, out.height, out.width)),
+    );
     return {
       image,
       backend: T.getBackendName(),
@@ -370,6 +375,25 @@ export class StyleTransferPipeline {
     // A network that failed to load holds nothing to free.
     await Promise.allSettled(pending);
   }
+}
+
+/** The output size for a content image at `size` (long side); a UsageError when the networks cannot take it. */
+function outputSize(content: RgbaImage, size: number): { width: number; height: number } {
+  const out = fitSize(content.width, content.height, size);
+  if (Math.min(out.width, out.height) >= MIN_NETWORK_SIDE) return out;
+  let needed = size;
+  while (
+    needed <= MAX_SIZE &&
+    Math.min(...Object.values(fitSize(content.width, content.height, needed))) < MIN_NETWORK_SIDE
+  )
+    needed++;
+  throw new T.UsageError(
+    `the content image is ${content.width}×${content.height}: at size ${size} (long side) it would be ` +
+      `${out.width}×${out.height} pixels, and the style networks need at least ${MIN_NETWORK_SIDE}×${MIN_NETWORK_SIDE}; ` +
+      (needed <= MAX_SIZE
+        ? `use a size of ${needed} or more`
+        : `crop it: even at the largest size, ${MAX_SIZE}, its short side stays under ${MIN_NETWORK_SIDE} pixels`),
+  );
 }
 
 function checkStyleSize(styleSize: number): void {

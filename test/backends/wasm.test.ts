@@ -316,7 +316,7 @@ export async function load(url, context, next) {
         `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(path.join(dir, 'hooks.mjs')).href)});\n`,
       );
       const script = `
-import * as T from ${JSON.stringify(pathToFileURL(path.join(root, 'core/index.ts')).href)};
+import * as T from ${JSON.stringify(pathToFileURL(path.join(root, 'index.ts')).href)};
 import ${JSON.stringify(pathToFileURL(path.join(root, 'backends/wasm/node.ts')).href)};
 await T.setBackend('wasm');
 const a = T.ones([256, 256]);

@@ -61,8 +61,29 @@ const extraConv: OpCase[] = [
   },
 ];
 
+/** The quantized matmul's two shapes: a workgroup per output ('tiled', rows of 256+) or a thread. */
+const quantWords = (rows: number, cols: number, bits: number): OpCase['inputs'] => [
+  { shape: [rows, (cols * bits) / 32], dtype: 'u32', kind: 'int', range: [0, 2 ** 32] },
+  { shape: [rows, cols / 64], dtype: 'f32', kind: 'uniform', range: [-0.05, 0.05] },
+  { shape: [rows, cols / 64], dtype: 'f32', kind: 'uniform', range: [-1, 1] },
+];
+const extraQuant: OpCase[] = [
+  {
+    name: 'quantizedMatmul decode [1,320]·Wᵀ [33,320] at 4 bits',
+    inputs: [{ shape: [1, 320] }, ...quantWords(33, 320, 4)],
+    run: ([x, weight, scales, biases]) => T.quantizedMatmul(x, { weight, scales, biases, bits: 4, groupSize: 64 }),
+  },
+  {
+    name: 'quantizedMatmul without transpose [3,256]·W [256,64] at 3 bits',
+    inputs: [{ shape: [3, 256] }, ...quantWords(256, 64, 3)],
+    run: ([x, weight, scales, biases]) =>
+      T.quantizedMatmul(x, { weight, scales, biases, bits: 3, groupSize: 64 }, { transpose: false }),
+  },
+];
+
 const families: Record<string, OpCase[]> = {
   matmul: [...(allCases.matmul ?? []), ...extraMatmul],
+  quant: extraQuant,
   conv: [...(allCases.conv ?? []).filter((c) => /^(conv2d |depthwise)/.test(c.name)), ...extraConv],
 };
 

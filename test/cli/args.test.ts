@@ -70,6 +70,18 @@ describe('parseOptions', () => {
     expect(() => parse(['--size', '1', '--size', '2'])).toThrow("--size was given twice ('1' and '2')");
   });
 
+  it('fills the positional option from bare words, joined, also after --', () => {
+    const withWords = { positional: 'name' };
+    expect(parse(['quantize', '4', 'bit', '--size', '2'], withWords)).toMatchObject({
+      name: 'quantize 4 bit',
+      size: 2,
+    });
+    expect(parse(['--', '--not-an-option', 'x'], withWords)).toMatchObject({ name: '--not-an-option x' });
+    expect(parse(['--name', 'given'], withWords)).toMatchObject({ name: 'given' });
+    expect(() => parse(['a', '--name', 'b'], withWords)).toThrow('give the name either as bare words or with --name');
+    expect(() => parse(['-x'], withWords)).toThrow('options take two dashes');
+  });
+
   it('enforces required options after defaults and config values', () => {
     const required: OptionSpec[] = [
       { name: 'input', type: 'path', description: 'd', required: true, valueName: 'file' },

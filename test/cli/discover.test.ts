@@ -74,5 +74,15 @@ describe('validateProject', () => {
       "f command 'go' option 'p' is required but has a default; drop one",
       "f command 'go' option 'q': unknown type 'text' (use string, number, integer, boolean, path, enum)",
     ]);
+    for (const tests of [['models/x.test.ts'], ['test/../core'], 'test/x']) {
+      expect(validateProject({ ...base, tests }, 'x', 'f')).toEqual([
+        'f: tests must be a list of paths under test/ (e.g. test/models/llama.test.ts)',
+      ]);
+    }
+    expect(validateProject({ ...base, tests: ['test/models/x.test.ts', 'test/kernels'] }, 'x', 'f')).toEqual([]);
+    const flag = [{ name: 'all', type: 'boolean', description: 'd' }];
+    expect(validateProject({ ...base, commands: [{ ...cmd, options: flag, positional: 'all' }] }, 'x', 'f')).toEqual([
+      "f command 'go': positional 'all' must name one of its string options (not repeatable)",
+    ]);
   });
 });

@@ -41,7 +41,7 @@ beforeAll(() => {
     doctor: ['doctor'],
     doctorJson: ['doctor', '--json'],
     unknownNamespace: ['lora-finetuning:train'],
-    unknownCommand: ['lora:train'],
+    unknownCommand: ['lora:distill'],
     bogusBackend: ['--backend', 'bogus', 'info'],
   };
   for (const [name, args] of Object.entries(cases)) runs[name] = run(args);
@@ -65,7 +65,8 @@ describe('efficientai-toolkit (built)', () => {
     expect(info.backends.js.kernels.length).toBeGreaterThan(0);
     expect(info.memory.tensors).toBe(0);
     expect(info.system.node).toBe(process.version);
-    expect(info.currentBackend).toBe('js');
+    // The rule every command follows: no --backend and no config file means auto.
+    expect(info.currentBackend).toBe(info.autoBackend);
   });
 
   it('doctor exits 0 because the js backend works, in text and JSON', async () => {
@@ -87,7 +88,7 @@ describe('efficientai-toolkit (built)', () => {
     expect(ns.err).toContain('lora-finetuning-mlx (alias of lora)');
     const cmd = await runs.unknownCommand;
     expect(cmd.code).toBe(2);
-    expect(cmd.err).toContain("unknown command 'train'");
+    expect(cmd.err).toContain("unknown command 'distill'");
     expect(cmd.out).toBe('');
   });
 

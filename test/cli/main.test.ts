@@ -159,12 +159,13 @@ describe('exit codes and errors', () => {
     expect(debug.err).toMatch(/^error: boom\nError: boom\n\s+at /);
   });
 
-  it('maps a UsageError from a command to 2 and a ShapeError to 1 with its name', async () => {
+  it('maps a UsageError from a command to 2 and a ShapeError to 1, without internal class names', async () => {
     const usage = await cli(['sample:fail', '--kind', 'usage']);
     expect(usage).toMatchObject({ code: 2, err: 'error: input.jsonl: line 3 is not JSON\n' });
     const shape = await cli(['sample:fail', '--kind', 'shape']);
     expect(shape.code).toBe(1);
-    expect(shape.err).toContain('error: ShapeError: matmul: shapes [2,3] and [4,5] do not match');
+    expect(shape.err).toContain('error: matmul: shapes [2,3] and [4,5] do not match (run with');
+    expect(shape.err).not.toContain('ShapeError');
   });
 
   it("passes a command's own exit code through", async () => {
@@ -238,5 +239,18 @@ describe('config files', () => {
     expect(r.code).toBe(2);
     expect(r.err).toContain('sample.echo.szie: unknown key');
     expect(r.err).toContain('"size"');
+  });
+});
+
+describe('default backend', () => {
+  it('is the same for info, demo and every command: auto, unless --backend or the config names one', async () => {
+    const info = JSON.parse((await cli(['info', '--json'])).out);
+    expect(info.currentBackend).toBe(info.autoBackend);
+    const demo = await cli(['demo', '--json']);
+    expect(demo.code, demo.err).toBe(0);
+    expect(JSON.parse(demo.out).backend).toBe(info.autoBackend);
+    expect(JSON.parse((await cli(['sample:echo', '--json'])).out).backend).toBe(info.autoBackend);
+    const named = JSON.parse((await cli(['info', '--json', '--backend', 'js'])).out);
+    expect(named.currentBackend).toBe('js');
   });
 });

@@ -23,7 +23,7 @@ export type Layout = 'contiguous' | 'transposed' | 'sliced' | 'expanded';
 export interface InputSpec {
   readonly shape: readonly number[];
   readonly kind?: InputKind;
-  /** Fixed dtype; omitted means the case's float dtype (f32, f16, or f64 for the oracle). */
+  /** Fixed dtype; omitted means the case's float dtype (f32, f16, bf16, or f64 for the oracle). */
   readonly dtype?: T.DType;
   readonly range?: readonly [number, number];
   readonly layout?: Layout;
@@ -37,7 +37,7 @@ export interface OpCase {
    * leaks its own intermediates fails; a case composing several ops tidies itself.
    */
   readonly run: (inputs: T.Tensor[]) => T.Tensor | T.Tensor[];
-  /** Float dtypes to try (default f32 and f16). */
+  /** Float dtypes to try (default f32 and f16; BF16 adds bf16). */
   readonly dtypes?: readonly T.DType[];
   /**
    * Tolerance per dtype where the default is too tight for this case, with the reason beside it
@@ -50,6 +50,9 @@ export interface OpCase {
   readonly throws?: RegExp;
 }
 
+/** The float dtypes of a case that also runs in bf16 (a representative subset of float ops does). */
+export const BF16: readonly T.DType[] = ['f32', 'f16', 'bf16'];
+
 /** Element-wise agreement: |got − want| ≤ atol + rtol·|want| for every element. */
 export interface Tolerance {
   readonly rtol: number;
@@ -59,14 +62,18 @@ export interface Tolerance {
 /**
  * Per-dtype defaults, about what one correctly rounded result allows: f32 some tens of ulps
  * (rtol 2e-5; atol 2e-6 for results that land near 0), f16 two ulps (rtol 2e-3; atol 1e-4).
- * Integers and masks must match exactly.
+ * bf16 (8 significant bits) about two of its ulps. Integers and masks must match exactly.
  */
 export const DEFAULT_TOL: Record<T.DType, Tolerance> = {
   f64: { rtol: 1e-12, atol: 1e-12 },
   f32: { rtol: 2e-5, atol: 2e-6 },
   f16: { rtol: 2e-3, atol: 1e-4 },
+  // 8 significant bits: one rounding is 2^-9 relative; a composite op rounds a few times
+  bf16: { rtol: 1.6e-2, atol: 1e-3 },
   i32: { rtol: 0, atol: 0 },
   u8: { rtol: 0, atol: 0 },
+  i8: { rtol: 0, atol: 0 },
+  u32: { rtol: 0, atol: 0 },
 };
 
 /**
@@ -88,14 +95,14 @@ export const LARGE_OFFSET: Partial<Record<T.DType, Tolerance>> = { f32: { rtol: 
 
 /** The tolerance for output `out` of case `c` run in float dtype `dtype`: exact for integer and mask outputs. */
 export function toleranceFor(c: OpCase, dtype: T.DType, out: T.DType): Tolerance {
-  if (out === 'i32' || out === 'u8') return DEFAULT_TOL[out];
+  if (!T.isFloat(out)) return DEFAULT_TOL[out];
   return c.tol?.[dtype] ?? DEFAULT_TOL[dtype];
 }
 
 /** Host values for one input, already rounded to what the dtype can hold. */
 export function hostValues(spec: InputSpec, dtype: T.DType, rng: T.Rng): number[] {
   const n = spec.shape.reduce((a, b) => a * b, 1);
-  const kind = spec.kind ?? (dtype === 'i32' ? 'int' : dtype === 'u8' ? 'mask' : 'normal');
+  const kind = spec.kind ?? (T.isFloat(dtype) ? 'normal' : dtype === 'u8' ? 'mask' : 'int');
   const [lo, hi] = spec.range ?? (kind === 'int' ? [-5, 6] : kind === 'positive' ? [0.5, 2] : [-1, 1]);
   const values = Array.from({ length: n }, () => {
     switch (kind) {
@@ -111,7 +118,7 @@ export function hostValues(spec: InputSpec, dtype: T.DType, rng: T.Rng): number[
         return rng.int(2);
     }
   });
-  if (dtype === 'f16') return Array.from(T.f16ArrayToF32(T.f32ArrayToF16(values)));
+  if (T.isHalf(dtype)) return Array.from(T.widenHalf(T.narrowHalf(values, dtype), dtype));
   if (dtype === 'f32') return Array.from(new Float32Array(values));
   return values;
 }

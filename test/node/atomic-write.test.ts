@@ -1,11 +1,17 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AtomicWriteError, isAtomicTempName, writeFileAtomic, writeFileAtomicSync } from '../../node/atomic-write.js';
+import {
+  AtomicWriteError,
+  isAtomicTempName,
+  removeStaleTemps,
+  writeFileAtomic,
+  writeFileAtomicSync,
+} from '../../node/atomic-write.js';
 
 let dir: string;
 beforeEach(() => {
@@ -51,8 +57,7 @@ describe('writeFileAtomic', () => {
     const err = await writeFileAtomic(p, 'x').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AtomicWriteError);
     expect((err as AtomicWriteError).code).toBe('ENOENT');
-    expect((err as Error).message).toContain(p);
-    expect((err as Error).message).toContain('does the directory exist');
+    expect((err as Error).message).toBe(`cannot write ${p}: its folder does not exist`);
     expect(readdirSync(dir)).toEqual([]);
   });
 
@@ -63,7 +68,7 @@ describe('writeFileAtomic', () => {
       yield new Uint8Array(1000).fill(65);
       throw new Error('source broke');
     }
-    await expect(writeFileAtomic(p, failing())).rejects.toThrow(/could not write .*keep\.txt: source broke/);
+    await expect(writeFileAtomic(p, failing())).rejects.toThrow(/^cannot write .*keep\.txt: source broke$/);
     expect(readFileSync(p, 'utf8')).toBe('original');
     expect(readdirSync(dir)).toEqual(['keep.txt']);
   });
@@ -106,6 +111,22 @@ describe('isAtomicTempName', () => {
     expect(isAtomicTempName('.a.bin.123.0123456789ab.tmp', 'b.bin')).toBe(false);
     expect(isAtomicTempName('a.bin', 'a.bin')).toBe(false);
     expect(isAtomicTempName('.a.bin.x.0123456789ab.tmp', 'a.bin')).toBe(false);
+  });
+});
+
+describe('removeStaleTemps', () => {
+  it("removes the temp files of writers that are gone, not a live writer's or another target's", async () => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const names = [
+      `.a.bin.${dead}.0123456789ab.tmp`,
+      `.a.bin.${process.pid}.0123456789ab.tmp`,
+      `.b.bin.${dead}.0123456789ab.tmp`,
+      'a.bin',
+    ];
+    for (const n of names) writeFileSync(join(dir, n), 'x');
+    expect(await removeStaleTemps(join(dir, 'a.bin'))).toEqual([names[0]]);
+    expect(readdirSync(dir).sort()).toEqual(names.slice(1).sort());
+    expect(await removeStaleTemps(join(dir, 'missing-dir', 'a.bin'))).toEqual([]);
   });
 });
 

@@ -120,8 +120,14 @@ describe('non-TTY', () => {
     const jump = new Fake(false);
     const q = createProgress({ stream: jump, now: c.now, milestonePercent: 25 });
     q.start(8, 'j');
-    q.tick(7); // 87.5 %: one line for 75 %, not three
-    expect(jump.text).toBe('j: 75% (7/8 items)\n');
+    q.tick(7); // 87.5 %: one line (past the 75 % milestone), not three, saying where the work is
+    expect(jump.text).toBe('j: 87% (7/8 items)\n');
+    // A batch of four: each image is 25 %, whatever the milestone step.
+    const four = new Fake(false);
+    const b = createProgress({ stream: four, now: c.now, unit: 'images' });
+    b.start(4, 'batch');
+    for (let i = 0; i < 3; i++) b.tick();
+    expect(four.text).toBe('batch: 25% (1/4 images)\nbatch: 50% (2/4 images)\nbatch: 75% (3/4 images)\n');
   });
 
   it('prints only the summary for unknown totals, nothing when quiet, and counts only new bytes of a resume', () => {
@@ -163,7 +169,7 @@ describe('non-TTY', () => {
         label: 'f.bin',
         current: 600,
         total: 1000,
-        percent: 50,
+        percent: 60,
         rate: 600,
       },
       {

@@ -1,15 +1,17 @@
 // Packing and unpacking of the 16- and 8-bit storage dtypes. Kernels compute on 32-bit
-// elements: f16 widens to f32 (or to its raw bits, for pure data movement) and u8 to i32.
-// Conversions are done on the bits, round-to-nearest-even, exactly as core/dtype.ts does
-// on the host, so GPU and host f16 agree bit for bit without the shader-f16 feature.
+// elements: f16 and bf16 widen to f32 (or to their raw bits, for pure data movement), u8
+// and i8 to i32. Conversions are done on the bits, round-to-nearest-even, exactly as
+// core/dtype.ts does on the host, so GPU and host halves agree bit for bit without the
+// shader-f16 feature.
 
 struct Params {
   // elements (unpack) or output words (pack)
   n: u32,
   // elements in the packed array (pack: the last word may be partial)
   count: u32,
-  // 1: f16 <-> f32 values, 0: raw bits (zero-extended)
-  convert: u32,
+  // 16-bit: 0 raw bits (zero-extended), 1 f16 <-> f32 values, 2 bf16 <-> f32 values;
+  // 8-bit: 0 zero-extended (u8), 1 sign-extended (i8)
+  mode: u32,
   pad: u32,
 }
 
@@ -66,6 +68,42 @@ fn f32_to_f16(v: f32) -> u32 {
   return sign | half;
 }
 
+fn f32_to_bf16(v: f32) -> u32 {
+  let x = bitcast<u32>(v);
+  if ((x & 0x7f800000u) == 0x7f800000u && (x & 0x7fffffu) != 0u) {
+    return ((x >> 16u) | 0x40u) & 0xffffu;
+  }
+  return ((x + 0x7fffu + ((x >> 16u) & 1u)) >> 16u) & 0xffffu;
+}
+
+fn widen16(h: u32) -> u32 {
+  switch p.mode {
+    case 1u: {
+      return bitcast<u32>(f16_to_f32(h));
+    }
+    case 2u: {
+      return h << 16u;
+    }
+    default: {
+      return h;
+    }
+  }
+}
+
+fn narrow16(v: u32) -> u32 {
+  switch p.mode {
+    case 1u: {
+      return f32_to_f16(bitcast<f32>(v));
+    }
+    case 2u: {
+      return f32_to_bf16(bitcast<f32>(v));
+    }
+    default: {
+      return v & 0xffffu;
+    }
+  }
+}
+
 fn index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return gid.x + gid.y * nwg.x * 64u;
 }
@@ -77,7 +115,7 @@ fn unpack16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     return;
   }
   let h = (src[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu;
-  dst[i] = select(h, bitcast<u32>(f16_to_f32(h)), p.convert == 1u);
+  dst[i] = widen16(h);
 }
 
 @compute @workgroup_size(64)
@@ -90,9 +128,7 @@ fn pack16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
   for (var k = 0u; k < 2u; k++) {
     let i = w * 2u + k;
     if (i < p.count) {
-      let v = src[i];
-      let h = select(v & 0xffffu, f32_to_f16(bitcast<f32>(v)), p.convert == 1u);
-      word = word | (h << (k * 16u));
+      word = word | (narrow16(src[i]) << (k * 16u));
     }
   }
   dst[w] = word;
@@ -104,7 +140,8 @@ fn unpack8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   if (i >= p.n) {
     return;
   }
-  dst[i] = (src[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu;
+  let b = (src[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu;
+  dst[i] = select(b, bitcast<u32>((bitcast<i32>(b << 24u)) >> 24u), p.mode == 1u);
 }
 
 @compute @workgroup_size(64)

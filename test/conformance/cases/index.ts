@@ -9,6 +9,7 @@ import { lossCases } from './loss.js';
 import { matmulCases } from './matmul.js';
 import { normCases } from './norm.js';
 import { poolCases } from './pool.js';
+import { quantCases } from './quant.js';
 import { reduceCases } from './reduce.js';
 import { ropeCases } from './rope.js';
 import { softmaxCases } from './softmax.js';
@@ -24,6 +25,7 @@ export const allCases: Record<string, OpCase[]> = {
   matmul: matmulCases,
   norm: normCases,
   pool: poolCases,
+  quant: quantCases,
   reduce: reduceCases,
   rope: ropeCases,
   softmax: softmaxCases,

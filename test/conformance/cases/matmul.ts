@@ -1,5 +1,5 @@
 import * as T from '../../../index.js';
-import type { OpCase } from '../harness.js';
+import { BF16, type OpCase } from '../harness.js';
 
 const i32 = { dtype: 'i32' as const };
 
@@ -9,6 +9,7 @@ export const matmulCases: OpCase[] = [
     inputs: [{ shape: [7, 33] }, { shape: [33, 5] }],
     run: ([a, b]) => T.matmul(a, b),
     grad: true,
+    dtypes: BF16,
   },
   {
     name: 'matmul batch broadcast [2,1,7,33]·[3,33,5]',

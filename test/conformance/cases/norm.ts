@@ -1,5 +1,5 @@
 import * as T from '../../../index.js';
-import { LARGE_OFFSET, type OpCase } from '../harness.js';
+import { BF16, LARGE_OFFSET, type OpCase } from '../harness.js';
 
 const rejected = (name: string, inputs: OpCase['inputs'], run: OpCase['run'], throws: RegExp): OpCase => ({
   name,
@@ -15,6 +15,7 @@ const layerNorm: OpCase[] = [
     inputs: [{ shape: [7, 33] }, { shape: [33] }, { shape: [33] }],
     run: ([x, w, b]) => T.layerNorm(x, w, b),
     grad: true,
+    dtypes: BF16,
   },
   { name: 'layerNorm [257] without affine', inputs: [{ shape: [257] }], run: ([x]) => T.layerNorm(x), grad: true },
   {
@@ -49,6 +50,7 @@ const rmsNorm: OpCase[] = [
     inputs: [{ shape: [7, 33] }, { shape: [33] }],
     run: ([x, w]) => T.rmsNorm(x, w),
     grad: true,
+    dtypes: BF16,
   },
   { name: 'rmsNorm [257] without weight', inputs: [{ shape: [257] }], run: ([x]) => T.rmsNorm(x), grad: true },
   {

@@ -1,5 +1,5 @@
 import * as T from '../../../index.js';
-import type { OpCase } from '../harness.js';
+import { BF16, type OpCase } from '../harness.js';
 
 type Reducer = (x: T.Tensor, axes?: number | number[], keepDims?: boolean) => T.Tensor;
 
@@ -20,6 +20,7 @@ const reductions: OpCase[] = names.flatMap((name) => {
       inputs: [{ shape: [7, 3, 33], kind, range: [0.9, 1.1] }],
       run: ([x]) => fn(x, [0, 2], true),
       grad: true,
+      dtypes: BF16,
     },
     {
       name: `${name} axis -1 of transposed [33,7]`,

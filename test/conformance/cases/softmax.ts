@@ -1,12 +1,12 @@
 import * as T from '../../../index.js';
-import type { OpCase } from '../harness.js';
+import { BF16, type OpCase } from '../harness.js';
 
 const fns = { softmax: T.softmax, logSoftmax: T.logSoftmax };
 
 export const softmaxCases: OpCase[] = Object.entries(fns).flatMap(
   ([name, fn]) =>
     [
-      { name: `${name} [257]`, inputs: [{ shape: [257] }], run: ([x]) => fn(x), grad: true },
+      { name: `${name} [257]`, inputs: [{ shape: [257] }], run: ([x]) => fn(x), grad: true, dtypes: BF16 },
       { name: `${name} axis 0 of [7,33]`, inputs: [{ shape: [7, 33] }], run: ([x]) => fn(x, 0), grad: true },
       {
         name: `${name} axis 1 of transposed [2,7,33]`,

@@ -99,7 +99,7 @@ async function readAllOrReject(bytes: Uint8Array): Promise<'ok' | 'rejected'> {
         const c = await r.readAsCore(e.name);
         expect(c.data.length).toBe(t.data.length);
       } catch (err) {
-        // Integers outside i32 are a legitimate refusal of a valid file.
+        // 64-bit integers outside i32 are a legitimate refusal of a valid file.
         if (!(err instanceof SafetensorsError)) throw err;
       }
     }

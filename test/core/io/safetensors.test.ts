@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { bf16BitsToF32, f32ToF16Bits } from '../../../core/dtype.js';
+import { bf16ArrayToF32, bf16BitsToF32, f32ToF16Bits } from '../../../core/dtype.js';
 import { type ByteSource, bytesSource } from '../../../core/io/bytes.js';
 import {
   encodeSafetensors,
   FILE_DTYPES,
   type FileDType,
   fileDTypeBytes,
+  floatValues,
   MAX_HEADER_BYTES,
   parseSafetensorsHeader,
   readSafetensors,
@@ -132,8 +133,8 @@ describe('reading a hand-built file', () => {
     expect(w.data).toBeInstanceOf(Uint16Array);
     expect(Array.from(w.data as Uint16Array)).toEqual([0x3f80, 0xc040]);
     const wc = await r.readAsCore('w');
-    expect(wc.dtype).toBe('f32');
-    expect(Array.from(wc.data)).toEqual([1, -3]);
+    expect(wc.dtype).toBe('bf16');
+    expect(Array.from(bf16ArrayToF32(wc.data as Uint16Array))).toEqual([1, -3]);
     const hc = await r.readAsCore('h');
     expect(hc).toEqual({ dtype: 'f16', fileDType: 'F16', shape: [1, 1], data: new Uint16Array([0x3800]) });
     const uc = await r.readAsCore('u');
@@ -252,20 +253,30 @@ describe('readAsCore conversions', () => {
     return (await readSafetensors(bytesSource(FILE, bytes))).readAsCore('t');
   }
 
-  it('widens BF16 to f32 exactly (bits << 16)', async () => {
-    const got = await core('BF16', new Uint16Array([0x3f80, 0xc040, 0x7f80, 0x0001, 0x8000]));
-    expect(got.dtype).toBe('f32');
-    expect(Array.from(got.data)).toEqual([1, -3, Number.POSITIVE_INFINITY, 2 ** -133, -0]);
+  it('keeps BF16 as bf16 bits, which widen exactly as bf16BitsToF32 reads them', async () => {
+    const bits = new Uint16Array([0x3f80, 0xc040, 0x7f80, 0x0001, 0x8000]);
+    const got = await core('BF16', bits);
+    expect(got.dtype).toBe('bf16');
+    expect(got.data).toEqual(bits);
+    expect(Array.from(bf16ArrayToF32(got.data as Uint16Array))).toEqual([
+      1,
+      -3,
+      Number.POSITIVE_INFINITY,
+      2 ** -133,
+      -0,
+    ]);
   });
 
-  it('widens every BF16 bit pattern to the f32 with those upper 16 bits, matching bf16BitsToF32', async () => {
+  it('keeps every BF16 bit pattern, and widening gives the f32 with those upper 16 bits', async () => {
     const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
     const got = await core('BF16', all);
-    const bits = new Uint32Array(got.data.buffer);
+    expect(got.data).toEqual(all);
+    const wide = bf16ArrayToF32(got.data as Uint16Array);
+    const bits = new Uint32Array(wide.buffer);
     for (let i = 0; i < 65536; i++) {
       if (bits[i] !== i * 65536) throw new Error(`bf16 0x${i.toString(16)} -> 0x${bits[i].toString(16)}`);
       const want = bf16BitsToF32(i);
-      if (!Number.isNaN(want) && !Object.is(got.data[i], want)) throw new Error(`bf16 0x${i.toString(16)}`);
+      if (!Number.isNaN(want) && !Object.is(wide[i], want)) throw new Error(`bf16 0x${i.toString(16)}`);
     }
   });
 
@@ -277,12 +288,20 @@ describe('readAsCore conversions', () => {
     expect(Array.from(f16.data)).toEqual([0x3800]);
   });
 
-  it('widens small integer types to i32', async () => {
+  it('keeps I8 as i8 and U32 as u32, values at 2^31 and beyond included (MLX packed weights)', async () => {
+    const i8 = await core('I8', new Int8Array([-128, -1, 0, 127]));
+    expect([i8.dtype, i8.fileDType]).toEqual(['i8', 'I8']);
+    expect(i8.data).toEqual(new Int8Array([-128, -1, 0, 127]));
+    const words = new Uint32Array([0, 2 ** 31 - 1, 2 ** 31, 0xd8b62ddb, 2 ** 32 - 1]);
+    const u32 = await core('U32', words, [5]);
+    expect([u32.dtype, u32.fileDType]).toEqual(['u32', 'U32']);
+    expect(u32.data).toEqual(words);
+  });
+
+  it('widens I16, U16 and in-range I64/U64 to i32', async () => {
     for (const [dtype, data] of [
-      ['I8', new Int8Array([-128, 127])],
       ['I16', new Int16Array([-32768, 32767])],
       ['U16', new Uint16Array([0, 65535])],
-      ['U32', new Uint32Array([0, 2 ** 31 - 1])],
       ['I64', new BigInt64Array([-(2n ** 31n), 2n ** 31n - 1n])],
       ['U64', new BigUint64Array([0n, 2n ** 31n - 1n])],
     ] as const) {
@@ -295,14 +314,18 @@ describe('readAsCore conversions', () => {
   });
 
   it('rejects integers outside i32, naming the tensor, the element and the value', async () => {
-    await expect(core('U32', new Uint32Array([1, 2, 3, 2 ** 31]), [2, 2])).rejects.toThrow(
-      /crafted.safetensors: tensor "t": U32 value 2147483648 at element 3 \(index \[1, 1\]\) does not fit in i32/,
-    );
-    await expect(core('I64', new BigInt64Array([-(2n ** 31n) - 1n]))).rejects.toThrow(
-      /I64 value -2147483649 at element 0/,
+    await expect(core('I64', new BigInt64Array([1n, 2n, 3n, -(2n ** 31n) - 1n]), [2, 2])).rejects.toThrow(
+      /crafted.safetensors: tensor "t": I64 value -2147483649 at element 3 \(index \[1, 1\]\) does not fit in i32/,
     );
     await expect(core('U64', new BigUint64Array([2n ** 64n - 1n]))).rejects.toThrow(/U64 value 18446744073709551615/);
     await expect(core('I64', new BigInt64Array([2n ** 40n]))).rejects.toBeInstanceOf(SafetensorsError);
+  });
+
+  it('floatValues gives f32 values of F32, F16, BF16 and F64 tensors, and null for integers', async () => {
+    expect(floatValues(await core('BF16', new Uint16Array([0x3f80, 0xc040])))).toEqual(new Float32Array([1, -3]));
+    expect(floatValues(await core('F16', new Uint16Array([0x3800])))).toEqual(new Float32Array([0.5]));
+    expect(floatValues(await core('F64', new Float64Array([0.1])))).toEqual(new Float32Array([0.1]));
+    expect(floatValues(await core('U32', new Uint32Array([7])))).toBeNull();
   });
 
   it('reads BOOL as u8 0/1, treating any nonzero byte as true', async () => {

@@ -1,11 +1,12 @@
 /** style-transfer commands through the CLI's main() (in process), on tiny sizes. */
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readImage } from '../../../node/image/codec.js';
 import { defaultImagesDir } from '../../../node/paths.js';
-import { parseBlend } from '../../../projects/style-transfer/commands.js';
+import { parseBlend } from '../../../projects/style-transfer/transfer.js';
 import { runCli } from '../../helpers/run-cli.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'eai-st-cli-'));
@@ -25,7 +26,7 @@ describe('style-transfer CLI', () => {
     const summary = JSON.parse(r.out);
     expect(summary.style).toBe('mosaic');
     expect(summary.backend).toBe('js');
-    expect(summary.images[0].output).toBe(join(dir, 'astronaut-mosaic.png'));
+    expect(summary.images[0].output).toBe(join(dir, 'stylized', 'astronaut-mosaic.png'));
     expect(summary.images[0].outputSize).toEqual({ width: 24, height: 24 });
     expect(Object.keys(summary.images[0].ms)).toEqual([
       'load-model',
@@ -114,7 +115,7 @@ describe('style-transfer CLI', () => {
       styleSize: 32,
       weights: 'int8',
     });
-    expect(summary.images[0].output).toBe(join(dir, 'chelsea-vangogh_starry_night.png'));
+    expect(summary.images[0].output).toBe(join(dir, 'stylized', 'chelsea-vangogh_starry_night.png'));
     expect(summary.images[0].outputSize).toEqual({ width: 24, height: 16 });
     const written = await readImage(summary.images[0].output);
     expect([written.width, written.height]).toEqual([24, 16]);
@@ -162,11 +163,31 @@ describe('style-transfer CLI', () => {
     expect((await readImage(join(dir, 'blend.png'))).data).toEqual((await readImage(join(dir, 'single.png'))).data);
   });
 
+  it('stops on a cancelled signal: exit 130, nothing written', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const out = join(dir, 'cancelled.png');
+    const r = await runCli(['style-transfer:transfer', '--size', '24', '--backend', 'js', '--output', out], {
+      cwd: dir,
+      env: process.env,
+      signal: controller.signal,
+    });
+    expect(r.code, r.err).toBe(130);
+    expect(r.err).toMatch(/cancelled/);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('parses --blend values: the weight after the last colon, else the whole value is the path', () => {
     expect(parseBlend('a.jpg:0.25')).toEqual({ path: 'a.jpg', weight: 0.25 });
     expect(parseBlend('dir:x/a.jpg:2')).toEqual({ path: 'dir:x/a.jpg', weight: 2 });
-    expect(parseBlend('C:\\art\\a.jpg')).toEqual({ path: 'C:\\art\\a.jpg', weight: 1 });
+    expect(parseBlend('C:\\art\\a.jpg')).toMatchObject({ path: 'C:\\art\\a.jpg', weight: 1 });
     expect(parseBlend('a.jpg')).toEqual({ path: 'a.jpg', weight: 1 });
+    // A non-numeric tail is kept as the other reading, for the error when no file has the whole name.
+    expect(parseBlend('a.jpg:abc')).toEqual({
+      path: 'a.jpg:abc',
+      weight: 1,
+      badWeight: { path: 'a.jpg', text: 'abc' },
+    });
     expect(() => parseBlend('a.jpg:-1')).toThrow(/the weight -1 must be ≥ 0/);
   });
 
