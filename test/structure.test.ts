@@ -3,8 +3,9 @@
  * - core/ is a core: nothing from Node, no backend, and no op family except in core/nn/ and core/optim/
  *   (layers and optimizers, which ARCHITECTURE.md puts in the core, are built from the ops);
  * - bench/ does not import projects/ (projects/bench imports bench/, so it goes one way);
- * - the browser entries (index.ts, backends/browser.ts) reach no `node:` module, no Node-only
- *   package and no Node-only folder (node/, cli/, backends/native/).
+ * - the browser entries (every package.json export but the `…/node` ones: index.ts,
+ *   backends/browser.ts, api/<workflow>.ts) reach no `node:` module, no Node-only package, no
+ *   Node-only folder (node/, cli/, backends/native/) and no CLI command module.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -37,7 +38,18 @@ function tsFiles(dir: string): string[] {
 }
 
 const NODE_ONLY_PACKAGES = ['webgpu', 'onnxruntime-node', 'pngjs', 'jpeg-js', 'node-addon-api'];
-const NODE_ONLY_DIRS = ['node/', 'cli/', 'backends/native/', 'projects/'];
+const NODE_ONLY_DIRS = ['node/', 'cli/', 'backends/native/'];
+
+/** The sources of the package's browser-safe entry points, read from package.json `exports`. */
+function browserEntries(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    exports: Record<string, string | { default: string }>;
+  };
+  return Object.entries(pkg.exports)
+    .filter(([key]) => key !== './package.json' && !key.endsWith('/node'))
+    .map(([, target]) => (typeof target === 'string' ? target : target.default))
+    .map((target) => target.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts'));
+}
 
 describe('import layering', () => {
   it('core/ imports only core/ (core/nn/ and core/optim/ also the ops in kernels/) and npm packages, never node:', () => {
@@ -64,7 +76,9 @@ describe('import layering', () => {
   it('the browser entries reach nothing Node-only', () => {
     const seen = new Set<string>();
     const bad: string[] = [];
-    const queue = ['index.ts', 'backends/browser.ts'];
+    const entries = browserEntries();
+    expect(entries).toEqual(expect.arrayContaining(['index.ts', 'backends/browser.ts', 'api/style-transfer.ts']));
+    const queue = [...entries];
     while (queue.length > 0) {
       const file = queue.pop()!;
       if (seen.has(file)) continue;
@@ -73,7 +87,8 @@ describe('import layering', () => {
         if (spec.startsWith('node:') || NODE_ONLY_PACKAGES.includes(spec)) bad.push(`${file} imports ${spec}`);
         if (!spec.startsWith('.')) continue;
         const target = resolveLocal(file, spec);
-        if (NODE_ONLY_DIRS.some((d) => target.startsWith(d))) bad.push(`${file} imports ${target}`);
+        if (NODE_ONLY_DIRS.some((d) => target.startsWith(d)) || target.endsWith('/commands.ts'))
+          bad.push(`${file} imports ${target}`);
         if (target.endsWith('.ts')) queue.push(target);
       }
     }

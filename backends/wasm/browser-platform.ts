@@ -1,10 +1,10 @@
 /**
- * The wasm backend in browsers. The module is fetched (by default from the built
- * dist/backends/wasm/kernels.wasm next to the sources; bundlers such as Vite copy it as an
- * asset through the `new URL(..., import.meta.url)` pattern, or configureBrowserWasm gives
- * another URL). Threads are Web Workers sharing the memory, which browsers only allow when the
- * page is cross-origin isolated (COOP: same-origin + COEP: require-corp); otherwise the
- * backend runs one thread on an unshared memory. No DOM-only API is needed beyond Worker,
+ * The wasm backend in browsers. The module is fetched (by default kernels.wasm beside this
+ * module, which `npm run build:wasm` writes; bundlers such as Vite copy it as an asset through
+ * the `new URL(..., import.meta.url)` pattern, or configureBrowserWasm gives another URL).
+ * Threads are Web Workers sharing the memory, which browsers only allow when the page is
+ * cross-origin isolated (COOP: same-origin + COEP: require-corp); otherwise the backend runs one
+ * thread on an unshared memory. No DOM-only API is needed beyond Worker,
  * Blob and fetch, so it also runs inside a worker.
  */
 import type { WasmPlatform } from './plugin.js';
@@ -25,8 +25,9 @@ export function configureBrowserWasm(options: BrowserWasmOptions): void {
   Object.assign(settings, options);
 }
 
+/** kernels.wasm beside this module: dist/backends/wasm/ in the package, backends/wasm/ in the sources (build:wasm writes both). */
 function defaultModuleUrl(): URL {
-  return new URL('../../dist/backends/wasm/kernels.wasm', import.meta.url);
+  return new URL('./kernels.wasm', import.meta.url);
 }
 
 /** The minimal Worker surface used here (the DOM's Worker satisfies it; tests pass a stand-in). */

@@ -6,13 +6,16 @@
  *
  *   dist/backends/wasm/kernels.wasm   SIMD128, memory imported as shared (threads)
  *   dist/backends/wasm/kernels.json   build stamp: source hash, compiler, flags
+ *   backends/wasm/kernels.wasm        the same module beside the sources (gitignored), so code that
+ *                                     loads `new URL('./kernels.wasm', import.meta.url)` finds it
+ *                                     both from the sources (the demo, tests) and from dist/ (the package)
  *
  * AssemblyScript sources end in .as so tsc and biome leave them alone; asc only reads .ts
  * paths, so the compiler's file reader maps `x.as.ts` requests to `x.as`.
  * The stamp lets the tests fail on a module built from older sources.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -103,6 +106,7 @@ async function build() {
     sha256: createHash('sha256').update(bytes).digest('hex'),
   };
   await writeFile(path.join(outDir, 'kernels.json'), `${JSON.stringify(stamp, null, 2)}\n`);
+  await copyFile(outFile, path.join(root, 'backends/wasm/kernels.wasm'));
   console.log(`build:wasm: ${path.relative(root, outFile)} (${bytes.length} bytes) in ${Date.now() - started} ms`);
 }
 

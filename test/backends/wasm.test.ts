@@ -590,4 +590,10 @@ describe('build', () => {
     };
     expect(stamp.sources, 'kernels.wasm is stale: run npm run build:wasm').toBe(await sourceHash());
   });
+
+  it('the copy beside the sources (what the demo and browser-platform.ts load) is the built module', () => {
+    const built = readFileSync(path.join(root, 'dist/backends/wasm/kernels.wasm'));
+    const besideSources = readFileSync(path.join(root, 'backends/wasm/kernels.wasm'));
+    expect(besideSources.equals(built), 'backends/wasm/kernels.wasm is stale: run npm run build:wasm').toBe(true);
+  });
 });
