@@ -31,5 +31,7 @@ export default defineConfig({
     sourcemap: true,
     // One model is 6.7 MB but is never bundled; the largest chunk is the toolkit itself.
     chunkSizeWarningLimit: 1500,
+    // Two pages: the style demo and the Text page.
+    rollupOptions: { input: { main: resolve(webDir, 'index.html'), text: resolve(webDir, 'text.html') } },
   },
 });
