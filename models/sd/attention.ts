@@ -23,6 +23,21 @@ class AdaptedLinear implements Linear {
     readonly adapter: LoraAdapter,
   ) {}
 
+  get inFeatures(): number {
+    return this.base.inFeatures;
+  }
+
+  get outFeatures(): number {
+    return this.base.outFeatures;
+  }
+
+  parameters(): Readonly<Record<string, T.Tensor>> {
+    return { ...this.base.parameters(), lora_A: this.adapter.down, lora_B: this.adapter.up };
+  }
+
+  /** The Weights own the base tensors and the trainer owns the adapter's: nothing to free here. */
+  dispose(): void {}
+
   forward(x: T.Tensor): T.Tensor {
     return T.tidy(() => {
       const { down, up, scale } = this.adapter;
