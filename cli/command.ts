@@ -115,6 +115,11 @@ export interface CommandSpec<O extends readonly OptionSpec[] = readonly OptionSp
   /** Full command lines, e.g. `efficientai-toolkit lora:train --model ./m`. */
   readonly examples?: readonly string[];
   /**
+   * The command reads `--config FILE` itself (a file in its own format, e.g. mlx-lm's training YAML): it
+   * declares an option named `config`, and the global config file is not loaded for it.
+   */
+  readonly ownsConfig?: boolean;
+  /**
    * The option that words without `--` fill, joined by spaces (a string option), so that
    * `kb:search quantize 4 bit` reads as `kb:search --query "quantize 4 bit"`. Without it, a
    * stray word is a usage error.

@@ -451,10 +451,12 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       return EXIT.ok;
     }
 
+    // A command that owns --config (its own file format) gets the path as its option instead.
+    const ownsConfig = target.kind === 'command' && target.command.ownsConfig === true;
     // Loaded here, not at the top: its parsers (YAML, TOML, zod) are not needed for help.
     const { loadCliConfig } = await import('./config.js');
     const config = loadCliConfig({
-      file: g.config as string | undefined,
+      file: ownsConfig ? undefined : (g.config as string | undefined),
       profile: g.profile as string | undefined,
       env,
       projects: discovery.projects,
@@ -474,7 +476,14 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       const code =
         target.kind === 'builtin'
           ? await runBuiltin(s, target.name, tokens, discovery, backend)
-          : await runCommand(s, target.project, target.command, tokens, config, backend);
+          : await runCommand(
+              s,
+              target.project,
+              target.command,
+              ownsConfig && g.config !== undefined ? [...tokens, '--config', g.config as string] : tokens,
+              config,
+              backend,
+            );
       // A command that stopped early on Ctrl-C and returned what it had still ends as interrupted.
       return s.signal.aborted && code === EXIT.ok ? EXIT.interrupted : code;
     } finally {

@@ -12,14 +12,16 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null;
 }
 
-function checkOption(o: OptionSpec, where: string): string[] {
+function checkOption(o: OptionSpec, where: string, ownsConfig = false): string[] {
   const problems: string[] = [];
   const at = `${where} option '${o.name}'`;
   if (typeof o.name !== 'string' || !KEBAB.test(o.name)) {
     problems.push(`${where}: option name '${String(o.name)}' must be kebab-case (e.g. batch-size)`);
     return problems;
   }
-  if (GLOBAL_NAMES.includes(o.name)) problems.push(`${at} clashes with the global option --${o.name}; rename it`);
+  if (GLOBAL_NAMES.includes(o.name) && !(ownsConfig && o.name === 'config')) {
+    problems.push(`${at} clashes with the global option --${o.name}; rename it (or set ownsConfig for --config)`);
+  }
   if (o.name.startsWith('no-')) problems.push(`${at}: names starting with 'no-' are reserved for negating booleans`);
   if (typeof o.description !== 'string' || o.description.length === 0) problems.push(`${at} needs a description`);
   const types = ['string', 'number', 'integer', 'boolean', 'path', 'enum'];
@@ -65,7 +67,7 @@ function checkCommand(c: CommandSpec, where: string): string[] {
   for (const o of c.options) {
     if (seen.has(o.name)) problems.push(`${at}: option '${o.name}' is declared twice`);
     seen.add(o.name);
-    problems.push(...checkOption(o, at));
+    problems.push(...checkOption(o, at, c.ownsConfig === true));
   }
   if (c.positional !== undefined) {
     const target = c.options.find((o) => o.name === c.positional);

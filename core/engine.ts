@@ -11,11 +11,22 @@ import { DTypeError } from './errors.js';
 import { recordFallback } from './ledger.js';
 import { newStorageRef, Tensor } from './tensor.js';
 
-/** Saved state the vjp of an op receives. */
+/**
+ * Saved state the vjp of an op receives. Inputs and outputs the op's `saves` left out arrive as released
+ * tensors: their shape and dtype are there, their data is not (using it throws a DisposedError).
+ */
 export interface VjpContext<A> {
   readonly inputs: readonly Tensor[];
   readonly outputs: readonly Tensor[];
   readonly attrs: A;
+  /** Per input: whether its gradient is wanted. A vjp may return null for the others and skip their work. */
+  readonly needsGrad: readonly boolean[];
+}
+
+/** Indices of the inputs and outputs a vjp reads. */
+export interface SavedTensors {
+  readonly inputs: readonly number[];
+  readonly outputs: readonly number[];
 }
 
 export interface ViewResult {
@@ -34,6 +45,11 @@ export interface OpDef<A> {
    * Absent: the op is not differentiable (indices, comparisons) and stops the tape.
    */
   vjp?(grads: readonly Tensor[], ctx: VjpContext<A>): (Tensor | null)[];
+  /**
+   * Which inputs and outputs the vjp reads, given which inputs need a gradient: the tape keeps only those
+   * until the backward pass reaches the op (shapes and dtypes are always kept). Absent: all of them.
+   */
+  saves?(needsGrad: readonly boolean[], attrs: A): SavedTensors;
   /** View ops: a new strided window onto the single input's storage; no kernel runs. */
   view?(input: Tensor, attrs: A): ViewResult;
   /**
@@ -47,6 +63,11 @@ export interface OpDef<A> {
 /** The recording hook autograd installs; the engine knows nothing else about tapes. */
 export interface TapeRecorder {
   record<A>(def: OpDef<A>, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: A): void;
+}
+
+/** @internal the recorder in place now (checkpoint() records around a block) */
+export function currentRecorder(): TapeRecorder | null {
+  return recorder;
 }
 
 let recorder: TapeRecorder | null = null;

@@ -34,7 +34,16 @@ export {
   setBackend,
 } from './dispatch.js';
 export * from './dtype.js';
-export { defineOp, type OpDef, opDefinitions, opRunCounts, run1, runOp, type VjpContext } from './engine.js';
+export {
+  defineOp,
+  type OpDef,
+  opDefinitions,
+  opRunCounts,
+  run1,
+  runOp,
+  type SavedTensors,
+  type VjpContext,
+} from './engine.js';
 export * from './errors.js';
 export {
   type FallbackEntry,
@@ -47,6 +56,6 @@ export {
   setWarningHandler,
   strictBackend,
 } from './ledger.js';
-export { Rng, setSeed } from './random.js';
+export { defaultRng, Rng, type RngState, setDefaultRng, setSeed } from './random.js';
 export * from './shape.js';
-export { dispose, keep, memory, type NestedArray, Tensor, tidy } from './tensor.js';
+export { dispose, keep, memory, type NestedArray, resetPeakMemory, Tensor, tidy } from './tensor.js';

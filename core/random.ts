@@ -2,6 +2,12 @@
  * Seeded random numbers: every run with the same seed gives the same tensors.
  * xoshiro128** for the stream, Box-Muller for normals.
  */
+/** A generator's state as plain data (JSON-safe). */
+export interface RngState {
+  readonly words: readonly number[];
+  readonly spare: number | null;
+}
+
 export class Rng {
   #s = new Uint32Array(4);
   #spare: number | null = null;
@@ -57,6 +63,28 @@ export class Rng {
     return Math.floor(this.uniform() * n);
   }
 
+  /** The generator's whole state (four words and a pending normal), for checkpoints: {@link Rng.fromState}. */
+  state(): RngState {
+    return { words: Array.from(this.#s), spare: this.#spare };
+  }
+
+  /** Continue exactly where {@link Rng.state} was taken. */
+  static fromState(state: RngState): Rng {
+    const { words, spare } = state;
+    if (
+      !Array.isArray(words) ||
+      words.length !== 4 ||
+      words.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff)
+    ) {
+      throw new TypeError(`Rng.fromState: words must be four unsigned 32-bit integers, got ${JSON.stringify(words)}`);
+    }
+    if (words.every((w) => w === 0)) throw new TypeError('Rng.fromState: an all-zero state never leaves zero');
+    const rng = new Rng();
+    rng.#s.set(words);
+    rng.#spare = typeof spare === 'number' ? spare : null;
+    return rng;
+  }
+
   /** A fresh generator derived from this one (for independent streams). */
   fork(): Rng {
     return new Rng(this.nextU32());
@@ -69,9 +97,16 @@ function rotl(x: number, k: number): number {
 
 let globalRng = new Rng(0);
 
-/** Reseed the generator that random tensor creation uses by default. */
+/** Reseed the generator that random tensor creation (and dropout) uses by default. */
 export function setSeed(seed: number): void {
   globalRng = new Rng(seed);
+}
+
+/** Replace the default generator (restoring a checkpoint's, or a recomputation's). Returns the previous one. */
+export function setDefaultRng(rng: Rng): Rng {
+  const previous = globalRng;
+  globalRng = rng;
+  return previous;
 }
 
 export function defaultRng(): Rng {

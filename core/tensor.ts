@@ -24,6 +24,8 @@ interface BackendMemory {
 }
 
 const memoryByBackend = new Map<BackendName, BackendMemory>();
+let liveBytes = 0;
+let peakBytes = 0;
 
 function memoryOf(backend: BackendName): BackendMemory {
   let m = memoryByBackend.get(backend);
@@ -34,8 +36,16 @@ function memoryOf(backend: BackendName): BackendMemory {
   return m;
 }
 
-/** Live tensors, storages and bytes per backend: what leak tests and `info` read. */
-export function memory(): { tensors: number; bytes: number; backends: Record<string, BackendMemory> } {
+/**
+ * Live tensors, storages and bytes per backend: what leak tests and `info` read. `peakBytes` is the most
+ * bytes live at once (all backends together) since the process started or {@link resetPeakMemory}.
+ */
+export function memory(): {
+  tensors: number;
+  bytes: number;
+  peakBytes: number;
+  backends: Record<string, BackendMemory>;
+} {
   let tensors = 0;
   let bytes = 0;
   const backends: Record<string, BackendMemory> = {};
@@ -44,13 +54,22 @@ export function memory(): { tensors: number; bytes: number; backends: Record<str
     tensors += m.tensors;
     bytes += m.bytes;
   }
-  return { tensors, bytes, backends };
+  return { tensors, bytes, peakBytes, backends };
+}
+
+/** Start measuring the peak afresh from the bytes live now; returns the peak that was reached before. */
+export function resetPeakMemory(): number {
+  const previous = peakBytes;
+  peakBytes = liveBytes;
+  return previous;
 }
 
 export function newStorageRef(storage: Storage): StorageRef {
   const m = memoryOf(storage.backend);
   m.storages++;
   m.bytes += storage.byteLength;
+  liveBytes += storage.byteLength;
+  if (liveBytes > peakBytes) peakBytes = liveBytes;
   return { storage, refs: 0 };
 }
 
@@ -60,6 +79,7 @@ function releaseStorageRef(ref: StorageRef): void {
   const m = memoryOf(ref.storage.backend);
   m.storages--;
   m.bytes -= ref.storage.byteLength;
+  liveBytes -= ref.storage.byteLength;
   getBackend(ref.storage.backend).free(ref.storage);
 }
 

@@ -66,6 +66,17 @@ export function defaultImagesDir(env: Env = process.env): string | undefined {
 }
 
 /**
+ * Folder of the shared training data sets (`wikisql/`, `wwdc25-completions/`, ...): `EAI_DATA_DIR` when
+ * set, else `../shared/data` beside the repository when it exists, else `undefined`.
+ */
+export function defaultDatasetsDir(env: Env = process.env): string | undefined {
+  const fromEnv = env.EAI_DATA_DIR;
+  if (fromEnv) return resolve(fromEnv);
+  const shared = resolve(repoRoot(), '../shared/data');
+  return existsSync(shared) ? shared : undefined;
+}
+
+/**
  * Download cache: `EAI_CACHE_DIR` when set, else `$XDG_CACHE_HOME/efficientai-toolkit`, else
  * `~/.cache/efficientai-toolkit`. The folder may not exist yet.
  */

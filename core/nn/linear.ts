@@ -9,6 +9,7 @@ import { embedding, linear } from '../../kernels/ops.js';
 import { ShapeError } from '../errors.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { fieldEntry, type HasParameters, type ParameterEntry } from './parameters.js';
 
 /** y = x·Wᵀ (+ b): a fully connected layer, x [..., inFeatures] → [..., outFeatures]. */
 export interface Linear {
@@ -24,15 +25,15 @@ export interface Linear {
   dispose(): void;
 }
 
-/** A Linear over a float weight [out, in] and an optional bias [out]. */
-export class DenseLinear implements Linear {
+/** A Linear over a float weight [out, in] and an optional bias [out]; both replaceable (training). */
+export class DenseLinear implements Linear, HasParameters {
   readonly inFeatures: number;
   readonly outFeatures: number;
 
-  /** `owned` false: the weight belongs to another layer (a head tied to the embedding); dispose leaves it. */
+  /** `owned` false: the weight belongs to another layer; dispose leaves it. */
   constructor(
-    readonly weight: Tensor,
-    readonly bias?: Tensor,
+    public weight: Tensor,
+    public bias?: Tensor,
     private readonly owned = true,
   ) {
     if (weight.rank !== 2)
@@ -53,6 +54,11 @@ export class DenseLinear implements Linear {
     return this.bias ? { weight: this.weight, bias: this.bias } : { weight: this.weight };
   }
 
+  parameterEntries(): Readonly<Record<string, ParameterEntry>> {
+    const weight = fieldEntry(this, 'weight');
+    return this.bias ? { weight, bias: fieldEntry(this, 'bias') } : { weight };
+  }
+
   dispose(): void {
     if (this.owned) this.weight.dispose();
     this.bias?.dispose();
@@ -70,12 +76,12 @@ export interface TokenEmbedding {
   dispose(): void;
 }
 
-/** An embedding over a float table [vocab, dim]. */
-export class DenseEmbedding implements TokenEmbedding {
+/** An embedding over a float table [vocab, dim] (replaceable: training). */
+export class DenseEmbedding implements TokenEmbedding, HasParameters {
   readonly vocabSize: number;
   readonly dim: number;
 
-  constructor(readonly weight: Tensor) {
+  constructor(public weight: Tensor) {
     if (weight.rank !== 2) {
       throw new ShapeError(`DenseEmbedding: table must be [vocab, dim], got ${formatShape(weight.shape)}`);
     }
@@ -87,14 +93,45 @@ export class DenseEmbedding implements TokenEmbedding {
   }
 
   asLinear(): Linear {
-    return new DenseLinear(this.weight, undefined, false);
+    return new TiedHead(this);
   }
 
   parameters(): Readonly<Record<string, Tensor>> {
     return { weight: this.weight };
   }
 
+  parameterEntries(): Readonly<Record<string, ParameterEntry>> {
+    return { weight: fieldEntry(this, 'weight') };
+  }
+
   dispose(): void {
     this.weight.dispose();
   }
+}
+
+/**
+ * An output head tied to an embedding: logits = x·Eᵀ with the table the embedding holds at each call (so a
+ * trained table is the head's too). It owns nothing and lists no parameters of its own: they are the
+ * embedding's, under the embedding's name.
+ */
+export class TiedHead implements Linear {
+  constructor(readonly table: { readonly weight: Tensor; readonly vocabSize: number; readonly dim: number }) {}
+
+  get inFeatures(): number {
+    return this.table.dim;
+  }
+
+  get outFeatures(): number {
+    return this.table.vocabSize;
+  }
+
+  forward(x: Tensor): Tensor {
+    return linear(x, this.table.weight);
+  }
+
+  parameters(): Readonly<Record<string, Tensor>> {
+    return {};
+  }
+
+  dispose(): void {}
 }

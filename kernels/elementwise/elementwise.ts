@@ -5,7 +5,7 @@
 import type { TensorInfo } from '../../core/backend.js';
 import { scalar } from '../../core/creation.js';
 import { DTYPES, type DType, isDType, isFloat } from '../../core/dtype.js';
-import { defineOp, type OpDef, run1 } from '../../core/engine.js';
+import { defineOp, type OpDef, run1, type SavedTensors } from '../../core/engine.js';
 import { DTypeError } from '../../core/errors.js';
 import { broadcastShapes } from '../../core/shape.js';
 import { type Tensor, tidy } from '../../core/tensor.js';
@@ -58,6 +58,26 @@ const FLOAT_ONLY_UNARY = new Set<UnaryOpName>([
 
 type UnaryVjp = (g: Tensor, x: Tensor, y: Tensor) => Tensor;
 
+/** What each unary vjp below reads: the input x, the output y, or neither (the tape keeps only that). */
+const UNARY_READS: Record<UnaryOpName, 'x' | 'y' | null> = {
+  neg: null,
+  abs: 'x',
+  sign: null,
+  exp: 'y',
+  log: 'x',
+  sqrt: 'y',
+  rsqrt: 'y',
+  square: 'x',
+  sin: 'x',
+  cos: 'x',
+  tanh: 'y',
+  sigmoid: 'y',
+  relu: 'x',
+  erf: 'x',
+  gelu: 'x',
+  silu: 'x',
+};
+
 const SQRT_2PI = Math.sqrt(2 * Math.PI);
 
 const unaryVjps: Record<UnaryOpName, UnaryVjp> = {
@@ -97,16 +117,27 @@ function unaryDef(name: UnaryOpName): OpDef<Record<string, never>> {
     vjp([g], { inputs: [x], outputs: [y] }) {
       return [unaryVjps[name](g, x, y)];
     },
+    saves() {
+      const reads = UNARY_READS[name];
+      return { inputs: reads === 'x' ? [0] : [], outputs: reads === 'y' ? [0] : [] };
+    },
   });
 }
 
-type BinaryVjp = (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor | null, Tensor | null];
+/** Gradients of a and b; `need` says which are wanted (the others may be null and their inputs unsaved). */
+type BinaryVjp = (
+  g: Tensor,
+  a: Tensor,
+  b: Tensor,
+  y: Tensor,
+  need: readonly boolean[],
+) => [Tensor | null, Tensor | null];
 
 const binaryVjps: Record<BinaryOpName, BinaryVjp> = {
   add: (g) => [g, g],
-  sub: (g) => [g, neg(g)],
-  mul: (g, a, b) => [mul(g, b), mul(g, a)],
-  div: (g, a, b) => [div(g, b), neg(div(mul(g, a), square(b)))],
+  sub: (g, _a, _b, _y, [, nb]) => [g, nb ? neg(g) : null],
+  mul: (g, a, b, _y, [na, nb]) => [na ? mul(g, b) : null, nb ? mul(g, a) : null],
+  div: (g, a, b, _y, [na, nb]) => [na ? div(g, b) : null, nb ? neg(div(mul(g, a), square(b))) : null],
   pow: (g, a, b, y) => {
     const da = mul(g, mul(b, pow(a, sub(b, 1))));
     // d/db a^b = a^b·ln a, defined for a > 0; elsewhere the gradient is taken as 0.
@@ -124,16 +155,34 @@ const binaryVjps: Record<BinaryOpName, BinaryVjp> = {
   },
 };
 
+/** Inputs and outputs each binary vjp reads, given which gradients are wanted. */
+function binarySaves(name: BinaryOpName, [na, nb]: readonly boolean[]): SavedTensors {
+  switch (name) {
+    case 'add':
+    case 'sub':
+      return { inputs: [], outputs: [] };
+    case 'mul':
+      return { inputs: [...(nb ? [0] : []), ...(na ? [1] : [])], outputs: [] };
+    case 'div':
+      return { inputs: nb ? [0, 1] : [1], outputs: [] };
+    case 'pow':
+      return { inputs: [0, 1], outputs: [0] };
+    default:
+      return { inputs: [0, 1], outputs: [] };
+  }
+}
+
 function binaryDef(name: BinaryOpName): OpDef<Record<string, never>> {
   return defineOp({
     name,
     infer([a, b]) {
       return [{ shape: broadcastShapes(name, a.shape, b.shape), dtype: sameDType(name, [a, b]) }];
     },
-    vjp([g], { inputs: [a, b], outputs: [y] }) {
-      const [ga, gb] = binaryVjps[name](g, a, b, y);
-      return [ga && sumTo(ga, a.shape), gb && sumTo(gb, b.shape)];
+    vjp([g], { inputs: [a, b], outputs: [y], needsGrad }) {
+      const [ga, gb] = binaryVjps[name](g, a, b, y, needsGrad);
+      return [ga && needsGrad[0] ? sumTo(ga, a.shape) : null, gb && needsGrad[1] ? sumTo(gb, b.shape) : null];
     },
+    saves: (needsGrad) => binarySaves(name, needsGrad),
   });
 }
 
@@ -166,10 +215,11 @@ export const whereOp = defineOp<Record<string, never>>({
     if (c.dtype !== 'u8') throw new DTypeError(`where: condition must be u8 (a comparison result), got ${c.dtype}`);
     return [{ shape: broadcastShapes('where', c.shape, a.shape, b.shape), dtype: sameDType('where', [a, b]) }];
   },
-  vjp([g], { inputs: [c, a, b] }) {
+  vjp([g], { inputs: [c, a, b], needsGrad: [, na, nb] }) {
     const zero = scalar(0, g.dtype);
-    return [null, sumTo(where(c, g, zero), a.shape), sumTo(where(c, zero, g), b.shape)];
+    return [null, na ? sumTo(where(c, g, zero), a.shape) : null, nb ? sumTo(where(c, zero, g), b.shape) : null];
   },
+  saves: () => ({ inputs: [0], outputs: [] }),
 });
 
 export const clampOp = defineOp<ClampAttrs>({
@@ -182,6 +232,7 @@ export const clampOp = defineOp<ClampAttrs>({
     const inside = mul(cast(greaterEqual(x, min), g.dtype), cast(lessEqual(x, max), g.dtype));
     return [mul(g, inside)];
   },
+  saves: () => ({ inputs: [0], outputs: [] }),
 });
 
 export const castOp = defineOp<CastAttrs>({
@@ -194,6 +245,7 @@ export const castOp = defineOp<CastAttrs>({
   vjp([g], { inputs: [x] }) {
     return [isFloat(x.dtype) ? cast(g, x.dtype) : null];
   },
+  saves: () => ({ inputs: [], outputs: [] }),
 });
 
 function lift(x: TensorLike, like: Tensor): Tensor {

@@ -41,6 +41,7 @@ export const reshapeOp = defineOp<ReshapeAttrs>({
   vjp([g], { inputs: [x] }) {
     return [reshape(g, x.shape)];
   },
+  saves: () => ({ inputs: [], outputs: [] }),
 });
 
 export const copyOp = defineOp<Record<string, never>>({
@@ -52,7 +53,27 @@ export const copyOp = defineOp<Record<string, never>>({
   vjp([g]) {
     return [g];
   },
+  saves: () => ({ inputs: [], outputs: [] }),
 });
+
+/**
+ * The same values with no way back for gradients: a view the tape does not record (no vjp), so nothing
+ * upstream of it receives a gradient through it.
+ */
+export const stopGradientOp = defineOp<Record<string, never>>({
+  name: 'stopGradient',
+  infer([x]) {
+    return [{ shape: x.shape, dtype: x.dtype }];
+  },
+  view(x) {
+    return { shape: x.shape, strides: x.strides, offset: x.offset };
+  },
+});
+
+/** x as a constant to autograd (MLX's stop_gradient, PyTorch's detach): values shared, gradient zero. */
+export function stopGradient(x: Tensor): Tensor {
+  return run1(stopGradientOp, [x], {});
+}
 
 /** A row-major copy (or the tensor itself when it already is one). */
 export function contiguous(x: Tensor): Tensor {
@@ -113,6 +134,7 @@ export const permuteOp = defineOp<PermuteAttrs>({
     });
     return [permute(g, inverse)];
   },
+  saves: () => ({ inputs: [], outputs: [] }),
 });
 
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
@@ -146,6 +168,7 @@ export const sliceOp: OpDef<SliceAttrs> = defineOp<SliceAttrs>({
   vjp([g], { inputs: [x], attrs }) {
     return [run1(sliceScatterOp, [g], { ...attrs, inputShape: x.shape })];
   },
+  saves: () => ({ inputs: [], outputs: [] }),
 });
 
 /** Per-axis [start, end) with optional step; negative indices count from the end; omitted axes are kept whole. */
@@ -208,6 +231,7 @@ export const sliceScatterOp: OpDef<SliceScatterAttrs> = defineOp<SliceScatterAtt
   vjp([gg], { attrs: { begin, size, step } }) {
     return [run1(sliceOp, [gg], { begin, size, step })];
   },
+  saves: () => ({ inputs: [], outputs: [] }),
 });
 
 interface ExpandAttrs {
@@ -233,6 +257,7 @@ export const expandOp = defineOp<ExpandAttrs>({
   vjp([g], { inputs: [x] }) {
     return [sumTo(g, x.shape)];
   },
+  saves: () => ({ inputs: [], outputs: [] }),
 });
 
 /** Broadcast to a shape without copying (NumPy broadcast_to). */
@@ -302,6 +327,7 @@ export const concatOp = defineOp<ConcatAttrs>({
       return slice(g, spec);
     });
   },
+  saves: () => ({ inputs: [], outputs: [] }),
 });
 
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
@@ -358,9 +384,11 @@ export const gatherOp = defineOp<GatherAttrs>({
     if (indices.dtype !== 'i32') throw new DTypeError(`gather: indices must be i32, got ${indices.dtype}`);
     return [{ shape: gatherShape(x, indices, axis), dtype: x.dtype }];
   },
-  vjp([g], { inputs: [x, indices], attrs: { axis } }) {
-    return [run1(scatterAddOp, [g, indices], { axis, inputShape: x.shape }), null];
+  vjp([g], { inputs: [x, indices], attrs: { axis }, needsGrad: [nx] }) {
+    // A frozen table (an embedding under LoRA) gets no scatter of its gradient.
+    return [nx ? run1(scatterAddOp, [g, indices], { axis, inputShape: x.shape }) : null, null];
   },
+  saves: () => ({ inputs: [1], outputs: [] }),
 });
 
 /** Select slices along an axis by integer indices (any shape): NumPy take. Out-of-range indices throw. */
@@ -391,6 +419,7 @@ export const scatterAddOp = defineOp<ScatterAddAttrs>({
   vjp([gg], { inputs: [, indices], attrs: { axis } }) {
     return [gather(gg, indices, axis), null];
   },
+  saves: () => ({ inputs: [1], outputs: [] }),
 });
 
 export type PadMode = 'constant' | 'reflect' | 'edge';
@@ -434,6 +463,7 @@ export const padOp = defineOp<PadAttrs>({
     }
     return [run1(padGradOp, [g], { ...attrs, inputShape: x.shape })];
   },
+  saves: () => ({ inputs: [], outputs: [] }),
 });
 
 /** Pad with a constant, by reflection (excluding the edge, as NumPy 'reflect'), or by repeating the edge. */
@@ -459,4 +489,5 @@ export const padGradOp = defineOp<PadGradAttrs>({
   vjp([gg], { attrs }) {
     return [pad(gg, attrs.pads, attrs.mode, attrs.value)];
   },
+  saves: () => ({ inputs: [], outputs: [] }),
 });

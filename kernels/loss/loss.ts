@@ -72,6 +72,7 @@ export const crossEntropyOp = defineOp<CrossEntropyAttrs>({
   vjp([g], { inputs: [logits, targets], attrs }) {
     return [run1(crossEntropyGradOp, [logits, targets, g], attrs), null];
   },
+  saves: () => ({ inputs: [0, 1], outputs: [] }),
 });
 
 /** logits, targets, g [...] → g·(softmax(x) − q) per row, zero on ignored rows: crossEntropy's vjp. */

@@ -69,10 +69,12 @@ export const matmulOp = defineOp<MatmulAttrs>({
     const { m, n, batch } = matmulDims(a, b, attrs);
     return [{ shape: [...batch, m, n], dtype: a.dtype }];
   },
-  vjp([g], { inputs: [a, b], attrs: { transposeA: tA, transposeB: tB } }) {
+  vjp([g], { inputs: [a, b], attrs: { transposeA: tA, transposeB: tB }, needsGrad: [na, nb] }) {
     // With C = op(A)·op(B): d op(A) = dC·op(B)ᵀ and d op(B) = op(A)ᵀ·dC, transposed back where
-    // the operand was stored transposed; batch dims that broadcast are summed away.
-    const ga = tA ? matmulRaw(b, g, tB, true) : matmulRaw(g, b, false, !tB);
+    // the operand was stored transposed; batch dims that broadcast are summed away. A frozen operand
+    // (a base weight under LoRA) gets no gradient computed.
+    const ga = na ? sumTo(tA ? matmulRaw(b, g, tB, true) : matmulRaw(g, b, false, !tB), a.shape) : null;
+    if (!nb) return [ga, null];
     let gb: Tensor;
     if (!tA && b.rank === 2 && a.rank > 2) {
       // A shared matrix (a weight) against a batch: fold the batch into M so one
@@ -85,8 +87,10 @@ export const matmulOp = defineOp<MatmulAttrs>({
     } else {
       gb = tB ? matmulRaw(g, a, true, tA) : matmulRaw(a, g, !tA, false);
     }
-    return [sumTo(ga, a.shape), sumTo(gb, b.shape)];
+    return [ga, sumTo(gb, b.shape)];
   },
+  // dA reads B and dB reads A: keep each operand only when the other one's gradient is wanted.
+  saves: ([na, nb]) => ({ inputs: [...(nb ? [0] : []), ...(na ? [1] : [])], outputs: [] }),
 });
 
 function matmulRaw(a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean): Tensor {

@@ -152,13 +152,15 @@ export const rmsNormOp = defineOp<RmsNormAttrs>({
     checkLastAxisParams('rmsNorm', x, [w], ['weight']);
     return [{ shape: x.shape, dtype: x.dtype }];
   },
-  vjp([g], { inputs, attrs: { eps, hasWeight } }) {
+  vjp([g], { inputs, attrs: { eps, hasWeight }, needsGrad }) {
     const [x, w] = unpack('rmsNorm', inputs, [hasWeight]);
     return tidy(() => {
       const { dx, xHat } = normalizeBackward(x, w ? mul(g, w) : g, eps, false);
-      return w ? [dx, sumTo(mul(g, xHat), w.shape)] : [dx];
+      // A frozen weight (LoRA) gets no gradient computed.
+      return w ? [needsGrad[0] ? dx : null, needsGrad[1] ? sumTo(mul(g, xHat), w.shape) : null] : [dx];
     });
   },
+  saves: () => ({ inputs: [0, 1], outputs: [] }),
 });
 
 /** (x − mean) / √(var + ε) · weight + bias over the last axis (population variance, as PyTorch). */

@@ -76,6 +76,7 @@ function reduceDef(name: ReduceName) {
           return [mul(exp(sub(x, keepDimsShape(y, x.shape, axes))), gk)];
       }
     },
+    saves: () => (name === 'sum' || name === 'mean' ? { inputs: [], outputs: [] } : { inputs: [0], outputs: [0] }),
   });
 }
 
@@ -97,6 +98,7 @@ export const varianceOp = defineOp<VarianceAttrs>({
     const centered = sub(x, mean(x, axes, true));
     return [mul(mul(centered, 2 / Math.max(n - correction, 0)), keepDimsShape(g, x.shape, axes))];
   },
+  saves: () => ({ inputs: [0], outputs: [] }),
 });
 
 function argDef(name: 'argmax' | 'argmin') {

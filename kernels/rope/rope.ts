@@ -60,6 +60,7 @@ export const ropeOp: OpDef<RopeAttrs> = defineOp<RopeAttrs>({
   vjp([g], { attrs }) {
     return [run1(ropeOp, [g], { ...attrs, inverse: !attrs.inverse })];
   },
+  saves: () => ({ inputs: [], outputs: [] }),
 });
 
 /**

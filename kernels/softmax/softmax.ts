@@ -26,6 +26,7 @@ function softmaxDef(name: 'softmax' | 'logSoftmax', vjp: (g: Tensor, y: Tensor, 
     vjp([g], { outputs: [y], attrs: { axis } }) {
       return [vjp(g, y, axis)];
     },
+    saves: () => ({ inputs: [], outputs: [0] }),
   });
 }
 

@@ -28,6 +28,11 @@ export interface ForwardOptions {
   readonly cache?: readonly LayerCache[];
   /** Compute logits for the last position only ([B, 1, vocab]): what generation needs after a prefill. */
   readonly lastOnly?: boolean;
+  /**
+   * Training: keep only each block's input for the backward pass and recompute the block there (gradient
+   * checkpointing, core/autograd.ts `checkpoint`). No effect outside valueAndGrad or with a cache.
+   */
+  readonly checkpointBlocks?: boolean;
 }
 
 export interface CacheOptions {
@@ -57,7 +62,7 @@ export class LlamaModel implements CausalLM {
   }
 
   forward(tokens: T.Tensor, options: ForwardOptions = {}): T.Tensor {
-    const { cache, lastOnly = false } = options;
+    const { cache, lastOnly = false, checkpointBlocks = false } = options;
     if (tokens.rank !== 2 || tokens.dtype !== 'i32') {
       throw new T.ShapeError(`LlamaModel.forward: tokens must be [batch, length] i32, got ${tokens} `);
     }
@@ -74,7 +79,11 @@ export class LlamaModel implements CausalLM {
     return chain(
       x,
       releaser(),
-      ...w.layers.map((layer, i) => (h: T.Tensor) => T.tidy(() => this.#block(h, layer, cache?.[i], offset))),
+      ...w.layers.map((layer, i) =>
+        checkpointBlocks && !cache
+          ? (h: T.Tensor) => T.tidy(() => T.checkpoint((x: T.Tensor) => this.#block(x, layer, undefined, offset), h))
+          : (h: T.Tensor) => T.tidy(() => this.#block(h, layer, cache?.[i], offset)),
+      ),
       (h) =>
         T.tidy(() => T.rmsNorm(lastOnly && length > 1 ? T.slice(h, [null, { start: length - 1 }]) : h, w.norm, eps)),
       (h) => T.tidy(() => w.lmHead.forward(h)),

@@ -42,17 +42,18 @@ export interface MlpWeights {
   down: Linear;
 }
 
+/** Norm weights are plain fields so that full fine-tuning can replace them (models/llama/adapters.ts). */
 export interface LlamaLayerWeights {
-  readonly inputNorm: T.Tensor;
+  inputNorm: T.Tensor;
   readonly attention: AttentionWeights;
-  readonly postAttentionNorm: T.Tensor;
+  postAttentionNorm: T.Tensor;
   readonly mlp: MlpWeights;
 }
 
 export interface LlamaWeights {
-  readonly embed: TokenEmbedding;
+  embed: TokenEmbedding;
   readonly layers: readonly LlamaLayerWeights[];
-  readonly norm: T.Tensor;
+  norm: T.Tensor;
   lmHead: Linear;
 }
 

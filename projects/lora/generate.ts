@@ -5,6 +5,7 @@ import type { ChatMessage } from '../../core/text/chat-template.js';
 import { type Prompt, TextGenerator } from '../../models/llama/generate.js';
 import { loadLanguageModel } from '../../node/models/language-model.js';
 import type { GenerateArgs } from './commands.js';
+import { loadAdapterFolder } from './train/adapter-files.js';
 
 /** Exit status after Ctrl-C, as a shell reports a SIGINT death. */
 const EXIT_INTERRUPTED = 130;
@@ -14,6 +15,7 @@ export async function runGenerate(args: GenerateArgs, ctx: CommandContext): Prom
   const text = args.prompt.replaceAll('\\n', '\n').replaceAll('\\t', '\t');
   const lm = await loadLanguageModel(args.model, { tokenizer: args.tokenizer, cwd: ctx.cwd, env: ctx.env });
   try {
+    if (args['adapter-path']) await loadAdapterFolder(lm.model, args['adapter-path']);
     if (args.chat && !lm.chatTemplate) {
       throw new UsageError(
         `--chat: ${lm.path} has no chat template (tokenizer_config.json chat_template); drop --chat to continue the prompt as text`,

@@ -6,7 +6,8 @@ import { UsageError } from '../../core/errors.js';
 import { scoreSequence } from '../../models/llama/perplexity.js';
 import { type LoadedLanguageModel, loadLanguageModel } from '../../node/models/language-model.js';
 import type { PerplexityArgs } from './commands.js';
-import { parseJsonl, recordFormat, recordTokens } from './records.js';
+import { parseJsonl, recordFormat, recordTokens } from './data/records.js';
+import { loadAdapterFolder } from './train/adapter-files.js';
 
 const EXIT_INTERRUPTED = 130;
 
@@ -38,6 +39,7 @@ async function sequences(path: string, lm: LoadedLanguageModel, limit: number | 
 export async function runPerplexity(args: PerplexityArgs, ctx: CommandContext): Promise<number> {
   const lm = await loadLanguageModel(args.model, { tokenizer: args.tokenizer, cwd: ctx.cwd, env: ctx.env });
   try {
+    if (args['adapter-path']) await loadAdapterFolder(lm.model, args['adapter-path']);
     const seqs = await sequences(args.data, lm, args['max-paragraphs']);
     const context = lm.model.config.maxPositions;
     const progress = ctx.progress(extname(args.data) === '.jsonl' ? 'records' : 'paragraphs');

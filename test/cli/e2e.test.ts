@@ -41,7 +41,7 @@ beforeAll(() => {
     doctor: ['doctor'],
     doctorJson: ['doctor', '--json'],
     unknownNamespace: ['lora-finetuning:train'],
-    unknownCommand: ['lora:train'],
+    unknownCommand: ['lora:distill'],
     bogusBackend: ['--backend', 'bogus', 'info'],
   };
   for (const [name, args] of Object.entries(cases)) runs[name] = run(args);
@@ -88,7 +88,7 @@ describe('efficientai-toolkit (built)', () => {
     expect(ns.err).toContain('lora-finetuning-mlx (alias of lora)');
     const cmd = await runs.unknownCommand;
     expect(cmd.code).toBe(2);
-    expect(cmd.err).toContain("unknown command 'train'");
+    expect(cmd.err).toContain("unknown command 'distill'");
     expect(cmd.out).toBe('');
   });
 

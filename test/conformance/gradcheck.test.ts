@@ -1,7 +1,8 @@
 /**
  * Gradients of every differentiable op against central finite differences, in f64
- * on the js reference backend. Each case marked `grad: true` is checked; the last
- * test asserts every op with a vjp was differentiated by some case.
+ * on the js reference backend. Each case marked `grad: true` is checked, and each input's
+ * gradient is taken alone too (what the tape saves and computes depends on which inputs
+ * need a gradient); the last test asserts every op with a vjp was differentiated by some case.
  */
 import { describe, expect, it } from 'vitest';
 import * as T from '../../index.js';
@@ -70,6 +71,20 @@ describe('gradients vs central finite differences (f64)', () => {
             `input ${i} element ${k}: analytic ${analytic[k]} vs numeric ${numeric}`,
           ).toBeLessThanOrEqual(tol);
         }
+      }
+      // Each input alone: the tape then saves only what that gradient needs (an op's `saves`) and the vjp
+      // skips the others' work (`needsGrad`); the result must not change.
+      for (let i = 0; i < inputs.length; i++) {
+        if (!isDifferentiableInput(c, i)) continue;
+        const alone = T.valueAndGrad((x: T.Tensor) => f(...inputs.map((t, j) => (j === i ? x : t))))(inputs[i]);
+        const expected = await grads[i].data();
+        const got = await alone.grads[0].data();
+        for (let k = 0; k < expected.length; k++) {
+          expect(Math.abs(got[k] - expected[k]), `input ${i} alone, element ${k}`).toBeLessThanOrEqual(
+            1e-12 * Math.max(1, Math.abs(expected[k])),
+          );
+        }
+        T.dispose([alone.value, alone.grads]);
       }
       T.dispose([inputs, grads, weights]);
     });

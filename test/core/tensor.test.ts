@@ -40,7 +40,8 @@ describe('tensors', () => {
     v.dispose();
     expect(T.memory().bytes - before.bytes).toBe(4 * 8 * 4);
     s.dispose();
-    expect(T.memory()).toEqual(before);
+    // Everything is freed; only the peak (the most bytes live at once) may have grown.
+    expect({ ...T.memory(), peakBytes: before.peakBytes }).toEqual(before);
   });
 
   it('tidy frees everything but its result, also on throw', () => {

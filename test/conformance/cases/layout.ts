@@ -4,6 +4,11 @@ import { BF16, type OpCase } from '../harness.js';
 export const layoutCases: OpCase[] = [
   { name: 'reshape [7,33]→[33,7]', inputs: [{ shape: [7, 33] }], run: ([x]) => T.reshape(x, [33, 7]), grad: true },
   {
+    name: 'stopGradient of a transposed view [7,33] (values unchanged)',
+    inputs: [{ shape: [7, 33], layout: 'transposed' }],
+    run: ([x]) => T.stopGradient(x),
+  },
+  {
     name: 'reshape of a transposed view [7,33]→[-1]',
     inputs: [{ shape: [7, 33], layout: 'transposed' }],
     run: ([x]) => T.reshape(x, [-1]),

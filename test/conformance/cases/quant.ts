@@ -1,5 +1,5 @@
 import * as T from '../../../index.js';
-import type { InputSpec, OpCase } from '../harness.js';
+import { DEFAULT_TOL, type InputSpec, type OpCase, type Tolerance } from '../harness.js';
 
 /** Any u32 word is a valid packed row: every bit pattern is a code sequence. */
 const words = (shape: readonly number[]): InputSpec => ({ shape, dtype: 'u32', kind: 'int', range: [0, 2 ** 32] });
@@ -25,6 +25,16 @@ function weightOf([weight, s, b]: T.Tensor[], bits: number, groupSize: number): 
   return { weight, scales: s, biases: b, bits: bits as T.QuantBits, groupSize: groupSize as T.QuantGroupSize };
 }
 
+/**
+ * The tolerance of a quantized product summing `terms` products: as sumOfTerms (harness.ts), scaled by the
+ * largest dequantized weight these inputs give (|code·scale + bias| ≤ (2^bits − 1)·0.05 + 1), since the
+ * kernels add the terms in another order than the reference (and fold the bias in as bias·Σx).
+ */
+function qTol(terms: number, bits: number): Partial<Record<T.DType, Tolerance>> {
+  const maxWeight = (2 ** bits - 1) * 0.05 + 1;
+  return { f32: { rtol: DEFAULT_TOL.f32.rtol, atol: 1e-7 * terms * maxWeight } };
+}
+
 const TOKENS = [1, 7, 33, 257];
 const pairs = T.QUANT_BITS.flatMap((bits) => T.QUANT_GROUP_SIZES.map((groupSize) => ({ bits, groupSize })));
 
@@ -48,6 +58,7 @@ const perPair: OpCase[] = pairs.flatMap(({ bits, groupSize }, i) => {
       name: `quantizedMatmul [${tokens},${k}]·Wᵀ [${n},${k}] at ${bits} bits, group ${groupSize}, ${scaleDType} scales`,
       inputs: [{ shape: [tokens, k] }, ...packed(n, k, bits, groupSize, scaleDType)],
       run: ([x, ...q]) => T.quantizedMatmul(x, weightOf(q, bits, groupSize)),
+      tol: qTol(k, bits),
     },
   ] satisfies OpCase[];
 });
@@ -94,35 +105,40 @@ const more: OpCase[] = [
     inputs: [{ shape: [2, 7, 64] }, ...packed(257, 64, 8, 32, 'f32')],
     run: ([x, ...q]) => T.quantizedMatmul(x, weightOf(q, 8, 32)),
     grad: true,
+    tol: qTol(257, 8),
   },
   {
     name: 'quantizedMatmul [7,96]·Wᵀ [1,96] at 3 bits, group 32, f16 scales, grad',
     inputs: [{ shape: [7, 96] }, ...packed(1, 96, 3, 32, 'f16')],
     run: ([x, ...q]) => T.quantizedMatmul(x, weightOf(q, 3, 32)),
     grad: true,
+    tol: qTol(96, 3),
   },
   {
     name: 'quantizedMatmul without transpose [33,128]·W [128,64] at 4 bits, group 64, grad',
     inputs: [{ shape: [33, 128] }, ...packed(128, 64, 4, 64, 'f32')],
     run: ([x, ...q]) => T.quantizedMatmul(x, weightOf(q, 4, 64), { transpose: false }),
     grad: true,
+    tol: qTol(128, 4),
   },
   {
     name: 'quantizedMatmul without transpose [1,33]·W [33,128] at 6 bits, group 128, f16 scales',
     inputs: [{ shape: [1, 33] }, ...packed(33, 128, 6, 128, 'f16')],
     run: ([x, ...q]) => T.quantizedMatmul(x, weightOf(q, 6, 128), { transpose: false }),
+    tol: qTol(33, 6),
   },
   {
     name: 'quantizedMatmul of a transposed x view [7,64]·Wᵀ [33,64] at 5 bits, bf16 scales',
     inputs: [{ shape: [7, 64], layout: 'transposed' }, ...packed(33, 64, 5, 64, 'bf16')],
     run: ([x, ...q]) => T.quantizedMatmul(x, weightOf(q, 5, 64)),
     dtypes: ['f32', 'f16', 'bf16'],
-    tol: { bf16: { rtol: 5e-2, atol: 5e-2 } },
+    tol: { ...qTol(64, 5), bf16: { rtol: 5e-2, atol: 5e-2 } },
   },
   {
     name: 'quantizedMatmul vector [256]·Wᵀ [7,256] at 2 bits, group 32',
     inputs: [{ shape: [256] }, ...packed(7, 256, 2, 32, 'f32')],
     run: ([x, ...q]) => T.quantizedMatmul(x, weightOf(q, 2, 32)),
+    tol: qTol(256, 2),
   },
   {
     name: 'quantizedEmbedding [33,128] table by [2,7] ids at 4 bits, group 32',
