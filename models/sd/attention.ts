@@ -14,7 +14,45 @@
 import type { Linear } from '../../core/nn/linear.js';
 import * as T from '../../index.js';
 import { denseLinear, GroupNorm, LayerNorm } from './layers.js';
-import type { Weights } from './weights.js';
+import type { LoraAdapter, Weights } from './weights.js';
+
+/** The base projection plus its low-rank update: the update runs unmerged so autograd reaches `down` and `up`. */
+class AdaptedLinear implements Linear {
+  constructor(
+    readonly base: Linear,
+    readonly adapter: LoraAdapter,
+  ) {}
+
+  get inFeatures(): number {
+    return this.base.inFeatures;
+  }
+
+  get outFeatures(): number {
+    return this.base.outFeatures;
+  }
+
+  parameters(): Readonly<Record<string, T.Tensor>> {
+    return { ...this.base.parameters(), lora_A: this.adapter.down, lora_B: this.adapter.up };
+  }
+
+  /** The Weights own the base tensors and the trainer owns the adapter's: nothing to free here. */
+  dispose(): void {}
+
+  forward(x: T.Tensor): T.Tensor {
+    return T.tidy(() => {
+      const { down, up, scale } = this.adapter;
+      const low = T.matmul(T.matmul(x, T.transpose(down)), T.transpose(up));
+      return T.add(this.base.forward(x), T.mul(low, T.scalar(scale)));
+    });
+  }
+}
+
+/** `prefix`'s projection, wrapped with its adapter when `w.adapters` has one. */
+function projection(w: Weights, prefix: string, inF: number, outF: number): Linear {
+  const base = denseLinear(w, prefix, inF, outF);
+  const adapter = w.adapters.get(prefix);
+  return adapter ? new AdaptedLinear(base, adapter) : base;
+}
 
 /** Query rows per attention call unless the caller says otherwise: 4096 = one 512² SD image's latents. */
 export const DEFAULT_ATTENTION_SLICE = 4096;
@@ -72,10 +110,10 @@ export class Attention {
     if (channels % heads !== 0) {
       throw new T.UsageError(`${w.file}: ${prefix}: ${channels} channels do not split into ${heads} heads`);
     }
-    this.#q = denseLinear(w, `${prefix}.to_q`, channels, channels);
-    this.#k = denseLinear(w, `${prefix}.to_k`, contextChannels, channels);
-    this.#v = denseLinear(w, `${prefix}.to_v`, contextChannels, channels);
-    this.#out = denseLinear(w, `${prefix}.to_out.0`, channels, channels);
+    this.#q = projection(w, `${prefix}.to_q`, channels, channels);
+    this.#k = projection(w, `${prefix}.to_k`, contextChannels, channels);
+    this.#v = projection(w, `${prefix}.to_v`, contextChannels, channels);
+    this.#out = projection(w, `${prefix}.to_out.0`, channels, channels);
   }
 
   /** x [B, T, C]; context [B, S, contextChannels] (default x itself). */

@@ -10,9 +10,21 @@ import { UsageError } from '../../core/errors.js';
 import { floatValues, type SafetensorsReader } from '../../core/io/safetensors.js';
 import * as T from '../../index.js';
 
+/**
+ * A trainable low-rank update of one linear layer (LoRA training): `y = W·x + scale · up·(down·x)`, down
+ * [r, in], up [out, r]. Kept apart from W (not merged as models/sd/lora.ts does) so gradients reach down and up.
+ */
+export interface LoraAdapter {
+  readonly down: T.Tensor;
+  readonly up: T.Tensor;
+  readonly scale: number;
+}
+
 export class Weights {
   readonly #tensors: Map<string, T.Tensor>;
   readonly #read = new Set<string>();
+  /** Adapters by module name (`….attn1.to_q`), set before the model is built; the attention layers read them. */
+  readonly adapters = new Map<string, LoraAdapter>();
 
   constructor(
     /** The file (for messages). */
