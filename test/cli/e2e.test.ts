@@ -54,7 +54,6 @@ describe('efficientai-toolkit (built)', () => {
     expect(out).toContain('lora (alias: lora-finetuning-mlx)');
     expect(out).toContain('compression (alias: model-compression-mlx)');
     expect(out).toContain('style-transfer (alias: coreml-stable-diffusion-style-transfer)');
-    expect(out).toContain('no commands yet');
   });
 
   it('info --json is one JSON object with the js backend available and live tensor counts', async () => {
