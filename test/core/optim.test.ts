@@ -116,6 +116,19 @@ describe('schedules (mlx-lm lr_schedule)', () => {
     expect(joinSchedules([() => 1, () => 2], [3])(3)).toBe(2);
   });
 
+  it("exponential, step and linear schedules from the config follow MLX's formulas", () => {
+    const exp = buildSchedule({ name: 'exponential_decay', arguments: [0.1, 0.9] });
+    for (const k of [0, 1, 7]) expect(exp(k)).toBeCloseTo(0.1 * 0.9 ** k, 15);
+    const step = buildSchedule({ name: 'step_decay', arguments: [0.1, 0.5, 3] });
+    expect([0, 2, 3, 5, 6, 9].map(step)).toEqual([0.1, 0.1, 0.05, 0.05, 0.025, 0.0125]);
+    const lin = buildSchedule({ name: 'linear_schedule', arguments: [1, 0.2, 4] });
+    expect([0, 1, 4, 10].map((k) => Number(lin(k).toFixed(12)))).toEqual([1, 0.8, 0.2, 0.2]);
+    expect(() => joinSchedules([() => 1], [3])).toThrow(/1 schedules need 0 boundaries/);
+    expect(() => buildSchedule({ name: 'step_decay', arguments: [0.1, 0.5, 3], warmup: 1.5 })).toThrow(
+      /lr_schedule\.warmup 1\.5/,
+    );
+  });
+
   it('bad schedules name the key', () => {
     expect(() => buildSchedule({ name: 'cosine', arguments: [1] })).toThrow(/lr_schedule\.name "cosine"/);
     expect(() => buildSchedule({ name: 'cosine_decay', arguments: [1] })).toThrow(/lr_schedule\.arguments/);
