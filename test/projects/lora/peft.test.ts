@@ -228,4 +228,21 @@ describe('lora:export refuses what it cannot convert', () => {
     expect(none.code).toBe(2);
     expect(none.err).toMatch(/holds neither adapters.safetensors/);
   });
+
+  it('lora:generate --adapter-path on a PEFT folder says how to convert it', async () => {
+    const r = await runCli(
+      [
+        'lora:generate',
+        '--model',
+        'stories260K-hf',
+        '--adapter-path',
+        join(dir, 'hand-lora-peft'),
+        '--max-tokens',
+        '2',
+      ],
+      { cwd: dir, env },
+    );
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/is a Hugging Face PEFT adapter; convert it first with lora:export .* --format mlx/);
+  });
 });
