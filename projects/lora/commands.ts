@@ -370,6 +370,50 @@ const fuse = defineCommand({
   },
 });
 
+const exportOptions = [
+  {
+    name: 'adapter-path',
+    type: 'path',
+    description:
+      'The adapter folder to convert: mlx-lm (adapters.safetensors) for --format peft, PEFT for --format mlx',
+    default: 'adapters',
+    valueName: 'dir',
+  },
+  {
+    name: 'format',
+    type: 'enum',
+    choices: ['peft', 'mlx'],
+    description: 'The layout to write: peft (adapter_model.safetensors) or mlx (adapters.safetensors)',
+    default: 'peft',
+  },
+  {
+    name: 'output',
+    type: 'path',
+    description: 'Folder for the converted adapter',
+    default: 'peft_adapter',
+    valueName: 'dir',
+  },
+] as const satisfies readonly OptionSpec[];
+
+const exportCommand = defineCommand({
+  name: 'export',
+  summary: 'Convert an adapter between mlx-lm and Hugging Face PEFT layouts',
+  description:
+    "mlx-lm's <module>.lora_a [in,r] / lora_b [r,out] / m become PEFT's base_model.model.<module>.lora_A.weight [r,in], " +
+    'lora_B.weight [out,r] and lora_magnitude_vector (and back); scale becomes lora_alpha = scale·r (when that is not an ' +
+    'integer, it is rounded and the ratio folded into lora_B). Importing takes scale = lora_alpha/r and refuses PEFT ' +
+    'adapters mlx-lm cannot express (per-module rank_pattern/alpha_pattern, biases, modules_to_save, fan_in_fan_out).',
+  options: exportOptions,
+  examples: [
+    'efficientai-toolkit lora:export --adapter-path ./adapters --format peft --output ./peft_adapter',
+    'efficientai-toolkit lora:export --adapter-path ./peft_adapter --format mlx --output ./adapters_from_peft',
+  ],
+  async run(args, ctx) {
+    const { runExport } = await import('./export.js');
+    return runExport(args, ctx);
+  },
+});
+
 const testOptions = [
   { ...MODEL_OPTIONS[0], default: 'stories260K-hf' },
   ADAPTER_OPTION,
@@ -475,7 +519,7 @@ export const project: ProjectSpec = {
   namespace: 'lora',
   aliases: ['lora-finetuning-mlx'],
   summary: 'LoRA, DoRA and QLoRA fine-tuning of Llama-family language models: train, fuse, generate, serve',
-  commands: [generate, perplexity, serve, train, fuse, test, optimize],
+  commands: [generate, perplexity, serve, train, fuse, exportCommand, test, optimize],
 };
 
 export type GenerateArgs = ArgsOf<typeof generateOptions>;
@@ -483,5 +527,6 @@ export type PerplexityArgs = ArgsOf<typeof perplexityOptions>;
 export type ServeArgs = ArgsOf<typeof serveOptions>;
 export type TrainArgs = ArgsOf<typeof trainOptions>;
 export type FuseArgs = ArgsOf<typeof fuseOptions>;
+export type ExportArgs = ArgsOf<typeof exportOptions>;
 export type TestArgs = ArgsOf<typeof testOptions>;
 export type OptimizeArgs = ArgsOf<typeof optimizeOptions>;

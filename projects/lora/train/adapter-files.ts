@@ -76,6 +76,12 @@ export async function saveAdapterFolder(
 export function adapterConfigFromJson(raw: unknown, file: string): AdapterConfig {
   if (typeof raw !== 'object' || raw === null) throw new UsageError(`${file}: expected a JSON object`);
   const c = raw as Record<string, unknown>;
+  if ('peft_type' in c) {
+    throw new UsageError(
+      `${file}: is a Hugging Face PEFT adapter; convert it first with ` +
+        'lora:export --adapter-path <this folder> --format mlx --output <new folder>',
+    );
+  }
   const type = (c.fine_tune_type ?? 'lora') as FineTuneType;
   if (!['lora', 'dora', 'full'].includes(type)) {
     throw new UsageError(`${file}: fine_tune_type "${String(type)}" is not lora, dora or full`);
