@@ -17,7 +17,7 @@ import {
   type TypedArray,
   toCompute,
 } from '../../core/dtype.js';
-import { BackendError } from '../../core/errors.js';
+import { BackendError, CancelledError } from '../../core/errors.js';
 import { recordFallback } from '../../core/ledger.js';
 import { sizeOf } from '../../core/shape.js';
 import type { HostData, RefKernel } from '../../kernels/host.js';
@@ -128,6 +128,25 @@ function owned(data: TypedArray, inputs: readonly KernelTensor<NativeStorage>[])
   return inputs.some((t) => t.storage.data === data) ? data.slice() : data;
 }
 
+/** What the addon's thread pool throws when Ctrl-C stops a kernel (native-metal/src/threadpool.cc). */
+const POOL_INTERRUPTED = 'interrupted (SIGINT)';
+
+/**
+ * Run a native call, turning the thread pool's Ctrl-C stop into the core's CancelledError. The pool sees
+ * SIGINT before Node's own handler has run (the call is still on the stack), so nothing else can tell a
+ * stopped kernel from a failed one: without this a Ctrl-C during a long kernel ended as a failure (exit 1).
+ */
+function runInterruptible<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    if (err instanceof Error && err.message === POOL_INTERRUPTED) {
+      throw new CancelledError('interrupted (Ctrl-C)');
+    }
+    throw err;
+  }
+}
+
 export function nativeKernel<A>(spec: NativeKernelSpec<A>): Kernel<A, NativeStorage> {
   return (inputs, attrs, outputs) => {
     checkAttrs(spec.op, attrs, spec.attrs);
@@ -140,7 +159,7 @@ export function nativeKernel<A>(spec: NativeKernelSpec<A>): Kernel<A, NativeStor
       dtype: computeDType(t.dtype),
     }));
     const computeOutputs = outputs.map((o) => ({ shape: o.shape, dtype: computeDType(o.dtype) }));
-    const results = spec.run(addon, tensors, attrs, computeOutputs);
+    const results = runInterruptible(() => spec.run(addon, tensors, attrs, computeOutputs));
     return results.map((data, i) => {
       if (data.length !== sizeOf(outputs[i].shape)) {
         throw new BackendError(
