@@ -1,6 +1,7 @@
 // sliceUpdate in place: x[offset + Σ index·stride] = update[index] for each of the update's
 // 32-bit words. f16 and u8 tensors whose rows pair (quadruple) up into whole words are passed as
 // word shapes by the kernel, so no two threads ever write one word.
+// @include backends/webgpu/wgsl/index_walk.wgsl
 
 struct Params {
   n: u32,
@@ -21,13 +22,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= p.n) {
     return;
   }
-  var rem = i;
-  var at = p.offset;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let a = u32(d);
-    let dim = p.shape[a / 4u][a % 4u];
-    at += (rem % dim) * p.strides[a / 4u][a % 4u];
-    rem = rem / dim;
-  }
-  x[at] = update[i];
+  let none = array<vec4<u32>, 2>();
+  x[p.offset + strided_offsets(i, p.shape, p.rank, p.strides, none, none).x] = update[i];
 }
